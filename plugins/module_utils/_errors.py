@@ -1,0 +1,99 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, sovereign.vm_backup contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Typed errors raised by the clients and services of this collection.
+
+Considered private: only this collection may import it. Library code raises these; each module turns
+them into ``fail_json`` exactly once (see ``_module.run``).
+"""
+
+from __future__ import annotations
+
+
+class VmBackupError(Exception):
+    """Base of every error this collection raises on purpose."""
+
+    def __init__(self, message, **details):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_result(self):
+        """Extra keys for ``fail_json``; never carries credentials."""
+        return dict(self.details)
+
+
+class MissingLibraryError(VmBackupError):
+    """A Python library the collection needs is not installed on the host running the module."""
+
+
+class ConnectionFailure(VmBackupError):
+    """The server could not be reached: DNS, refused connection, TLS verification, timeout."""
+
+
+class AuthenticationError(VmBackupError):
+    """The server rejected the credentials."""
+
+
+class ApiError(VmBackupError):
+    """The server answered with an error status. ``status``, ``error_id`` and ``description`` come from the body."""
+
+    def __init__(self, status, error_id=None, description=None, method=None, url=None):
+        self.status = status
+        self.error_id = error_id
+        self.description = description
+        self.method = method
+        self.url = url
+        where = "%s %s" % (method, url) if method and url else (url or "request")
+        text = "%s failed with HTTP %s" % (where, status)
+        if error_id:
+            text += " (%s)" % error_id
+        if description:
+            text += ": %s" % description
+        super().__init__(text, status=status, error_id=error_id, description=description)
+
+
+class NotFound(ApiError):
+    """HTTP 404: the object does not exist (any more)."""
+
+
+class Conflict(ApiError):
+    """HTTP 409: e.g. the job is already running, or the SLA policy is still assigned."""
+
+
+class BadRequest(ApiError):
+    """HTTP 400: the server refused the request body."""
+
+
+class ServerBusy(ApiError):
+    """HTTP 429 or 5xx that persisted after the retries allowed for the call."""
+
+
+class AmbiguousResult(VmBackupError):
+    """A non-retryable request was sent but its answer was lost: it may or may not have taken effect."""
+
+
+class RuleViolation(VmBackupError):
+    """The requested change breaks one or more SecNumCloud rules; nothing was changed.
+
+    ``violations`` is a list of dicts with at least ``rule``, ``vm`` and ``fix``.
+    """
+
+    def __init__(self, violations):
+        self.violations = list(violations)
+        lines = ["%d rule violation(s); nothing was changed:" % len(self.violations)]
+        for item in self.violations:
+            target = item.get("vm", "?")
+            if item.get("disk"):
+                target = "%s / %s" % (target, item["disk"])
+            lines.append("- [%s] %s: %s Fix: %s" % (item.get("rule"), target, item.get("reason", ""), item.get("fix", "")))
+        super().__init__("\n".join(lines), violations=self.violations)
+
+
+class WaitTimeout(VmBackupError):
+    """A bounded wait ran out. The operation may still be running; details say what to follow."""
+
+
+class TaskFailed(VmBackupError):
+    """A vSphere task or an SPP job session ended in failure."""
