@@ -1,0 +1,222 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, sovereign.vm_backup contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The joined view of vCenter and the backup server: one record per VM, with its policies.
+
+Considered private: only this collection may import it. ``join_inventories`` is pure; ``collect_inventory`` does the
+I/O through the two clients, with one paged listing per kind of object and no per-VM call.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import WaitTimeout
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import inventory as vsphere_inventory
+
+
+def _vm_id_of_disk(disk):
+    """The SPP id of the VM a vdisk belongs to: an explicit field when the server sends one, else its href."""
+    for key in ("vmId", "parentId", "vmKey"):
+        if disk.get(key):
+            return disk[key]
+    href = ((disk.get("links") or {}).get("self") or {}).get("href", "")
+    parts = href.split("?", 1)[0].split("/")
+    if "vm" in parts and parts.index("vm") + 1 < len(parts):
+        return parts[parts.index("vm") + 1]
+    return None
+
+
+def _spp_identity(spp_vm):
+    moref = ((spp_vm.get("nativeObject") or {}).get("mor") or {}).get("val")
+    instance_uuid = (spp_vm.get("config") or {}).get("instanceUuid")
+    return moref, instance_uuid
+
+
+def _spp_only_record(spp_vm, disks):
+    moref, instance_uuid = _spp_identity(spp_vm)
+    return {
+        "name": spp_vm.get("name"),
+        "spp_id": spp_vm.get("id"),
+        "moref": moref,
+        "instance_uuid": instance_uuid,
+        "hypervisor_id": spp_vm.get("hypervisorKey"),
+        "policies": sorted(spp_vm.get("storageProfiles") or []),
+        "disk_policies": {d.get("name"): sorted(d.get("storageProfiles") or []) for d in disks
+                          if d.get("storageProfiles")},
+    }
+
+
+def join_inventories(vcenter_instance_uuid, vcenter_vms, hypervisors, spp_vms, spp_disks):
+    """Join vCenter VMs with the backup server's VMs on identity (spp-api.md section 14.5), never on names.
+
+    A VM matches when the SPP record belongs to the hypervisor whose ``uniqueId`` is this vCenter's instance UUID,
+    has the same moref and, where both sides know it, the same instance UUID (a moref can be reused by a new VM).
+    Returns ``(vms, vcenter_only, spp_only)``, each sorted by name.
+    """
+    our_hypervisors = {h.get("id") for h in hypervisors if h.get("uniqueId") == vcenter_instance_uuid}
+    disks_by_vm = {}
+    for disk in spp_disks:
+        disks_by_vm.setdefault(_vm_id_of_disk(disk), []).append(disk)
+
+    spp_by_moref = {}
+    foreign = []
+    for spp_vm in spp_vms:
+        moref, _instance_uuid = _spp_identity(spp_vm)
+        if spp_vm.get("hypervisorKey") in our_hypervisors and moref:
+            spp_by_moref[moref] = spp_vm
+        else:
+            foreign.append(spp_vm)
+
+    vms, vcenter_only = [], []
+    for vm in vcenter_vms:
+        if vm.get("template"):
+            continue  # templates cannot run and are not backup targets
+        spp_vm = spp_by_moref.get(vm["moref"])
+        if spp_vm is not None:
+            _moref, spp_uuid = _spp_identity(spp_vm)
+            if spp_uuid and vm.get("instance_uuid") and spp_uuid != vm["instance_uuid"]:
+                spp_vm = None  # same moref, different VM: the backup server's record is of a deleted VM
+        if spp_vm is None:
+            vcenter_only.append(_vm_record(vm, None, []))
+            continue
+        del spp_by_moref[vm["moref"]]
+        vms.append(_vm_record(vm, spp_vm, disks_by_vm.get(spp_vm.get("id"), [])))
+
+    spp_only = [_spp_only_record(v, disks_by_vm.get(v.get("id"), [])) for v in list(spp_by_moref.values()) + foreign]
+    by_name = lambda record: (record.get("name") or "", record.get("moref") or "")  # noqa: E731
+    return sorted(vms, key=by_name), sorted(vcenter_only, key=by_name), sorted(spp_only, key=by_name)
+
+
+def _vm_record(vm, spp_vm, spp_disks):
+    disk_by_label = {d.get("name"): d for d in spp_disks}
+    disks = []
+    for disk in vm.get("disks", []):
+        spp_disk = disk_by_label.get(disk["label"]) or {}
+        disks.append({
+            "label": disk["label"],
+            "key": disk.get("key"),
+            "size_bytes": disk.get("size_bytes"),
+            "mode": disk.get("mode", "normal"),
+            "spp_id": spp_disk.get("id"),
+            "policies": sorted(spp_disk.get("storageProfiles") or []),
+        })
+    return {
+        "name": vm["name"],
+        "moref": vm["moref"],
+        "instance_uuid": vm.get("instance_uuid"),
+        "spp_id": spp_vm.get("id") if spp_vm else None,
+        "known_to_backup": spp_vm is not None,
+        "power_state": vm.get("power_state"),
+        "has_snapshots": bool(vm.get("has_snapshots")),
+        "folder": vm.get("folder"),
+        "datacenter": vm.get("datacenter"),
+        "host": vm.get("host"),
+        "cluster": vm.get("cluster"),
+        "policies": sorted((spp_vm or {}).get("storageProfiles") or []),
+        "disks": disks,
+        "nics": vm.get("nics", []),
+    }
+
+
+def _matches(record, wanted):
+    return wanted in (record.get("name"), record.get("moref"), record.get("instance_uuid"))
+
+
+def missing_from_backup(vcenter_only, wanted):
+    """The requested VMs (by name, moref or instance UUID) that the backup server does not know yet."""
+    return [w for w in wanted if any(_matches(r, w) for r in vcenter_only)]
+
+
+def unknown_everywhere(vms, vcenter_only, wanted):
+    """The requested VMs that vCenter does not know either: waiting for a rescan cannot help them."""
+    return [w for w in wanted if not any(_matches(r, w) for r in list(vms) + list(vcenter_only))]
+
+
+class InventoryReader:
+    """Reads both sides once per call of ``read``; the rescan loop calls it again only after a rescan."""
+
+    def __init__(self, spp_client, vsphere_client, page_size=1000):
+        self.spp = spp_client
+        self.vsphere = vsphere_client
+        self.page_size = page_size
+        self._vcenter_vms = None
+
+    def read(self, refresh_vcenter=False):
+        if self._vcenter_vms is None or refresh_vcenter:
+            self._vcenter_vms = vsphere_inventory.list_vms(self.vsphere, page_size=self.page_size)
+        hypervisors = spp_inventory.list_hypervisors(self.spp)
+        spp_vms = spp_inventory.list_vms(self.spp, page_size=self.page_size)
+        spp_disks = spp_inventory.list_vdisks(self.spp, page_size=self.page_size)
+        return join_inventories(self.vsphere.instance_uuid, self._vcenter_vms, hypervisors, spp_vms, spp_disks)
+
+
+def collect_inventory(spp_client, vsphere_client, rescan=False, rescan_until_visible=None, timeout=600,
+                      check_mode=False, progress=None, clock=time.monotonic):
+    """Read the joined inventory, running the Hypervisor Inventory job first when asked.
+
+    Returns a dict with ``vms``, ``vcenter_only``, ``spp_only``, ``rescanned`` and ``changed``. ``changed`` is true
+    when a rescan changes (or, in check mode, would change) which VMs the backup server knows.
+    """
+    wanted = list(rescan_until_visible or [])
+    progress = progress or (lambda message: None)
+    reader = InventoryReader(spp_client, vsphere_client)
+    vms, vcenter_only, spp_only = reader.read()
+    must_rescan = rescan or bool(missing_from_backup(vcenter_only, wanted))
+    result = {"rescanned": False, "changed": False}
+
+    not_in_vcenter = unknown_everywhere(vms, vcenter_only, wanted)
+    if not_in_vcenter:
+        raise WaitTimeout(
+            "vCenter has no VM named %s; a rescan of the backup server cannot make it visible. Check the name, "
+            "moref or instance UUID." % ", ".join(sorted(not_in_vcenter)), missing=sorted(not_in_vcenter))
+
+    if must_rescan and check_mode:
+        # The rescan would make every vCenter VM known and forget the deleted ones.
+        result["changed"] = bool(vcenter_only) or any(r.get("moref") for r in spp_only)
+    elif must_rescan:
+        known_before = {r["spp_id"] for r in vms} | {r["spp_id"] for r in spp_only}
+        deadline = clock() + timeout
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = max(1, int(deadline - clock()))
+            progress("running the Hypervisor Inventory job (attempt %d, %ss left)" % (attempt, remaining))
+            spp_jobs.run_inventory(spp_client, timeout=remaining, progress=progress)
+            vms, vcenter_only, spp_only = reader.read(refresh_vcenter=attempt > 1)
+            still_missing = missing_from_backup(vcenter_only, wanted)
+            if not still_missing:
+                break
+            if clock() >= deadline:
+                raise WaitTimeout(
+                    "after %d inventory runs in %ss the backup server still does not see %s. Check that the VM is "
+                    "in a vCenter registered on the backup server, then run again with a longer rescan_timeout."
+                    % (attempt, timeout, ", ".join(sorted(still_missing))), missing=sorted(still_missing))
+            progress("still not visible to the backup server: %s" % ", ".join(sorted(still_missing)))
+        result["rescanned"] = True
+        known_after = {r["spp_id"] for r in vms} | {r["spp_id"] for r in spp_only}
+        result["changed"] = known_before != known_after
+
+    result.update(vms=vms, vcenter_only=vcenter_only, spp_only=spp_only)
+    return result
+
+
+def summarize(vms, vcenter_only, spp_only):
+    """Counts for a quick look; the full compliance summary builds on this."""
+    per_policy = {}
+    for record in vms:
+        for name in set(record["policies"]) | {p for d in record["disks"] for p in d["policies"]}:
+            per_policy[name] = per_policy.get(name, 0) + 1
+    return {
+        "vms": len(vms) + len(vcenter_only),
+        "known_to_backup": len(vms),
+        "with_vm_policy": sum(1 for r in vms if r["policies"]),
+        "with_disk_policy_only": sum(1 for r in vms if not r["policies"] and any(d["policies"] for d in r["disks"])),
+        "without_policy": sum(1 for r in vms if not r["policies"] and not any(d["policies"] for d in r["disks"])),
+        "unknown_to_backup": len(vcenter_only),
+        "backup_only": len(spp_only),
+        "per_policy": dict(sorted(per_policy.items())),
+    }

@@ -1,0 +1,51 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, sovereign.vm_backup contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The one place where the collection's typed errors become ``fail_json``, and where modules get their clients.
+
+Considered private: only this collection may import it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _argspec
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import VmBackupError
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import _client as spp_client_module
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import _client as vsphere_client_module
+
+
+def require_libraries(module, spp=False, vsphere=False):
+    if spp and not spp_client_module.HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib("requests"), exception=spp_client_module.REQUESTS_IMPORT_ERROR)
+    if vsphere and not vsphere_client_module.HAS_PYVMOMI:
+        module.fail_json(msg=missing_required_lib("pyvmomi"), exception=vsphere_client_module.PYVMOMI_IMPORT_ERROR)
+    missing = _argspec.missing_connection_options(module.params, spp=spp, vcenter=vsphere)
+    if missing:
+        module.fail_json(msg="missing connection options: %s" % "; ".join(missing))
+
+
+@contextlib.contextmanager
+def clients(module, spp=True, vsphere=True):
+    """Yield ``(spp_client, vsphere_client)`` (None for the side not asked for), logged out on the way out."""
+    require_libraries(module, spp=spp, vsphere=vsphere)
+    with contextlib.ExitStack() as stack:
+        spp_client = vsphere_client = None
+        if spp:
+            spp_client = stack.enter_context(_argspec.spp_client_from_params(module.params, logger=module.log))
+        if vsphere:
+            vsphere_client = stack.enter_context(_argspec.vsphere_client_from_params(module.params))
+        yield spp_client, vsphere_client
+
+
+def run(module, work):
+    """Call ``work()`` and exit with its result; a typed error fails the task once, with its details."""
+    try:
+        result = work()
+    except VmBackupError as error:
+        module.fail_json(msg=error.message, **error.to_result())
+    module.exit_json(**result)

@@ -1,0 +1,118 @@
+# Copyright (c) 2026, sovereign.vm_backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Integration fixtures: the lab (or a real vCenter and SPP), and a runner for ansible-playbook.
+
+When SPP_URL and VMWARE_HOST are set in the environment, the tests run against those servers instead of starting
+the lab; tests that need the emulator's admin API (fault injection, state dumps) are then skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+from lab import Lab
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TARGETS = os.path.join(ROOT, "tests", "integration", "targets")
+COLLECTIONS = os.path.join(ROOT, ".build", "collections")
+ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+CONNECTION_VARS = ("VMWARE_HOST", "VMWARE_PORT", "VMWARE_USER", "VMWARE_PASSWORD", "VMWARE_VALIDATE_CERTS",
+                   "VMWARE_CA_PATH", "SPP_URL", "SPP_USERNAME", "SPP_PASSWORD", "SPP_VALIDATE_CERTS", "SPP_CA_PATH")
+
+
+class Environment:
+    """Connection variables plus helpers to reach both servers directly (for end-state checks)."""
+
+    def __init__(self, env, emulated):
+        self.env = env
+        self.emulated = emulated
+
+    @property
+    def admin_url(self):
+        return self.env.get("SPP_EMULATOR_ADMIN")
+
+    def admin(self, method, path, body=None):
+        import requests  # pylint: disable=import-outside-toplevel
+
+        if not self.emulated:
+            pytest.skip("needs the SPP emulator's admin API")
+        response = requests.request(method, self.admin_url + path, json=body, verify=self.env["SPP_CA_PATH"],
+                                    timeout=120)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def spp_client(self):
+        from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp._client import SppClient  # noqa
+
+        return SppClient(self.env["SPP_URL"], self.env["SPP_USERNAME"], self.env["SPP_PASSWORD"],
+                         validate_certs=True, ca_path=self.env.get("SPP_CA_PATH"))
+
+    def vsphere_client(self):
+        from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere._client import VsphereClient  # noqa
+
+        client = VsphereClient(self.env["VMWARE_HOST"], self.env["VMWARE_USER"], self.env["VMWARE_PASSWORD"],
+                               port=int(self.env.get("VMWARE_PORT", 443)), validate_certs=True,
+                               ca_path=self.env.get("VMWARE_CA_PATH"))
+        client.connect()
+        return client
+
+    def playbook(self, name, extra_vars=None, check=False, diff=False, verbosity=0, env=None, expect_rc=0):
+        """Run ``targets/<name>.yml``; return (rc, output, results) where results is what the play saved."""
+        with tempfile.TemporaryDirectory() as tmp:
+            results_file = os.path.join(tmp, "results.json")
+            variables = dict(extra_vars or {}, results_file=results_file)
+            argv = [ANSIBLE_PLAYBOOK, os.path.join(TARGETS, name + ".yml"), "-e", json.dumps(variables)]
+            if check:
+                argv.append("--check")
+            if diff:
+                argv.append("--diff")
+            if verbosity:
+                argv.append("-" + "v" * verbosity)
+            run_env = dict(os.environ, **self.env, **(env or {}))
+            run_env.update(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
+                           ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCALHOST_WARNING="false",
+                           ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+            completed = subprocess.run(argv, env=run_env, capture_output=True, text=True, timeout=900, check=False)
+            output = completed.stdout + completed.stderr
+            results = None
+            if os.path.exists(results_file):
+                with open(results_file, encoding="utf-8") as handle:
+                    results = json.load(handle)
+        if expect_rc is not None:
+            assert completed.returncode == expect_rc, output[-6000:]
+        return completed.returncode, output, results
+
+
+def _external_env():
+    if os.environ.get("SPP_URL") and os.environ.get("VMWARE_HOST") and not os.environ.get("SPP_EMULATOR_ADMIN"):
+        return {k: os.environ[k] for k in CONNECTION_VARS if k in os.environ}
+    return None
+
+
+@pytest.fixture(scope="session")
+def lab_env(tmp_path_factory):
+    external = _external_env()
+    if external:
+        yield Environment(external, emulated=False)
+        return
+    lab = Lab(str(tmp_path_factory.mktemp("lab")), vms=3, cluster_hosts=2, hosts=1, speed=0.05)
+    lab.start()
+    try:
+        yield Environment(lab.env, emulated=True)
+    finally:
+        lab.stop()
+
+
+@pytest.fixture
+def fresh_lab(lab_env):
+    """The lab with the backup server's state reset (SLAs back to defaults, no assignments, inventory re-run)."""
+    if lab_env.emulated:
+        lab_env.admin("DELETE", "/faults")
+        lab_env.admin("POST", "/reset", {"inventory": True})
+    return lab_env

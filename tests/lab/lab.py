@@ -1,0 +1,204 @@
+# Copyright (c) 2026, sovereign.vm_backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The local lab: the vSphere simulator and the SPP emulator, on loopback, over TLS with a generated CA.
+
+``python tests/lab/lab.py start`` starts both in the background and prints the ``export`` lines that point the
+collection's modules at them; ``stop`` stops them by PID. Tests use the ``Lab`` class directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shlex
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+import certs  # noqa: E402  pylint: disable=wrong-import-position
+
+DEFAULT_DIR = os.path.join(ROOT, ".lab")
+VCSIM_BINARY = os.path.join(DEFAULT_DIR, "bin", "vcsim")
+EMULATOR_PATH = os.path.join(ROOT, "tests", "emulators", "spp")
+STARTUP_TIMEOUT = 300
+
+
+class LabError(RuntimeError):
+    pass
+
+
+def _wait_for_line(log_path, prefix, process, timeout):
+    """Return the value of the first ``PREFIX=value`` line the process writes to its log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(log_path):
+            with open(log_path, encoding="utf-8", errors="replace") as handle:
+                for line in handle:
+                    if line.startswith(prefix + "="):
+                        return line.strip().split("=", 1)[1]
+        if process.poll() is not None:
+            with open(log_path, encoding="utf-8", errors="replace") as handle:
+                tail = handle.read()[-2000:]
+            raise LabError("%s exited with %s before it was ready:\n%s" % (process.args[0], process.returncode, tail))
+        time.sleep(0.1)
+    raise LabError("%s was not ready after %ss (log: %s)" % (process.args[0], timeout, log_path))
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Lab:
+    """Start and stop the two lab servers. ``env`` holds the variables the modules read."""
+
+    def __init__(self, directory=DEFAULT_DIR, datacenters=1, clusters=1, cluster_hosts=2, hosts=1, vms=2,
+                 speed=0.05, vcsim_binary=VCSIM_BINARY, python=sys.executable):
+        self.directory = os.path.abspath(directory)
+        self.model = dict(datacenters=datacenters, clusters=clusters, cluster_hosts=cluster_hosts, hosts=hosts, vms=vms)
+        self.speed = speed
+        self.vcsim_binary = vcsim_binary
+        self.python = python
+        self.env = {}
+
+    # -- paths -------------------------------------------------------------------------------------------------
+    def _path(self, name):
+        return os.path.join(self.directory, name)
+
+    @property
+    def ca_path(self):
+        return self._path(os.path.join("certs", "ca.pem"))
+
+    # -- start / stop --------------------------------------------------------------------------------------------
+    def _spawn(self, name, argv, env=None):
+        log_path = self._path(name + ".log")
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(  # pylint: disable=consider-using-with
+                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=env, start_new_session=True)  # own session: survives the caller, stopped by PID
+        with open(self._path(name + ".pid"), "w", encoding="utf-8") as handle:
+            handle.write(str(process.pid))
+        return process, log_path
+
+    def start(self):
+        if not os.path.exists(self.vcsim_binary):
+            raise LabError("the vSphere simulator is not built (%s); run `make vcsim`" % self.vcsim_binary)
+        os.makedirs(self.directory, exist_ok=True)
+        self.stop()
+        certs.generate(self._path("certs"))
+        server_cert, server_key = self._path("certs/server.pem"), self._path("certs/server-key.pem")
+        vcenter_password = secrets.token_hex(12)
+        spp_password = secrets.token_hex(12)
+
+        model = self.model
+        vcsim, log = self._spawn("vcsim", [
+            self.vcsim_binary, "-listen", "127.0.0.1:0", "-tls-cert", server_cert, "-tls-key", server_key,
+            "-datacenters", str(model["datacenters"]), "-clusters", str(model["clusters"]),
+            "-cluster-hosts", str(model["cluster_hosts"]), "-hosts", str(model["hosts"]), "-vms", str(model["vms"])])
+        try:
+            vcsim_url = _wait_for_line(log, "VCSIM_URL", vcsim, STARTUP_TIMEOUT)
+            vcenter_port = vcsim_url.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)[1]
+
+            env = dict(os.environ, PYTHONPATH=EMULATOR_PATH)
+            spp, log = self._spawn("spp", [
+                self.python, "-m", "spp_emulator", "--listen", "127.0.0.1:0", "--cert", server_cert, "--key", server_key,
+                "--vcenter-url", vcsim_url, "--vcenter-user", "administrator@vsphere.local",
+                "--vcenter-password", vcenter_password, "--vcenter-ca", self.ca_path,
+                "--username", "admin", "--password", spp_password, "--speed", str(self.speed)], env=env)
+            spp_url = _wait_for_line(log, "SPP_URL", spp, STARTUP_TIMEOUT)
+        except LabError:
+            self.stop()
+            raise
+
+        self.env = {
+            "VMWARE_HOST": "127.0.0.1",
+            "VMWARE_PORT": vcenter_port,
+            "VMWARE_USER": "administrator@vsphere.local",
+            "VMWARE_PASSWORD": vcenter_password,
+            "VMWARE_VALIDATE_CERTS": "true",
+            "VMWARE_CA_PATH": self.ca_path,
+            "SPP_URL": spp_url,
+            "SPP_USERNAME": "admin",
+            "SPP_PASSWORD": spp_password,
+            "SPP_VALIDATE_CERTS": "true",
+            "SPP_CA_PATH": self.ca_path,
+            "SPP_EMULATOR_ADMIN": spp_url + "/__emulator__",
+        }
+        with open(self._path("env"), "w", encoding="utf-8") as handle:
+            handle.write(self.export_lines())
+        return self
+
+    def export_lines(self):
+        return "".join("export %s=%s\n" % (key, shlex.quote(value)) for key, value in sorted(self.env.items()))
+
+    def stop(self):
+        """Stop both servers by PID (SIGTERM, then SIGKILL). Safe to call when nothing runs."""
+        for name in ("spp", "vcsim"):
+            pid_file = self._path(name + ".pid")
+            if not os.path.exists(pid_file):
+                continue
+            with open(pid_file, encoding="utf-8") as handle:
+                pid = int(handle.read().strip() or 0)
+            if pid and _pid_alive(pid):
+                os.kill(pid, signal.SIGTERM)
+                deadline = time.monotonic() + 10
+                while _pid_alive(pid) and time.monotonic() < deadline:
+                    try:  # reap it when it is our child, so that it does not linger as a zombie
+                        os.waitpid(pid, os.WNOHANG)
+                    except ChildProcessError:
+                        pass
+                    time.sleep(0.05)
+                if _pid_alive(pid):
+                    os.kill(pid, signal.SIGKILL)
+            os.remove(pid_file)
+        env_file = self._path("env")
+        if os.path.exists(env_file):
+            os.remove(env_file)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("action", choices=("start", "stop", "env"))
+    parser.add_argument("--dir", default=DEFAULT_DIR)
+    parser.add_argument("--datacenters", type=int, default=1)
+    parser.add_argument("--clusters", type=int, default=1)
+    parser.add_argument("--cluster-hosts", type=int, default=2)
+    parser.add_argument("--hosts", type=int, default=1)
+    parser.add_argument("--vms", type=int, default=3, help="VMs per standalone host and per cluster resource pool")
+    parser.add_argument("--speed", type=float, default=0.2, help="speed factor of the SPP emulator's jobs")
+    args = parser.parse_args(argv)
+    lab = Lab(args.dir, datacenters=args.datacenters, clusters=args.clusters, cluster_hosts=args.cluster_hosts,
+              hosts=args.hosts, vms=args.vms, speed=args.speed)
+    if args.action == "stop":
+        lab.stop()
+        return 0
+    if args.action == "start":
+        lab.start()
+    env_file = os.path.join(lab.directory, "env")
+    if not os.path.exists(env_file):
+        print("the lab is not running; start it with `make lab`", file=sys.stderr)
+        return 1
+    with open(env_file, encoding="utf-8") as handle:
+        sys.stdout.write(handle.read())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
