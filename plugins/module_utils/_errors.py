@@ -28,6 +28,10 @@ class MissingLibraryError(VmBackupError):
     """A Python library the collection needs is not installed on the host running the module."""
 
 
+class ConfigurationError(VmBackupError):
+    """A connection option is missing or unusable; the message names the option and its environment variable."""
+
+
 class ConnectionFailure(VmBackupError):
     """The server could not be reached: DNS, refused connection, TLS verification, timeout."""
 
@@ -37,7 +41,11 @@ class AuthenticationError(VmBackupError):
 
 
 class ApiError(VmBackupError):
-    """The server answered with an error status. ``status``, ``error_id`` and ``description`` come from the body."""
+    """The server answered with an error status. ``status``, ``error_id`` and ``description`` come from the body.
+
+    ``status`` is None when the error comes from a lookup rather than from one HTTP answer (e.g. no job has the
+    requested name); the message is then the description alone.
+    """
 
     def __init__(self, status, error_id=None, description=None, method=None, url=None):
         self.status = status
@@ -45,12 +53,15 @@ class ApiError(VmBackupError):
         self.description = description
         self.method = method
         self.url = url
-        where = "%s %s" % (method, url) if method and url else (url or "request")
-        text = "%s failed with HTTP %s" % (where, status)
-        if error_id:
-            text += " (%s)" % error_id
-        if description:
-            text += ": %s" % description
+        if status is None:
+            text = description or "request failed"
+        else:
+            where = "%s %s" % (method, url) if method and url else (url or "request")
+            text = "%s failed with HTTP %s" % (where, status)
+            if error_id:
+                text += " (%s)" % error_id
+            if description:
+                text += ": %s" % description
         super().__init__(text, status=status, error_id=error_id, description=description)
 
 
@@ -97,3 +108,18 @@ class WaitTimeout(VmBackupError):
 
 class TaskFailed(VmBackupError):
     """A vSphere task or an SPP job session ended in failure."""
+
+
+class InvalidRequest(VmBackupError):
+    """The task's own options are inconsistent or name something that does not exist; nothing was changed."""
+
+
+class PolicyInUse(VmBackupError):
+    """An SLA policy cannot be deleted while VMs or disks still hold it."""
+
+    def __init__(self, policy, vms, disks):
+        holders = ["VM %s" % vm for vm in vms] + ["disk %s" % disk for disk in disks]
+        super().__init__(
+            "SLA policy %s is still assigned to %d resource(s): %s. Remove it from them first (vm_backup_policy with "
+            "state: absent), then delete the policy." % (policy, len(holders), ", ".join(holders)),
+            vms=list(vms), disks=list(disks))
