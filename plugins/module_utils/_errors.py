@@ -123,3 +123,13 @@ class PolicyInUse(VmBackupError):
             "SLA policy %s is still assigned to %d resource(s): %s. Remove it from them first (vm_backup_policy with "
             "state: absent), then delete the policy." % (policy, len(holders), ", ".join(holders)),
             vms=list(vms), disks=list(disks))
+
+
+class PartialApply(VmBackupError):
+    """A write failed after earlier writes of the same run succeeded. Re-running converges from the server's state."""
+
+    def __init__(self, done, total, cause):
+        super().__init__(
+            "%d of %d write call(s) were applied before this failure: %s. The server is consistent for each call; "
+            "run the task again to converge the rest (the plan is recomputed from the server's state)."
+            % (done, total, getattr(cause, "message", cause)), applied_calls=done, total_calls=total)

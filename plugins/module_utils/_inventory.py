@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import WaitTimeout
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest, WaitTimeout
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import inventory as vsphere_inventory
@@ -109,6 +109,7 @@ def _vm_record(vm, spp_vm, spp_disks):
         "moref": vm["moref"],
         "instance_uuid": vm.get("instance_uuid"),
         "spp_id": spp_vm.get("id") if spp_vm else None,
+        "spp_site_id": spp_vm.get("siteId") if spp_vm else None,
         "known_to_backup": spp_vm is not None,
         "power_state": vm.get("power_state"),
         "has_snapshots": bool(vm.get("has_snapshots")),
@@ -137,40 +138,49 @@ def unknown_everywhere(vms, vcenter_only, wanted):
 
 
 class InventoryReader:
-    """Reads both sides once per call of ``read``; the rescan loop calls it again only after a rescan."""
+    """Reads both sides once per call of ``read``; the rescan loop calls it again only after a rescan.
 
-    def __init__(self, spp_client, vsphere_client, page_size=1000):
+    It keeps the backup server's raw VM and vdisk objects by id, because writes must send the server's own hrefs.
+    """
+
+    def __init__(self, spp_client, vsphere_client, page_size=1000, with_disks=True):
         self.spp = spp_client
         self.vsphere = vsphere_client
         self.page_size = page_size
+        self.with_disks = with_disks
         self._vcenter_vms = None
+        self.spp_vms_by_id = {}
+        self.spp_disks_by_id = {}
 
     def read(self, refresh_vcenter=False):
         if self._vcenter_vms is None or refresh_vcenter:
             self._vcenter_vms = vsphere_inventory.list_vms(self.vsphere, page_size=self.page_size)
-        hypervisors = spp_inventory.list_hypervisors(self.spp)
-        spp_vms = spp_inventory.list_vms(self.spp, page_size=self.page_size)
-        spp_disks = spp_inventory.list_vdisks(self.spp, page_size=self.page_size)
+        hypervisors = spp_inventory.list_hypervisors(self.spp, page_size=self.page_size)
+        spp_vms = spp_inventory.list_vms(self.spp, page_size=self.page_size, hypervisors=hypervisors)
+        spp_disks = spp_inventory.list_vdisks(self.spp, page_size=self.page_size) if self.with_disks else []
+        self.spp_vms_by_id = {vm.get("id"): vm for vm in spp_vms}
+        self.spp_disks_by_id = {disk.get("id"): disk for disk in spp_disks}
         return join_inventories(self.vsphere.instance_uuid, self._vcenter_vms, hypervisors, spp_vms, spp_disks)
 
 
 def collect_inventory(spp_client, vsphere_client, rescan=False, rescan_until_visible=None, timeout=600,
-                      check_mode=False, progress=None, clock=time.monotonic):
+                      check_mode=False, progress=None, clock=time.monotonic, reader=None):
     """Read the joined inventory, running the Hypervisor Inventory job first when asked.
 
     Returns a dict with ``vms``, ``vcenter_only``, ``spp_only``, ``rescanned`` and ``changed``. ``changed`` is true
-    when a rescan changes (or, in check mode, would change) which VMs the backup server knows.
+    when a rescan changes (or, in check mode, would change) which VMs the backup server knows. Pass a ``reader`` to
+    keep access to the raw objects afterwards.
     """
     wanted = list(rescan_until_visible or [])
     progress = progress or (lambda message: None)
-    reader = InventoryReader(spp_client, vsphere_client)
+    reader = reader or InventoryReader(spp_client, vsphere_client)
     vms, vcenter_only, spp_only = reader.read()
     must_rescan = rescan or bool(missing_from_backup(vcenter_only, wanted))
     result = {"rescanned": False, "changed": False}
 
     not_in_vcenter = unknown_everywhere(vms, vcenter_only, wanted)
     if not_in_vcenter:
-        raise WaitTimeout(
+        raise InvalidRequest(
             "vCenter has no VM named %s; a rescan of the backup server cannot make it visible. Check the name, "
             "moref or instance UUID." % ", ".join(sorted(not_in_vcenter)), missing=sorted(not_in_vcenter))
 
@@ -185,7 +195,8 @@ def collect_inventory(spp_client, vsphere_client, rescan=False, rescan_until_vis
             attempt += 1
             remaining = max(1, int(deadline - clock()))
             progress("running the Hypervisor Inventory job (attempt %d, %ss left)" % (attempt, remaining))
-            spp_jobs.run_inventory(spp_client, timeout=remaining, progress=progress)
+            spp_jobs.run_inventory(spp_client, timeout=remaining,
+                                   progress=lambda session: progress(spp_jobs.describe_session(session)))
             vms, vcenter_only, spp_only = reader.read(refresh_vcenter=attempt > 1)
             still_missing = missing_from_backup(vcenter_only, wanted)
             if not still_missing:

@@ -70,7 +70,7 @@ def test_last_policy_of_running_vms_names_every_vm():
     assert [(v["rule"], v["vm"]) for v in error.violations] == [(LAST_POLICY_OF_RUNNING_VM, n)
                                                                 for n in ("web01", "web02", "web03")]
     for name in ("web01", "web02", "web03"):
-        assert "keep at least one policy on %s, power it off first, or set last_policy_of_running_vm: false" % name \
+        assert "keep at least one policy on %s, power it off first, or set enforce.last_policy_of_running_vm: false" % name \
             in error.message
     assert "stopped" not in error.message and "asleep" not in error.message
     assert error.message.startswith("3 rule violation(s); nothing was changed:")
@@ -106,7 +106,7 @@ def test_held_policy_names_every_vm_and_disk():
         (HELD_POLICY, "app1", None), (HELD_POLICY, "app2", None), (HELD_POLICY, "app3", "Hard disk 2")]
     assert "- [held_policy] app3 / Hard disk 2: Frozen is held" in error.message
     assert error.violations[0]["fix"] == ("release Iced first (backup_sla_policy with held: false), or choose another "
-                                          "policy (not held: Bronze, Gold, Silver), or set held_policy: false")
+                                          "policy (not held: Bronze, Gold, Silver), or set enforce.held_policy: false")
 
 
 def test_a_held_policy_already_assigned_may_stay():
@@ -126,7 +126,7 @@ def test_disk_policy_site_names_every_vm_and_suggests_other_sites():
                                                                 ("db3", "Hard disk 1")]
     assert all(v["rule"] == DISK_POLICY_SITE for v in error.violations)
     assert error.violations[0]["fix"] == ("choose a policy on a site other than Primary (Bronze (Secondary), "
-                                          "Silver (Secondary)), or set disk_policy_site: false")
+                                          "Silver (Secondary)), or set enforce.disk_policy_site: false")
     assert "Gold target(s) site Primary, but db2 runs in site Primary" in error.violations[1]["reason"]
     assert error.violations[2]["fix"].startswith("choose a policy on a site other than Secondary (Gold (Primary))")
 

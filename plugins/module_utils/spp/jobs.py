@@ -1,0 +1,285 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, sovereign.vm_backup contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Jobs, job sessions and their logs: start, hold, release, wait, inventory rescan (spp-api.md sections 5 and 14).
+
+Considered private: only this collection may import it. Every function takes an ``SppClient`` first. Actions are
+found through the job's ``links`` by name, as section 14 asks, and all waiting goes through ``poll_until``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import parse_qs, urlsplit
+
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
+    Conflict,
+    NotFound,
+    TaskFailed,
+    WaitTimeout,
+)
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp._client import nested_get
+
+JOB_PATH = "/api/endeavour/job"
+SESSION_PATH = "/api/endeavour/jobsession"
+LOG_PATH = "/api/endeavour/log/job"
+INVENTORY_JOB_NAME = "Hypervisor Inventory"
+
+# spp-api.md section 5.5; CANCELLED is normalised to CANCELED by ``session_status``.
+TERMINAL_STATUSES = frozenset(("COMPLETED", "PARTIAL", "FAILED", "CANCELED", "ABORTED", "STOPPED"))
+SUCCESS_STATUSES = frozenset(("COMPLETED", "PARTIAL"))
+# A test restore parks its session here while the test VM exists (section 14.9): settled, not finished.
+RESOURCE_ACTIVE = "RESOURCE ACTIVE"
+LOG_TYPES = ("INFO", "WARN", "ERROR", "SUMMARY", "DETAIL", "DEBUG")
+
+
+# -- pure helpers -------------------------------------------------------------------------------------------------
+
+
+def session_status(session):
+    """Upper-case status of a session or job, with the spelling variants folded (``CANCELLED``, ``RESOURCE_ACTIVE``)."""
+    status = str((session or {}).get("status") or "").strip().upper().replace("_", " ")
+    return "CANCELED" if status == "CANCELLED" else status
+
+
+def is_settled(status, settle_on_resource_active=False):
+    """Whether a wait for a session with this status is over."""
+    return status in TERMINAL_STATUSES or (settle_on_resource_active and status == RESOURCE_ACTIVE)
+
+
+def link_href(obj, name):
+    return nested_get(obj, "links", name, "href")
+
+
+def action_params(href, action):
+    """Query parameters that an action link still lacks (``action`` and ``actionname``)."""
+    query = parse_qs(urlsplit(href).query)
+    if "action" in query:
+        return None
+    return {"action": action, "actionname": action}
+
+
+def last_session_id(job):
+    session_id = nested_get(job, "lastrun", "sessionId")
+    return str(session_id) if session_id else None
+
+
+def describe_session(session, session_id=None):
+    """One line for logs and messages, e.g. ``SPP job session 1577 (job 'vmware_Gold') is RUNNING at 40%``."""
+    session_id = session_id if session_id is not None else session.get("id")
+    status = session_status(session) or "in an unknown state"
+    percent = session.get("percent")
+    job = session.get("jobName") or session.get("name")
+    text = "SPP job session %s%s is %s" % (session_id, " (job '%s')" % job if job else "", status)
+    if percent is not None:
+        text += " at %s%%" % percent
+    return text
+
+
+def poll_until(check, timeout, interval, timeout_error, sleep=time.sleep, clock=time.monotonic):
+    """Call ``check()`` until it returns something other than None; raise ``timeout_error()`` after ``timeout`` s.
+
+    ``check`` runs at least once, and the last wait is cut so that the deadline is not overshot.
+    """
+    deadline = clock() + timeout
+    while True:
+        result = check()
+        if result is not None:
+            return result
+        remaining = deadline - clock()
+        if remaining <= 0:
+            raise timeout_error()
+        sleep(min(interval, remaining))
+
+
+def _names(items, limit=20):
+    names = sorted(str(item.get("name")) for item in items)
+    shown = ", ".join(names[:limit]) or "none"
+    return shown + (", ..." if len(names) > limit else "")
+
+
+# -- jobs ---------------------------------------------------------------------------------------------------------
+
+
+def list_jobs(client, page_size=1000):
+    return list(client.paginate(JOB_PATH, "jobs", page_size=page_size))
+
+
+def find_job(client, name, jobs=None):
+    """The job named ``name`` (jobs are looked up by name; their ids differ between servers)."""
+    if jobs is None:
+        jobs = list_jobs(client)
+    for job in jobs:
+        if job.get("name") == name:
+            return job
+    raise NotFound(None, description="SPP has no job named '%s' (known: %s)" % (name, _names(jobs)))
+
+
+def get_job(client, job):
+    """A fresh copy of ``job``."""
+    return client.get(link_href(job, "self") or "%s/%s" % (JOB_PATH, job["id"]))
+
+
+def _job_action(client, job, action, hint):
+    href = link_href(job, action)
+    if not href:
+        raise Conflict(None, description="SPP job '%s' offers no '%s' action while its status is %s"
+                                         % (job.get("name"), action, session_status(job) or "unknown"))
+    return client.post(href, params=action_params(href, action), lost_answer_hint=hint)
+
+
+def hold_job(client, job):
+    """Suspend the job's schedule (link ``hold``); an SLA whose job is held does not protect its VMs."""
+    return _job_action(client, job, "hold", "job '%s' may now be held; read its status before retrying"
+                       % job.get("name"))
+
+
+def release_job(client, job):
+    """Resume the job's schedule (link ``release``)."""
+    return _job_action(client, job, "release", "job '%s' may now be released; read its status before retrying"
+                       % job.get("name"))
+
+
+def _sessions_of(client, job, holder, exclude):
+    """Live sessions of ``job`` other than ``exclude``, read from ``links.livejobsessions``."""
+    href = link_href(holder, "livejobsessions") or link_href(job, "livejobsessions")
+    if not href:
+        return []
+    answer = client.get(href)
+    sessions = (answer.get("sessions") or []) if isinstance(answer, dict) else []
+    return [
+        session for session in sessions
+        if str(session.get("id")) != exclude
+        and (session.get("jobId") is None or str(session.get("jobId")) == str(job.get("id")))
+    ]
+
+
+def _find_new_session(client, job, holder, previous):
+    live = _sessions_of(client, job, holder, previous)
+    if live:
+        return max(live, key=lambda session: session.get("start") or 0)
+    # A quick job may already be over and gone from the live list: its id is then in lastrun.
+    session_id = last_session_id(get_job(client, job))
+    if session_id and session_id != previous:
+        return get_session(client, session_id)
+    return None
+
+
+def start_job(client, job, timeout=60, poll=0.5):
+    """Start ``job`` (link ``start``) and return its new session.
+
+    The start answer does not carry the session id (section 5.2), so it is found through ``links.livejobsessions``
+    or the job's ``lastrun.sessionId``, polling for up to ``timeout`` s. A job already running raises ``Conflict``
+    (409). The start is not replayed if its answer is lost: ``AmbiguousResult`` says to check the job sessions.
+    """
+    job = get_job(client, job)  # a fresh lastrun, so that the previous session is not mistaken for the new one
+    previous = last_session_id(job)
+    href = link_href(job, "start") or "%s/%s" % (JOB_PATH, job["id"])
+    name = job.get("name")
+    answer = client.post(href, params=action_params(href, "start"),
+                         lost_answer_hint="the server may have started job '%s'; check its job sessions before "
+                                          "starting it again" % name)
+    holder = answer if isinstance(answer, dict) and answer.get("links") else job
+    client.log("started SPP job '%s'" % name)
+
+    def timed_out():
+        return WaitTimeout("SPP job '%s' was started but its session did not show up within %s s; look at the job "
+                           "sessions of '%s' in SPP" % (name, timeout, name), job=name)
+
+    return poll_until(lambda: _find_new_session(client, job, holder, previous), timeout, poll, timed_out)
+
+
+def running_session(client, job):
+    """The session of ``job`` that is still running, or None."""
+    job = get_job(client, job)
+    live = [session for session in _sessions_of(client, job, job, None) if not is_settled(session_status(session))]
+    if live:
+        return max(live, key=lambda session: session.get("start") or 0)
+    session_id = last_session_id(job)
+    if session_id:
+        session = get_session(client, session_id)
+        if not is_settled(session_status(session)):
+            return session
+    return None
+
+
+# -- sessions -----------------------------------------------------------------------------------------------------
+
+
+def get_session(client, session_id):
+    return client.get("%s/%s" % (SESSION_PATH, session_id))
+
+
+def wait_for_session(client, session_id, timeout=3600, poll=5.0, progress=None, settle_on_resource_active=False):
+    """Poll a job session until it ends (or, for a test restore, reaches ``RESOURCE ACTIVE``); return it.
+
+    ``progress(session)`` is called with the session dict after every read (``describe_session`` makes a log line
+    of it). On timeout, ``WaitTimeout`` names the session, its status and percentage, and says that the job keeps
+    running on the server. A failed session is returned, not raised: see ``check_session_result``.
+    """
+    last = {}
+
+    def check():
+        session = get_session(client, session_id) or {}
+        last["session"] = session
+        if progress is not None:
+            progress(session)
+        return session if is_settled(session_status(session), settle_on_resource_active) else None
+
+    def timed_out():
+        session = last.get("session") or {}
+        return WaitTimeout(
+            "%s after %s s of waiting. The job keeps running on the server; follow it in SPP or wait for session %s "
+            "again" % (describe_session(session, session_id), timeout, session_id),
+            session_id=str(session_id), status=session_status(session), percent=session.get("percent"))
+
+    return poll_until(check, timeout, poll, timed_out)
+
+
+def get_session_logs(client, session_id, types=None, page_size=1000):
+    """Log entries of a job session in time order; ``types`` limits them (e.g. ``["ERROR", "WARN"]``)."""
+    criteria = [{"property": "jobsessionId", "value": str(session_id), "op": "="}]
+    if types:
+        criteria.append({"property": "type", "value": list(types), "op": "IN"})
+    params = {
+        "filter": json.dumps(criteria, separators=(",", ":")),
+        "sort": json.dumps([{"property": "logTime", "direction": "ASC"}], separators=(",", ":")),
+    }
+    return list(client.paginate(LOG_PATH, "logs", params=params, page_size=page_size))
+
+
+def check_session_result(client, session, what=None, error_limit=5):
+    """Return ``session`` when it completed (fully or partially); raise ``TaskFailed`` with its ERROR logs otherwise."""
+    status = session_status(session)
+    if status in SUCCESS_STATUSES:
+        return session
+    session_id = session.get("id")
+    errors = [entry.get("message") for entry in get_session_logs(client, session_id, types=["ERROR"])]
+    errors = [message for message in errors if message][:error_limit]
+    what = what or "SPP job '%s'" % (session.get("jobName") or session.get("name") or "?")
+    text = "%s ended %s (session %s)" % (what, status or "in an unknown state", session_id)
+    if errors:
+        text += ": " + "; ".join(errors)
+    raise TaskFailed(text, session_id=str(session_id), status=status, errors=errors)
+
+
+def run_inventory(client, timeout=1800, progress=None, poll=2.0):
+    """Rescan every registered vCenter: run the ``Hypervisor Inventory`` job and wait for it; return its session.
+
+    If the job is already running (409), wait for that run instead of starting another. Raises ``TaskFailed`` when
+    the run fails and ``WaitTimeout`` when it outlasts ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    job = find_job(client, INVENTORY_JOB_NAME)
+    try:
+        session = start_job(client, job, timeout=min(timeout, 60), poll=min(poll, 0.5))
+    except Conflict:
+        session = running_session(client, job)
+        if session is None:
+            raise
+        client.log("SPP inventory is already running; following its session %s" % session.get("id"))
+    remaining = max(deadline - time.monotonic(), 0)
+    final = wait_for_session(client, session["id"], timeout=remaining, poll=poll, progress=progress)
+    return check_session_result(client, final, what="the SPP '%s' job" % INVENTORY_JOB_NAME)

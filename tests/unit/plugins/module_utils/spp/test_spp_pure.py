@@ -1,0 +1,244 @@
+# Copyright (c) 2026, sovereign.vm_backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure helpers of the SPP client: Retry-After, backoff, paging arithmetic, error bodies, ngp, payloads, waits."""
+
+from __future__ import annotations
+
+import email.utils
+
+import pytest
+
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
+    ApiError,
+    AuthenticationError,
+    BadRequest,
+    ConfigurationError,
+    Conflict,
+    NotFound,
+    ServerBusy,
+    WaitTimeout,
+)
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import _client, jobs, policies
+
+# -- Retry-After --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("5", 5.0), (" 2 ", 2.0), ("1.5", 1.5), ("0", 1.0), ("-3", 1.0), ("3600", 60.0),
+    (None, None), ("", None), ("soon", None), ("nan", None),
+])
+def test_parse_retry_after_seconds(value, expected):
+    assert _client.parse_retry_after(value) == expected
+
+
+def test_parse_retry_after_http_date():
+    now = 1_700_000_000.0
+    assert _client.parse_retry_after(email.utils.formatdate(now + 7, usegmt=True), now=now) == 7.0
+    assert _client.parse_retry_after(email.utils.formatdate(now - 30, usegmt=True), now=now) == 1.0
+    assert _client.parse_retry_after(email.utils.formatdate(now + 3600, usegmt=True), now=now) == 60.0
+
+
+# -- backoff ------------------------------------------------------------------------------------------------------
+
+
+def test_backoff_is_exponential_with_equal_jitter_and_capped():
+    assert _client.backoff_delay(0, 0.5, 30, rand=lambda: 0.0) == 0.25
+    assert _client.backoff_delay(0, 0.5, 30, rand=lambda: 1.0) == 0.5
+    assert _client.backoff_delay(3, 0.5, 30, rand=lambda: 0.0) == 2.0
+    assert _client.backoff_delay(3, 0.5, 30, rand=lambda: 1.0) == 4.0
+    assert _client.backoff_delay(20, 0.5, 30, rand=lambda: 1.0) == 30
+
+
+# -- pagination arithmetic ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("start, size, received, total, expected", [
+    (0, 100, 100, 250, 100),
+    (200, 100, 50, 250, None),
+    (100, 100, 100, 200, None),
+    (0, 100, 0, 250, None),
+    (0, 100, 100, 0, 100),       # APAR IT45897: total 0, a full page may be followed by more
+    (0, 100, 99, 0, None),
+    (0, 100, 100, None, 100),
+    (0, 100, 100, True, 100),    # a bool is not a total
+])
+def test_next_page_start(start, size, received, total, expected):
+    assert _client.next_page_start(start, size, received, total) == expected
+
+
+# -- error bodies -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body, expected", [
+    ({"id": "JobRunning", "description": "concurrent runs are not supported", "title": "Error"},
+     ("JobRunning", "concurrent runs are not supported")),
+    (b'{"statusCode": 409, "response": {"id": "SlaInUse", "description": "assigned", "title": "Error"}}',
+     ("SlaInUse", "assigned")),
+    ('{"statusCode": 400, "response": "{\\"id\\": \\"Bad\\", \\"description\\": \\"in a string\\"}"}',
+     ("Bad", "in a string")),
+    ({"statusCode": 400, "response": {"response": {"description": "nested"}}}, (None, "nested")),
+    ({"statusCode": 500, "response": "plain text"}, (None, "plain text")),
+    ({"title": "Error"}, (None, "Error")),
+    ({"message": "from a proxy"}, (None, "from a proxy")),
+    ("<html><body><h1>502 Bad Gateway</h1></body></html>", (None, "502 Bad Gateway")),
+    (b"", (None, None)),
+    (None, (None, None)),
+    ("[1, 2]", (None, "[1, 2]")),
+])
+def test_parse_error_body(body, expected):
+    assert _client.parse_error_body(body) == expected
+
+
+def test_parse_error_body_keeps_comparisons_in_json_text():
+    assert _client.parse_error_body({"description": "size must be <= 10 and > 0"}) == (
+        None, "size must be <= 10 and > 0")
+
+
+def test_long_error_bodies_are_shortened():
+    error_id, description = _client.parse_error_body("x" * 5000)
+    assert error_id is None and len(description) == 300 and description.endswith("...")
+
+
+@pytest.mark.parametrize("status, error_class", [
+    (400, BadRequest), (404, NotFound), (409, Conflict), (429, ServerBusy), (500, ServerBusy), (503, ServerBusy),
+    (403, ApiError), (418, ApiError),
+])
+def test_error_for_status(status, error_class):
+    error = _client.error_for_status(status, "Id", "text", "GET", "https://spp/api/x")
+    assert type(error) is error_class
+    assert str(error) == "GET https://spp/api/x failed with HTTP %d (Id): text" % status
+
+
+def test_lookup_errors_read_as_their_description():
+    assert str(NotFound(None, description="SPP has no job named 'x'")) == "SPP has no job named 'x'"
+
+
+# -- ngp ----------------------------------------------------------------------------------------------------------
+
+
+def test_unwrap_ngp():
+    assert _client.unwrap_ngp({"statusCode": 201, "response": {"name": "r"}}) == {"name": "r"}
+    assert _client.unwrap_ngp({"slapolicies": []}) == {"slapolicies": []}
+    assert _client.unwrap_ngp(None) is None
+    with pytest.raises(Conflict) as caught:
+        _client.unwrap_ngp({"statusCode": 409, "response": {"id": "Held", "description": "held"}}, "POST", "u")
+    assert caught.value.error_id == "Held"
+    with pytest.raises(AuthenticationError):
+        _client.unwrap_ngp({"statusCode": 401, "response": "expired"}, "GET", "u")
+
+
+# -- URLs ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("https://spp.example.com", "https://spp.example.com"),
+    ("https://spp.example.com:8443/", "https://spp.example.com:8443"),
+    ("spp.example.com", "https://spp.example.com"),
+    ("http://127.0.0.1:9000/prefix/", "http://127.0.0.1:9000/prefix"),
+])
+def test_normalise_base_url(given, expected):
+    assert _client.normalise_base_url(given) == expected
+
+
+@pytest.mark.parametrize("given", ["", None, "ftp://spp.example.com", "https://"])
+def test_normalise_base_url_rejects(given):
+    with pytest.raises(ConfigurationError):
+        _client.normalise_base_url(given)
+
+
+def test_url_for():
+    client = _client.SppClient("https://spp.example.com:8443", "u", "p")
+    assert client.url_for("/api/x") == "https://spp.example.com:8443/api/x"
+    assert client.url_for("api/x") == "https://spp.example.com:8443/api/x"
+    same = "https://spp.example.com:8443/api/hypervisor/1001/vm?from=hlo&pageStartIndex=100"
+    assert client.url_for(same) == same
+    assert (client.url_for("https://spp-internal:443/api/hypervisor?from=hlo")
+            == "https://spp.example.com:8443/api/hypervisor?from=hlo")
+
+
+def test_verify_setting(tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not checked here")
+    assert _client.SppClient("https://h", "u", "p")._verify is True
+    assert _client.SppClient("https://h", "u", "p", ca_path=str(ca))._verify == str(ca)
+    assert _client.SppClient("https://h", "u", "p", validate_certs=False, ca_path=str(ca))._verify is False
+    with pytest.raises(ConfigurationError) as caught:
+        _client.SppClient("https://h", "u", "p", ca_path=str(tmp_path / "missing.pem"))
+    assert "spp_ca_path" in str(caught.value)
+
+
+def test_repr_hides_secrets():
+    client = _client.SppClient("https://h", "u", "Very-secret-1")
+    client._session_id = "0123456789abcdef0123456789abcdef"
+    assert "Very-secret-1" not in repr(client) and client._session_id not in repr(client)
+
+
+# -- job helpers --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status, resource_active, settled", [
+    ("COMPLETED", False, True), ("partial", False, True), ("FAILED", False, True), ("CANCELLED", False, True),
+    ("ABORTED", False, True), ("RUNNING", False, False), ("PENDING", False, False),
+    ("RESOURCE ACTIVE", False, False), ("RESOURCE ACTIVE", True, True), ("RESOURCE_ACTIVE", True, True),
+])
+def test_is_settled(status, resource_active, settled):
+    assert jobs.is_settled(jobs.session_status({"status": status}), resource_active) is settled
+
+
+def test_action_params():
+    assert jobs.action_params("https://spp/api/endeavour/job/1004", "start") == {"action": "start",
+                                                                                 "actionname": "start"}
+    assert jobs.action_params("https://spp/api/endeavour/job/1004?action=start&actionname=start", "start") is None
+
+
+def test_describe_session():
+    session = {"id": "1577", "jobName": "vmware_Gold", "status": "RUNNING", "percent": 40}
+    assert jobs.describe_session(session) == "SPP job session 1577 (job 'vmware_Gold') is RUNNING at 40%"
+
+
+def test_poll_until_returns_first_result_and_cuts_the_last_wait():
+    answers = iter([None, None, "done"])
+    waits = []
+    clock = iter([0.0, 1.0, 2.0, 3.0]).__next__
+    assert jobs.poll_until(lambda: next(answers), 10, 5, None, sleep=waits.append, clock=clock) == "done"
+    assert waits == [5, 5]
+
+    now = [0.0]
+
+    def sleep(seconds):
+        waits.append(seconds)
+        now[0] += seconds
+
+    waits.clear()
+    with pytest.raises(WaitTimeout):
+        jobs.poll_until(lambda: None, 7, 3, lambda: WaitTimeout("late"), sleep=sleep, clock=lambda: now[0])
+    assert waits == [3, 3, 1]
+
+
+# -- payloads -----------------------------------------------------------------------------------------------------
+
+VM = {"id": "4f0c", "name": "web01", "metadataPath": "/MS:1001/DC:dc/VM:4f0c",
+      "links": {"self": {"href": "https://spp/api/hypervisor/1001/vm/4f0c?from=hlo"}}}
+GOLD = {"id": "2000", "name": "Gold", "links": {"self": {"href": "https://spp/api/spec/storageprofile/2000"}}}
+
+
+def test_apply_sla_payload():
+    assert policies.apply_sla_payload([VM], [GOLD]) == {
+        "subtype": "vmware", "version": "1.0",
+        "resources": [{"href": "https://spp/api/hypervisor/1001/vm/4f0c?from=hlo", "id": "4f0c",
+                       "metadataPath": "/MS:1001/DC:dc/VM:4f0c"}],
+        "slapolicies": [{"href": "https://spp/api/spec/storageprofile/2000", "id": "2000", "name": "Gold"}],
+    }
+    assert policies.apply_sla_payload([VM], [])["slapolicies"] == []
+
+
+def test_apply_options_payload():
+    payload = policies.apply_options_payload([VM], {"makeApplicationConsistent": False})
+    assert payload["options"] == {"makeApplicationConsistent": False}
+    assert payload["resources"][0]["id"] == "4f0c"
+
+
+def test_payload_rejects_resources_without_links():
+    with pytest.raises(ApiError) as caught:
+        policies.apply_sla_payload([{"id": "x", "name": "web02"}], [GOLD])
+    assert "web02" in str(caught.value)
