@@ -85,7 +85,7 @@ def _check_last_policy(change, vm, policies):
     if change["disk"] is not None or vm.get("power_state") != "poweredOn" or not change["before"]:
         return None
     name = vm.get("name") or change["vm"]
-    fix = ("keep at least one policy on %s, power it off first, or set %s: false"
+    fix = ("keep at least one policy on %s, power it off first, or set enforce.%s: false"
            % (name, LAST_POLICY_OF_RUNNING_VM))
     if not change["after"]:
         reason = ("removing %s would leave this powered-on VM without any backup policy%s."
@@ -106,7 +106,7 @@ def _check_held(change, vm, policies):
     reason = "%s %s held, so it cannot be assigned to %s%s." % (
         _quoted(held), "is" if len(held) == 1 else "are", _resource_text(change), _where(change))
     fix = ("release %s first (backup_sla_policy with held: false), or choose another policy (not held: %s), or set "
-           "%s: false" % (_quoted(held), _quoted(others), HELD_POLICY))
+           "enforce.%s: false" % (_quoted(held), _quoted(others), HELD_POLICY))
     return _violation(HELD_POLICY, change["vm"], vm, change["disk"], reason, fix)
 
 
@@ -115,7 +115,7 @@ def _check_disk_site(change, vm, policies):
         return None
     vm_site = vm.get("site")
     name = vm.get("name") or change["vm"]
-    switch = "or set %s: false" % DISK_POLICY_SITE
+    switch = "or set enforce.%s: false" % DISK_POLICY_SITE
     if not vm_site:
         reason = ("the site %s runs in is unknown, so it cannot be verified that %s target(s) another site%s."
                   % (name, _quoted(change["added"]), _where(change)))
