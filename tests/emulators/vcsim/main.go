@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/types"
 	_ "github.com/vmware/govmomi/vapi/simulator" // registers the vAPI (tagging) endpoints
 )
 
@@ -45,6 +46,7 @@ func main() {
 		log.Fatalf("creating the model: %v", err)
 	}
 	defer model.Remove()
+	useVCenterLabels()
 
 	scheme := "http"
 	if *certFile != "" {
@@ -67,4 +69,27 @@ func main() {
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
 	<-stop
+}
+
+// useVCenterLabels names the model's devices as vCenter does ("Hard disk 1", "Network adapter 1") instead of the
+// simulator's "disk-202-0", so that playbooks written for a real vCenter work unchanged against the lab.
+func useVCenterLabels() {
+	for _, entity := range simulator.Map.All("VirtualMachine") {
+		vm := entity.(*simulator.VirtualMachine)
+		disks, nics := 0, 0
+		for _, device := range vm.Config.Hardware.Device {
+			info := device.GetVirtualDevice().DeviceInfo
+			if info == nil {
+				continue
+			}
+			switch device.(type) {
+			case *types.VirtualDisk:
+				disks++
+				info.GetDescription().Label = fmt.Sprintf("Hard disk %d", disks)
+			case types.BaseVirtualEthernetCard:
+				nics++
+				info.GetDescription().Label = fmt.Sprintf("Network adapter %d", nics)
+			}
+		}
+	}
 }

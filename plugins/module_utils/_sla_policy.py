@@ -1,0 +1,110 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, sovereign.vm_backup contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Service behind ``backup_sla_policy``: converge one SLA policy and the hold state of its job.
+
+Considered private: only this collection may import it. The plan is computed in both modes; check mode skips only
+the writes.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _sla
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest, NotFound, PolicyInUse
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
+
+
+def job_name(policy_name):
+    """SPP keeps one job per SLA policy and workload, named ``vmware_<policy>`` (spp-api.md section 4)."""
+    return "vmware_%s" % policy_name
+
+
+def _find_job(spp, policy_name):
+    try:
+        return spp_jobs.find_job(spp, job_name(policy_name))
+    except NotFound:
+        return None
+
+
+def view(definition, job):
+    """The managed fields of a policy, as the module's diff and return value show them."""
+    if definition is None:
+        return {}
+    subpolicy = _sla.backup_subpolicy(definition) or {}
+    return {
+        "name": definition.get("name"),
+        "id": definition.get("id"),
+        "description": definition.get("description") or "",
+        "site": subpolicy.get("site"),
+        "encryption": bool(subpolicy.get("useEncryption")),
+        "retention": subpolicy.get("retention"),
+        "trigger": subpolicy.get("trigger"),
+        "held": bool(job and job.get("status") == "HELD"),
+        "job": job.get("name") if job else None,
+    }
+
+
+def resources_holding(spp, policy_name):
+    """VM and disk names that still have the policy: one paged listing of each, no per-VM call."""
+    vms = sorted(vm.get("name") for vm in spp_inventory.list_vms(spp) if policy_name in (vm.get("storageProfiles") or []))
+    disks = sorted("%s / %s" % (disk.get("vmName") or disk.get("vmId") or "?", disk.get("name"))
+                   for disk in spp_inventory.list_vdisks(spp) if policy_name in (disk.get("storageProfiles") or []))
+    return vms, disks
+
+
+def ensure_sla_policy(spp, name, state="present", description=None, site=None, retention=None, schedule=None,
+                      encryption=None, held=None, check_mode=False):
+    """Converge one policy. Returns the module result: ``changed``, ``policy``, ``actions`` and ``diff``."""
+    try:
+        wanted = _sla.desired_subpolicy(site=site, retention=retention, schedule=schedule, encryption=encryption)
+    except _sla.InvalidDefinition as error:
+        raise InvalidRequest(str(error)) from None
+    current = next((p for p in spp_policies.list_sla_policies(spp) if p.get("name") == name), None)
+    job = _find_job(spp, name) if current else None
+    before = view(current, job)
+    actions = []
+
+    if state == "absent":
+        if current is None:
+            return {"changed": False, "policy": {}, "actions": [], "diff": {"before": {}, "after": {}}}
+        vms, disks = resources_holding(spp, name)
+        if vms or disks:
+            raise PolicyInUse(name, vms, disks)
+        actions.append("delete")
+        if not check_mode:
+            spp_policies.delete_sla_policy(spp, current["id"])
+        return {"changed": True, "policy": {}, "actions": actions, "diff": {"before": before, "after": {}}}
+
+    if current is None:
+        try:
+            definition = _sla.new_definition(name, description, wanted)
+        except _sla.InvalidDefinition as error:
+            raise InvalidRequest(str(error)) from None
+        actions.append("create")
+        after_definition = definition if check_mode else spp_policies.create_sla_policy(spp, definition)
+    else:
+        after_definition = current
+        changed = _sla.changed_fields(current, description=description, subpolicy=wanted)
+        if changed:
+            actions.append("update: %s" % ", ".join(changed))
+            definition = _sla.updated_definition(current, description=description, subpolicy=wanted)
+            after_definition = dict(definition, id=current["id"]) if check_mode else \
+                spp_policies.update_sla_policy(spp, current["id"], definition)
+
+    after_job = job
+    if held is not None and bool(before.get("held")) != held:
+        if job is None:
+            raise InvalidRequest(
+                "policy %s has no backup job yet, because no VM or disk is assigned to it: assign it first, then "
+                "set held. (The backup server creates the job %s with the first assignment.)" % (name, job_name(name)))
+        actions.append("hold" if held else "release")
+        if check_mode:
+            after_job = dict(job, status="HELD" if held else "IDLE")
+        else:
+            after_job = (spp_jobs.hold_job if held else spp_jobs.release_job)(spp, job)
+
+    after = view(after_definition, after_job)
+    return {"changed": bool(actions), "policy": after, "actions": actions, "diff": {"before": before, "after": after}}

@@ -1,0 +1,273 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, sovereign.vm_backup contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: vm_backup_policy
+short_description: Converge the SLA policies of many VMs and disks in one task, with the SecNumCloud rules
+version_added: 0.1.0
+description:
+  - Declares which IBM Storage Protect Plus (SPP) SLA policies protect which VMs, or which single virtual disks, and
+    converges the backup server to it in one task.
+  - VMs are named by name, moref or instance UUID, or selected in vCenter by folder, name pattern or vSphere tag.
+  - Reads everything once (one PropertyCollector listing of vCenter VMs and one paged listing each of the backup
+    server's VMs, disks, policies, jobs and sites), plans, checks every rule for the whole plan, and only then writes,
+    with one C(applySLAPolicies) call per distinct resulting policy set. SPP replaces a resource's whole set on each
+    call, so the module always sends each changed resource's complete resulting set.
+  - "Rules checked before any write: the last policy of a powered-on VM cannot be removed; a held policy cannot be
+    assigned; a policy assigned to a disk must target a site other than the VM's; a VM must be known to the backup
+    server (O(rescan=true) runs the inventory job first). One error lists every offending VM with its fix."
+  - A disk-level policy applies to that disk only; the VM does not inherit it, and VM-level assignments never change
+    a disk's own policies.
+author:
+  - sovereign.vm_backup contributors
+extends_documentation_fragment:
+  - sovereign.vm_backup.connection.spp
+  - sovereign.vm_backup.connection.vcenter
+  - sovereign.vm_backup.attributes
+attributes:
+  check_mode:
+    support: full
+    details: The plan, the rule checks and the diff are computed in check mode too; only the writes (and the rescan)
+      are skipped.
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+  action_group:
+    support: full
+    membership:
+      - sovereign.vm_backup.all
+options:
+  assignments:
+    description:
+      - What to assign. Each item designates VMs with one or more selectors (all must match) and lists policies.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      vm:
+        description: A VM by name, moref (C(vm-42)) or instance UUID. A name shared by several VMs is an error.
+        type: str
+      folder:
+        description: Every VM in this inventory folder or below it, for example C(/DC0/vm/prod).
+        type: str
+      name_pattern:
+        description: Every VM whose name matches this shell-style pattern, for example C(web-*).
+        type: str
+      tag:
+        description: Every VM carrying this vSphere tag (by tag name).
+        type: str
+      disk:
+        description: A disk label (C(Hard disk 2)); the policies then apply to that disk only.
+        type: str
+      policies:
+        description: SLA policy names.
+        type: list
+        elements: str
+        required: true
+      quiesce:
+        description: Application-consistent (quiesced) snapshots for these VMs; overrides O(quiesce).
+        type: bool
+      fallback_to_crash_consistent:
+        description: Fall back to a crash-consistent snapshot when quiescing fails; overrides O(fallback_to_crash_consistent).
+        type: bool
+  vm:
+    description: Shortcut for one assignment item; goes with O(policies) and optionally O(disk).
+    type: str
+  folder:
+    description: Shortcut selector for one assignment item, see O(assignments[].folder).
+    type: str
+  name_pattern:
+    description: Shortcut selector for one assignment item, see O(assignments[].name_pattern).
+    type: str
+  tag:
+    description: Shortcut selector for one assignment item, see O(assignments[].tag).
+    type: str
+  disk:
+    description: With O(vm), the disk the policies apply to.
+    type: str
+  policies:
+    description: With O(vm) or a shortcut selector, the policies of that single assignment.
+    type: list
+    elements: str
+  state:
+    description:
+      - V(present) ensures the listed policies are assigned; V(absent) removes them.
+    type: str
+    choices: [present, absent]
+    default: present
+  purge:
+    description: With O(state=present), make each listed VM's (or disk's) set exactly the listed policies.
+    type: bool
+    default: false
+  scope:
+    description:
+      - Authoritative scope, an inventory folder path or V(all) for the whole vCenter. VMs in the scope that carry
+        policies not declared for them are reported in RV(drift).
+    type: str
+  purge_scope:
+    description: Remove the undeclared policies reported in RV(drift). The rules still apply.
+    type: bool
+    default: false
+  quiesce:
+    description: Application-consistent (quiesced) snapshots for every VM the task selects (SPP option
+      C(makeApplicationConsistent)). Leave unset to keep the current value.
+    type: bool
+  fallback_to_crash_consistent:
+    description: Fall back to crash-consistent snapshots when quiescing fails (SPP option
+      C(fallbackToUnquiescedSnapshot)), for every VM the task selects. Leave unset to keep the current value.
+    type: bool
+  rescan:
+    description: When a VM is not known to the backup server yet, run the inventory job and wait until it is.
+    type: bool
+    default: false
+  rescan_timeout:
+    description: Seconds to wait, in all, for the VMs to become visible after O(rescan).
+    type: int
+    default: 600
+  enforce:
+    description: The rules, each on by default. Turn one off only deliberately.
+    type: dict
+    default: {}
+    suboptions:
+      last_policy_of_running_vm:
+        description: Refuse to leave a powered-on VM without a policy, or with held policies only.
+        type: bool
+        default: true
+      held_policy:
+        description: Refuse to assign a held policy.
+        type: bool
+        default: true
+      disk_policy_site:
+        description: Refuse a disk policy that targets the VM's own site.
+        type: bool
+        default: true
+notes:
+  - Current backup options have no bulk read in the SPP API, so the module reads them only for the VMs whose options
+    the task sets.
+"""
+
+EXAMPLES = r"""
+- name: Gold for every production VM, Silver on one VM's data disk, in one task
+  sovereign.vm_backup.vm_backup_policy:
+    assignments:
+      - folder: /DC0/vm/prod
+        policies: [Gold]
+      - vm: db01
+        disk: Hard disk 2
+        policies: [Silver-DR]
+    rescan: true
+
+- name: One VM, exactly these policies, without quiescing (no VMware Tools)
+  sovereign.vm_backup.vm_backup_policy:
+    vm: legacy01
+    policies: [Bronze]
+    purge: true
+    quiesce: false
+
+- name: The folder is managed from Git; report policies assigned by hand, then remove them
+  sovereign.vm_backup.vm_backup_policy:
+    assignments: "{{ sla_assignments }}"
+    scope: /DC0/vm/prod
+    purge_scope: true
+"""
+
+RETURN = r"""
+changes:
+  description: Resources whose policy set changes, with C(vm), C(vm_name), C(disk) (null at VM level), C(before),
+    C(after), C(added), C(removed) and C(origins) (the assignment items behind the change).
+  returned: always
+  type: list
+  elements: dict
+option_changes:
+  description: VMs whose backup options change, with C(vm), C(before) and C(after).
+  returned: always
+  type: list
+  elements: dict
+drift:
+  description: In the authoritative scope, VMs and disks carrying policies not declared for them (C(undeclared)).
+  returned: always
+  type: list
+  elements: dict
+summary:
+  description: Counts of VMs and disks changed, policies added and removed, options changed, and write calls.
+  returned: always
+  type: dict
+  sample: {"vms_changed": 1000, "disks_changed": 0, "policies_added": 1000, "policies_removed": 0,
+           "options_changed": 0, "calls": 2}
+rescanned:
+  description: Whether the inventory job ran.
+  returned: always
+  type: bool
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _argspec, _assignments, _module
+
+SELECTOR_OPTIONS = ("vm", "folder", "name_pattern", "tag")
+
+
+def main():
+    item_options = dict(
+        vm=dict(type="str"), folder=dict(type="str"), name_pattern=dict(type="str"), tag=dict(type="str"),
+        disk=dict(type="str"), policies=dict(type="list", elements="str", required=True),
+        quiesce=dict(type="bool"), fallback_to_crash_consistent=dict(type="bool"),
+    )
+    module = AnsibleModule(
+        argument_spec=dict(
+            _argspec.connection_argument_spec(),
+            assignments=dict(type="list", elements="dict", options=item_options, default=[]),
+            vm=dict(type="str"), folder=dict(type="str"), name_pattern=dict(type="str"), tag=dict(type="str"),
+            disk=dict(type="str"), policies=dict(type="list", elements="str"),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            purge=dict(type="bool", default=False),
+            scope=dict(type="str"),
+            purge_scope=dict(type="bool", default=False),
+            quiesce=dict(type="bool"),
+            fallback_to_crash_consistent=dict(type="bool"),
+            rescan=dict(type="bool", default=False),
+            rescan_timeout=dict(type="int", default=600),
+            enforce=dict(type="dict", default={}, options=dict(
+                last_policy_of_running_vm=dict(type="bool", default=True),
+                held_policy=dict(type="bool", default=True),
+                disk_policy_site=dict(type="bool", default=True),
+            )),
+        ),
+        required_by=dict(disk=["vm"]),
+        required_if=[("purge_scope", True, ["scope"])],
+        supports_check_mode=True,
+    )
+    params = module.params
+    items = list(params["assignments"])
+    if any(params[key] for key in SELECTOR_OPTIONS):
+        if params["policies"] is None:
+            module.fail_json(msg="policies is required with vm, folder, name_pattern or tag")
+        items.append({key: params[key] for key in SELECTOR_OPTIONS + ("disk", "policies")})
+    elif params["policies"] is not None:
+        module.fail_json(msg="policies needs vm, folder, name_pattern or tag (or use assignments)")
+
+    def work():
+        with _module.clients(module) as (spp, vsphere):
+            result = _assignments.converge(
+                spp, vsphere, items, state=params["state"], purge=params["purge"], scope=params["scope"],
+                purge_scope=params["purge_scope"],
+                option_defaults={"quiesce": params["quiesce"],
+                                 "fallback_to_crash_consistent": params["fallback_to_crash_consistent"]},
+                enforce=params["enforce"], rescan=params["rescan"], rescan_timeout=params["rescan_timeout"],
+                check_mode=module.check_mode, progress=module.log)
+        if not module._diff:
+            result.pop("diff")
+        return result
+
+    _module.run(module, work)
+
+
+if __name__ == "__main__":
+    main()
