@@ -87,8 +87,11 @@ def join_inventories(vcenter_instance_uuid, vcenter_vms, hypervisors, spp_vms, s
         vms.append(_vm_record(vm, spp_vm, disks_by_vm.get(spp_vm.get("id"), [])))
 
     spp_only = [_spp_only_record(v, disks_by_vm.get(v.get("id"), [])) for v in list(spp_by_moref.values()) + foreign]
-    by_name = lambda record: (record.get("name") or "", record.get("moref") or "")  # noqa: E731
-    return sorted(vms, key=by_name), sorted(vcenter_only, key=by_name), sorted(spp_only, key=by_name)
+    return sorted(vms, key=_by_name), sorted(vcenter_only, key=_by_name), sorted(spp_only, key=_by_name)
+
+
+def _by_name(record):
+    return (record.get("name") or "", record.get("moref") or "")
 
 
 def _vm_record(vm, spp_vm, spp_disks):

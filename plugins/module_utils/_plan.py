@@ -60,6 +60,10 @@ def resource_sort_key(vm_name, vm_key, disk):
     return (vm_name or "", vm_key or "", disk is not None, natural_key(disk))
 
 
+def _by_resource(item):
+    return resource_sort_key(item["vm_name"], item["vm"], item["disk"])
+
+
 def _check_arguments(current, state, purge, scope, scope_purge):
     if state not in STATES:
         raise InvalidRequest("state must be one of %s, got %r" % (", ".join(STATES), state))
@@ -67,10 +71,10 @@ def _check_arguments(current, state, purge, scope, scope_purge):
         raise InvalidRequest("purge applies only with state=present: it makes each listed set exactly the listed one")
     if state == "absent" and scope is not None:
         raise InvalidRequest("an authoritative scope applies only with state=present: it compares what is assigned "
-                            "with what is declared present")
+                             "with what is declared present")
     if scope_purge and scope is None:
         raise InvalidRequest("purge_scope needs a scope: name the folder (or the whole vCenter) under authoritative "
-                            "management")
+                             "management")
     if not isinstance(current, dict) or not isinstance(current.get("vms"), dict):
         raise InvalidRequest("current must be a dict with a 'vms' mapping")
 
@@ -99,7 +103,7 @@ def _collect_intents(vms, desired):
         origins.setdefault(resource, set()).add(origin)
     if unknown_vms:
         raise InvalidRequest("the plan names VMs absent from the inventory it was given: %s" % ", ".join(unknown_vms),
-                            unknown_vms=unknown_vms)
+                             unknown_vms=unknown_vms)
     return declared, origins, unknown_disks
 
 
@@ -186,9 +190,8 @@ def plan_assignments(current, desired, state, purge=False, scope=None, scope_pur
             "origins": sorted(change_origins),
         })
 
-    by_resource = lambda item: resource_sort_key(item["vm_name"], item["vm"], item["disk"])  # noqa: E731
-    changes.sort(key=by_resource)
-    drift.sort(key=by_resource)
+    changes.sort(key=_by_resource)
+    drift.sort(key=_by_resource)
 
     batches_by_set = {}
     for change in changes:
@@ -206,7 +209,7 @@ def plan_assignments(current, desired, state, purge=False, scope=None, scope_pur
         {"vm": vm_key, "vm_name": vms[vm_key].get("name"), "disk": disk, "origins": sorted(disk_origins),
          "known": sorted(vms[vm_key].get("disks") or {}, key=natural_key)}
         for (vm_key, disk), disk_origins in unknown_disk_origins.items()]
-    unknown_disks.sort(key=by_resource)
+    unknown_disks.sort(key=_by_resource)
 
     return {
         "changes": changes,

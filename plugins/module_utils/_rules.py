@@ -50,7 +50,7 @@ def rule_switches(enforce=None):
     unknown = sorted(set(enforce) - set(SWITCHABLE_RULES))
     if unknown:
         raise InvalidRequest("unknown rule(s) in enforce: %s; the rules that can be switched off are %s"
-                            % (", ".join(unknown), ", ".join(SWITCHABLE_RULES)))
+                             % (", ".join(unknown), ", ".join(SWITCHABLE_RULES)))
     return {rule: enforce.get(rule) is None or bool(enforce[rule]) for rule in SWITCHABLE_RULES}
 
 

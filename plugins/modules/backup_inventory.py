@@ -20,7 +20,7 @@ description:
     makes no per-VM call, so it stays fast on vCenters with thousands of VMs.
   - Read-only, apart from the optional rescan, which runs the SPP C(Hypervisor Inventory) job.
 author:
-  - sovereign.vm_backup contributors
+  - sovereign.vm_backup maintainers (@sovereign-cloud)
 extends_documentation_fragment:
   - sovereign.vm_backup.connection.spp
   - sovereign.vm_backup.connection.vcenter
@@ -28,7 +28,7 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: In check mode no rescan runs; RV(changed) tells whether a rescan would change what the backup server knows.
+    details: In check mode no rescan runs; C(changed) tells whether a rescan would change what the backup server knows.
   diff_mode:
     support: none
   idempotent:
@@ -133,8 +133,10 @@ vms:
       elements: str
       sample: [Gold]
     disks:
-      description: Virtual disks, each with its C(label), C(key), C(size_bytes), C(mode) (C(normal), C(independent)
-        or C(rdm): the last two are not captured by snapshots), C(spp_id) and the C(policies) assigned to the disk.
+      description:
+        - Virtual disks, each with its C(label), C(key), C(size_bytes), C(mode), C(spp_id) and the C(policies)
+          assigned to the disk.
+        - C(mode) is C(normal), C(independent) or C(rdm); independent and RDM disks are not captured by snapshots.
       type: list
       elements: dict
     nics:

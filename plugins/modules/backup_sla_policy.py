@@ -19,7 +19,7 @@ description:
   - A policy that is still assigned to VMs or disks is not deleted; the error lists them.
   - A held policy runs no scheduled backup, and a VM whose policies are all held is not protected.
 author:
-  - sovereign.vm_backup contributors
+  - sovereign.vm_backup maintainers (@sovereign-cloud)
 extends_documentation_fragment:
   - sovereign.vm_backup.connection.spp
   - sovereign.vm_backup.attributes
@@ -148,7 +148,7 @@ policy:
       description: Whether backups are encrypted.
       type: bool
     retention:
-      description: SPP retention, C({"age": days}) or C({"numsnapshots": n}).
+      description: 'SPP retention: C(age) in days, or C(numsnapshots).'
       type: dict
     trigger:
       description: SPP schedule trigger (C(type), C(frequency), C(activateDate) in epoch ms, C(timezone), day lists).

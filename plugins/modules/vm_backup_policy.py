@@ -25,7 +25,7 @@ description:
   - A disk-level policy applies to that disk only; the VM does not inherit it, and VM-level assignments never change
     a disk's own policies.
 author:
-  - sovereign.vm_backup contributors
+  - sovereign.vm_backup maintainers (@sovereign-cloud)
 extends_documentation_fragment:
   - sovereign.vm_backup.connection.spp
   - sovereign.vm_backup.connection.vcenter

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import email.utils
 import json as jsonlib
+import math
 import os
 import random
 import re
@@ -100,7 +101,7 @@ def parse_retry_after(value, now=None):
             return None
         current = time.time() if now is None else now
         seconds = when.timestamp() - current
-    if seconds != seconds:  # NaN
+    if math.isnan(seconds):
         return None
     return min(max(seconds, RETRY_AFTER_MIN), RETRY_AFTER_MAX)
 
@@ -591,8 +592,7 @@ class SppClient:
             if not isinstance(page, dict):
                 page = {}
             items = page.get(items_key) or []
-            for item in items:
-                yield item
+            yield from items
             next_href = nested_get(page, "links", "nextPage", "href")
             if next_href and items:
                 if next_href in visited:

@@ -143,7 +143,7 @@ class VsphereClient:
         except Exception as exc:  # pylint: disable=broad-exception-caught
             # SmartConnect raises a bare Exception when the endpoint does not speak the vSphere API; anything more
             # specific is a bug to surface as is.
-            if type(exc) is not Exception:
+            if type(exc) is not Exception:  # pylint: disable=unidiomatic-typecheck
                 raise
             raise ConnectionFailure("%s does not answer as a vSphere API endpoint (%s). Check vcenter_hostname and "
                                     "vcenter_port" % (self.origin, exc), url=self.origin) from exc

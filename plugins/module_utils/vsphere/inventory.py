@@ -257,8 +257,7 @@ def retrieve_all(property_collector, spec_set, page_size):
     options = vmodl.query.PropertyCollector.RetrieveOptions(maxObjects=page_size)
     result = property_collector.RetrievePropertiesEx(specSet=spec_set, options=options)
     while result is not None:
-        for obj_content in result.objects or []:
-            yield obj_content
+        yield from result.objects or []
         if not result.token:
             return
         result = property_collector.ContinueRetrievePropertiesEx(token=result.token)

@@ -17,8 +17,8 @@ HYPERVISORS = [{"id": "1001", "uniqueId": VC}, {"id": "1002", "uniqueId": "other
 
 def vc_vm(name, moref, uuid, disks=(), template=False):
     return {"name": name, "moref": moref, "instance_uuid": uuid, "power_state": "poweredOn", "has_snapshots": False,
-            "template": template, "disks": [{"label": label, "key": 2000 + i, "size_bytes": 1, "mode": "normal"}
-                                             for i, label in enumerate(disks)], "nics": []}
+            "template": template, "nics": [],
+            "disks": [{"label": label, "key": 2000 + i, "size_bytes": 1, "mode": "normal"} for i, label in enumerate(disks)]}
 
 
 def spp_vm(vm_id, name, moref, uuid, policies=(), hypervisor="1001"):
@@ -57,12 +57,12 @@ def test_reused_moref_with_new_instance_uuid_is_a_different_vm():
 
 
 def test_templates_are_left_out():
-    vms, vc_only, _ = join_inventories(VC, [vc_vm("tpl", "vm-9", "u9", template=True)], HYPERVISORS, [], [])
+    vms, vc_only, _spp_only = join_inventories(VC, [vc_vm("tpl", "vm-9", "u9", template=True)], HYPERVISORS, [], [])
     assert vms == [] and vc_only == []
 
 
 def test_missing_and_unknown_selection_by_name_moref_or_uuid():
-    vms, vc_only, _ = join_inventories(
+    vms, vc_only, _spp_only = join_inventories(
         VC, [vc_vm("a", "vm-1", "u1"), vc_vm("b", "vm-2", "u2")], HYPERVISORS, [spp_vm("x", "a", "vm-1", "u1")], [])
     assert missing_from_backup(vc_only, ["a", "vm-2", "u2", "zzz"]) == ["vm-2", "u2"]
     assert unknown_everywhere(vms, vc_only, ["a", "vm-2", "zzz"]) == ["zzz"]

@@ -303,7 +303,7 @@ def random_case(seed):
                    known=rng.random() > 0.1) for i in range(8)]
     current = inventory(*vms)
     desired = []
-    for _ in range(rng.randrange(12)):
+    for _attempt in range(rng.randrange(12)):
         vm = rng.choice(vms)
         disk = rng.choice([None] + list(vm["disks"]))
         desired.append(intent(vm["moref"], rng.sample(names, rng.randrange(3)), disk=disk))

@@ -250,7 +250,7 @@ def test_api_error_mapping(fake_spp, make_client, status, error_class):
     client = make_client(fake_spp)
     with pytest.raises(error_class) as caught:
         client.get("/api/endeavour/job/9")
-    assert type(caught.value) is error_class
+    assert type(caught.value) is error_class  # pylint: disable=unidiomatic-typecheck
     assert caught.value.status == status
     assert caught.value.error_id == "SomeError"
     assert caught.value.description == "what went wrong"

@@ -105,7 +105,7 @@ def test_long_error_bodies_are_shortened():
 ])
 def test_error_for_status(status, error_class):
     error = _client.error_for_status(status, "Id", "text", "GET", "https://spp/api/x")
-    assert type(error) is error_class
+    assert type(error) is error_class  # pylint: disable=unidiomatic-typecheck
     assert str(error) == "GET https://spp/api/x failed with HTTP %d (Id): text" % status
 
 
