@@ -181,8 +181,17 @@ def _write_batches(spp, plan, options_plan, reader, current, policies_by_name):
             raise PartialApply(done, len(calls), error) from error
 
 
+def with_planned_policies(policies, planned):
+    """In check mode, policies that an earlier task of the play would create do not exist yet: plan them. Pure."""
+    existing = {policy.get("name") for policy in policies}
+    extra = [{"name": p["name"], "id": None,
+              "spec": {"subpolicy": [{"type": "REPLICATION", "software": True, "site": p.get("site")}]}}
+             for p in planned if p.get("name") not in existing and p.get("state", "present") != "absent"]
+    return list(policies) + extra
+
+
 def converge(spp, vsphere, items, state="present", purge=False, scope=None, purge_scope=False, option_defaults=None,
-             enforce=None, rescan=False, rescan_timeout=600, check_mode=False, progress=None):
+             enforce=None, rescan=False, rescan_timeout=600, check_mode=False, progress=None, planned_policies=()):
     """Converge the assignments; returns the module result (``changed``, ``changes``, ``drift``, ``diff`` ...)."""
     option_defaults = option_defaults or {}
     names_disks = any(item.get("disk") for item in items)
@@ -202,6 +211,8 @@ def converge(spp, vsphere, items, state="present", purge=False, scope=None, purg
         records, rescanned = found["vms"] + found["vcenter_only"], True
 
     policies = spp_policies.list_sla_policies(spp)
+    if check_mode:
+        policies = with_planned_policies(policies, planned_policies)
     held_jobs = {job.get("name") for job in spp_jobs.list_jobs(spp) if job.get("status") == "HELD"}
     sites = spp_inventory.list_sites(spp)
     # In check mode a rescan would run first, so VMs only vCenter knows are planned as if already inventoried.

@@ -131,6 +131,15 @@ options:
     description: Seconds to wait, in all, for the VMs to become visible after O(rescan).
     type: int
     default: 600
+  planned_policies:
+    description:
+      - SLA policies that an earlier task of the same play creates, given as the same dicts that task takes
+        (M(sovereign.vm_backup.backup_sla_policy) options; only C(name), C(site) and C(state) are read).
+      - In check mode they do not exist yet, so the plan treats them as existing on their C(site). Ignored outside
+        check mode, for policies that already exist, and for entries with C(state=absent).
+    type: list
+    elements: dict
+    default: []
   enforce:
     description: The rules, each on by default. Turn one off only deliberately.
     type: dict
@@ -234,6 +243,7 @@ def main():
             fallback_to_crash_consistent=dict(type="bool"),
             rescan=dict(type="bool", default=False),
             rescan_timeout=dict(type="int", default=600),
+            planned_policies=dict(type="list", elements="dict", default=[]),
             enforce=dict(type="dict", default={}, options=dict(
                 last_policy_of_running_vm=dict(type="bool", default=True),
                 held_policy=dict(type="bool", default=True),
@@ -261,7 +271,7 @@ def main():
                 option_defaults={"quiesce": params["quiesce"],
                                  "fallback_to_crash_consistent": params["fallback_to_crash_consistent"]},
                 enforce=params["enforce"], rescan=params["rescan"], rescan_timeout=params["rescan_timeout"],
-                check_mode=module.check_mode, progress=module.log)
+                check_mode=module.check_mode, progress=module.log, planned_policies=params["planned_policies"])
         if not module._diff:
             result.pop("diff")
         return result

@@ -1,0 +1,56 @@
+# Copyright (c) 2026, sovereign.vm_backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Direct pyVmomi access for integration tests: prepare vCenter and check end states independently of the modules."""
+
+from __future__ import annotations
+
+import time
+
+from pyVmomi import vim
+
+
+def find_vm(client, name):
+    view = client.content.viewManager.CreateContainerView(client.content.rootFolder, [vim.VirtualMachine], True)
+    try:
+        return next((vm for vm in view.view if vm.name == name), None)
+    finally:
+        view.Destroy()
+
+
+def all_vm_names(client):
+    view = client.content.viewManager.CreateContainerView(client.content.rootFolder, [vim.VirtualMachine], True)
+    try:
+        return sorted(vm.name for vm in view.view if not vm.config.template)
+    finally:
+        view.Destroy()
+
+
+def wait(task, timeout=120):
+    deadline = time.monotonic() + timeout
+    while task.info.state in (vim.TaskInfo.State.queued, vim.TaskInfo.State.running):
+        if time.monotonic() > deadline:
+            raise TimeoutError("vCenter task %s still running" % task)
+        time.sleep(0.05)
+    if task.info.state != vim.TaskInfo.State.success:
+        raise RuntimeError("vCenter task failed: %s" % task.info.error)
+    return task.info.result
+
+
+def clone_vm(client, source_name, new_name, power_on=False):
+    """A new VM next to ``source_name`` (what a CI pipeline's provisioning step does)."""
+    source = find_vm(client, source_name)
+    spec = vim.vm.CloneSpec(location=vim.vm.RelocateSpec(), powerOn=power_on, template=False)
+    return wait(source.CloneVM_Task(folder=source.parent, name=new_name, spec=spec))
+
+
+def destroy_vm(client, name):
+    vm = find_vm(client, name)
+    if vm is None:
+        return
+    if vm.runtime.powerState == vim.VirtualMachinePowerState.poweredOn:
+        wait(vm.PowerOffVM_Task())
+    wait(vm.Destroy_Task())
+
+
+def take_snapshot(client, name, snapshot_name="user-snapshot"):
+    wait(find_vm(client, name).CreateSnapshot_Task(name=snapshot_name, memory=False, quiesce=False))
