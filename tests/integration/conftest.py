@@ -43,7 +43,7 @@ class Environment:
         if not self.emulated:
             pytest.skip("needs the SPP emulator's admin API")
         response = requests.request(method, self.admin_url + path, json=body, verify=self.env["SPP_CA_PATH"],
-                                    timeout=120)
+                                    timeout=120)  # verify per request: REQUESTS_CA_BUNDLE beats Session.verify
         response.raise_for_status()
         return response.json() if response.content else None
 
@@ -87,6 +87,25 @@ class Environment:
         if expect_rc is not None:
             assert completed.returncode == expect_rc, output[-6000:]
         return completed.returncode, output, results
+
+
+    def module(self, target, module_args, check=False, expect_rc=0, **kwargs):
+        """Run a module target once; return its saved result."""
+        _rc, output, result = self.playbook(target, {"module_args": module_args}, check=check, diff=True,
+                                            expect_rc=expect_rc, **kwargs)
+        assert result is not None, output[-3000:]
+        result["_output"] = output
+        return result
+
+    def four_runs(self, target, module_args, after_each=None):
+        """Check, real, check, real: the results in order; ``after_each(index, result)`` can assert end states."""
+        results = []
+        for index, check in enumerate((True, False, True, False)):
+            result = self.module(target, module_args, check=check)
+            if after_each:
+                after_each(index, result)
+            results.append(result)
+        return results
 
 
 def _external_env():

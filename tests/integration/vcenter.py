@@ -54,3 +54,24 @@ def destroy_vm(client, name):
 
 def take_snapshot(client, name, snapshot_name="user-snapshot"):
     wait(find_vm(client, name).CreateSnapshot_Task(name=snapshot_name, memory=False, quiesce=False))
+
+
+def tag_vms(client, env, tag_name, vm_names):
+    """Create a category and a tag through vCenter's tagging REST API and attach it to the VMs."""
+    import requests  # pylint: disable=import-outside-toplevel
+
+    base = "https://%s:%s/rest/com/vmware/cis" % (env["VMWARE_HOST"], env["VMWARE_PORT"])
+    http = requests.Session()
+    http.trust_env = False  # REQUESTS_CA_BUNDLE would otherwise replace the lab CA
+    http.verify = env["VMWARE_CA_PATH"]
+    token = http.post(base + "/session", auth=(env["VMWARE_USER"], env["VMWARE_PASSWORD"]), timeout=30).json()["value"]
+    http.headers["vmware-api-session-id"] = token
+    category = http.post(base + "/tagging/category", timeout=30, json={"create_spec": {
+        "name": "cat-" + tag_name, "description": "", "cardinality": "MULTIPLE", "associable_types": []}}).json()["value"]
+    tag = http.post(base + "/tagging/tag", timeout=30, json={"create_spec": {
+        "name": tag_name, "description": "", "category_id": category}}).json()["value"]
+    for name in vm_names:
+        moref = find_vm(client, name)._moId  # pylint: disable=protected-access
+        response = http.post(base + "/tagging/tag-association/id:%s" % tag, params={"~action": "attach"}, timeout=30,
+                             json={"object_id": {"id": moref, "type": "VirtualMachine"}})
+        response.raise_for_status()

@@ -43,7 +43,8 @@ class TaggingSession:
                                       exception=REQUESTS_IMPORT_ERROR)
         self.base = vsphere_client.origin + REST
         self.http = requests.Session()
-        self.http.verify = (vsphere_client.ca_path or True) if vsphere_client.validate_certs else False
+        # Per request, not on the session: requests lets REQUESTS_CA_BUNDLE override Session.verify.
+        self.verify = (vsphere_client.ca_path or True) if vsphere_client.validate_certs else False
         self.timeout = timeout
         username, password = vsphere_client.credentials()
         answer = self._send("POST", "/session", auth=(username or "", password or ""))
@@ -52,7 +53,7 @@ class TaggingSession:
     def _send(self, method, path, **kwargs):
         url = self.base + path
         try:
-            response = self.http.request(method, url, timeout=self.timeout, **kwargs)
+            response = self.http.request(method, url, timeout=self.timeout, verify=self.verify, **kwargs)
         except requests.exceptions.SSLError as error:
             raise ConnectionFailure("TLS verification failed for %s: %s. Set vcenter_ca_path or "
                                     "vcenter_validate_certs" % (self.base, error)) from None
