@@ -74,7 +74,13 @@ class Environment:
                 argv.append("--diff")
             if verbosity:
                 argv.append("-" + "v" * verbosity)
-            run_env = dict(os.environ, **self.env, **(env or {}))
+            run_env = dict(os.environ)
+            run_env.update(self.env)
+            for key, value in (env or {}).items():  # None removes a variable
+                if value is None:
+                    run_env.pop(key, None)
+                else:
+                    run_env[key] = value
             run_env.update(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
                            ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCALHOST_WARNING="false",
                            ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_PYTHON_INTERPRETER=sys.executable)

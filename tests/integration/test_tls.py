@@ -10,7 +10,7 @@ pytestmark = pytest.mark.integration
 
 
 def _run(lab, overrides, expect_rc):
-    env = {"SPP_CA_PATH": "", "VMWARE_CA_PATH": ""}  # only what the task says counts
+    env = {"SPP_CA_PATH": None, "VMWARE_CA_PATH": None}  # only what the task says counts
     return lab.playbook("backup_inventory", {"connection_overrides": overrides}, env=env, expect_rc=expect_rc)
 
 

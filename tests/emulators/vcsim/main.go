@@ -58,6 +58,7 @@ func main() {
 		scheme = "https"
 	}
 	model.Service.Listen = &url.URL{Scheme: scheme, Host: *listen}
+	model.Service.RegisterEndpoints = true // serve the vAPI endpoints imported above (tagging at /rest)
 
 	server := model.Service.NewServer()
 	defer server.Close()
