@@ -75,7 +75,7 @@ lab-stop:
 demo: setup
 	@$(PY) tests/lab/lab.py start --dir $(LAB_DIR) >/dev/null
 	@set -a; source $(LAB_DIR)/env; set +a; \
-	  $(BIN)/ansible-playbook playbooks/demo.yml; status=$$?; \
+	  $(BIN)/ansible-playbook playbooks/demo.yml --diff; status=$$?; \
 	  $(PY) tests/lab/lab.py stop --dir $(LAB_DIR); exit $$status
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -86,11 +86,12 @@ test: setup
 units:
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider $(PYTEST_ARGS)
 
+# Each xdist worker starts a lab of its own, so the lab-backed suites run two at a time on two cores.
 emulator-tests:
-	$(PY) -m pytest tests/emulator -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest tests/emulator -q -p no:cacheprovider -n 2 $(PYTEST_ARGS)
 
 integration:
-	$(PY) -m pytest tests/integration -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest tests/integration -q -p no:cacheprovider -n 2 $(PYTEST_ARGS)
 
 $(GET_PIP): tests/sanity/get_pip_offline.py
 	@mkdir -p $(dir $@)
