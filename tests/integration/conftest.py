@@ -94,7 +94,6 @@ class Environment:
             assert completed.returncode == expect_rc, output[-6000:]
         return completed.returncode, output, results
 
-
     def module(self, target, module_args, check=False, expect_rc=0, **kwargs):
         """Run a module target once; return its saved result."""
         _rc, output, result = self.playbook(target, {"module_args": module_args}, check=check, diff=True,
