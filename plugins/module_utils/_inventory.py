@@ -97,7 +97,7 @@ def _by_name(record):
 def _vm_record(vm, spp_vm, spp_disks):
     disk_by_label = {d.get("name"): d for d in spp_disks}
     disks = []
-    for disk in vm.get("disks", []):
+    for disk in vm.get("disks") or []:
         spp_disk = disk_by_label.get(disk["label"]) or {}
         disks.append({
             "label": disk["label"],
@@ -122,7 +122,7 @@ def _vm_record(vm, spp_vm, spp_disks):
         "cluster": vm.get("cluster"),
         "policies": sorted((spp_vm or {}).get("storageProfiles") or []),
         "disks": disks,
-        "nics": vm.get("nics", []),
+        "nics": vm.get("nics") or [],
     }
 
 
@@ -157,7 +157,9 @@ class InventoryReader:
 
     def read(self, refresh_vcenter=False):
         if self._vcenter_vms is None or refresh_vcenter:
-            self._vcenter_vms = vsphere_inventory.list_vms(self.vsphere, page_size=self.page_size)
+            # Devices dominate the cost of the listing: read them only when disks matter.
+            self._vcenter_vms = vsphere_inventory.list_vms(self.vsphere, page_size=self.page_size,
+                                                           devices=self.with_disks)
         hypervisors = spp_inventory.list_hypervisors(self.spp, page_size=self.page_size)
         spp_vms = spp_inventory.list_vms(self.spp, page_size=self.page_size, hypervisors=hypervisors)
         spp_disks = spp_inventory.list_vdisks(self.spp, page_size=self.page_size) if self.with_disks else []
