@@ -25,8 +25,8 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup apt venv vcsim collection lab lab-stop demo test units emulator-tests integration sanity lint \
-        changelog-lint bench clean
+.PHONY: help setup apt venv vcsim collection lab lab-stop demo test units emulator-tests integration molecule sanity \
+        lint changelog-lint bench clean
 
 help:
 	@sed -n '2,6p' Makefile | sed 's/^# *//'
@@ -81,7 +81,7 @@ demo: setup
 # ---------------------------------------------------------------------------------------------------------------
 # Tests
 test: setup
-	@$(MAKE) --no-print-directory units emulator-tests integration sanity lint changelog-lint
+	@$(MAKE) --no-print-directory units emulator-tests integration molecule sanity lint changelog-lint
 
 units:
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider $(PYTEST_ARGS)
@@ -92,6 +92,19 @@ emulator-tests:
 
 integration:
 	$(PY) -m pytest tests/integration -q -p no:cacheprovider -n 2 $(PYTEST_ARGS)
+
+# Molecule scenarios (extensions/molecule/<role>) run against one lab, like a real vCenter and SPP: their create and
+# destroy steps have nothing to provision. With SPP_URL and VMWARE_HOST set, they run against those servers instead.
+MOLECULE_LAB := $(ROOT)/.lab-molecule
+MOLECULE_SCENARIOS = $(notdir $(wildcard extensions/molecule/*[!_]))
+molecule:
+	@if [ -z "$(MOLECULE_SCENARIOS)" ]; then echo "no molecule scenario"; exit 0; fi; \
+	if [ -n "$$SPP_URL" ] && [ -n "$$VMWARE_HOST" ]; then started=""; else \
+	  $(PY) tests/lab/lab.py start --dir $(MOLECULE_LAB) >/dev/null || exit 1; started=1; \
+	  set -a; source $(MOLECULE_LAB)/env; set +a; fi; \
+	status=0; for scenario in $(MOLECULE_SCENARIOS); do \
+	  (cd extensions && $(BIN)/molecule test -s $$scenario) || { status=1; break; }; done; \
+	[ -z "$$started" ] || $(PY) tests/lab/lab.py stop --dir $(MOLECULE_LAB); exit $$status
 
 $(GET_PIP): tests/sanity/get_pip_offline.py
 	@mkdir -p $(dir $@)

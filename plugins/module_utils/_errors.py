@@ -88,12 +88,13 @@ class AmbiguousResult(VmBackupError):
 class RuleViolation(VmBackupError):
     """The requested change breaks one or more SecNumCloud rules; nothing was changed.
 
-    ``violations`` is a list of dicts with at least ``rule``, ``vm`` and ``fix``.
+    ``violations`` is a list of dicts with at least ``rule``, ``vm`` and ``fix``. ``outcome`` completes the first
+    line, for actions that are not changes (``no backup was started``).
     """
 
-    def __init__(self, violations):
+    def __init__(self, violations, outcome="nothing was changed"):
         self.violations = list(violations)
-        lines = ["%d rule violation(s); nothing was changed:" % len(self.violations)]
+        lines = ["%d rule violation(s); %s:" % (len(self.violations), outcome)]
         for item in self.violations:
             target = item.get("vm", "?")
             if item.get("disk"):
@@ -108,6 +109,10 @@ class WaitTimeout(VmBackupError):
 
 class TaskFailed(VmBackupError):
     """A vSphere task or an SPP job session ended in failure."""
+
+
+class JobAlreadyRunning(VmBackupError):
+    """The SPP job that would run is already running, and the task asked not to wait for it (``if_running: fail``)."""
 
 
 class InvalidRequest(VmBackupError):
@@ -132,4 +137,4 @@ class PartialApply(VmBackupError):
         super().__init__(
             "%d of %d write call(s) were applied before this failure: %s. The server is consistent for each call; "
             "run the task again to converge the rest (the plan is recomputed from the server's state)."
-            % (done, total, getattr(cause, "message", cause)), applied_calls=done, total_calls=total)
+            % (done, total, str(getattr(cause, "message", cause)).rstrip(".")), applied_calls=done, total_calls=total)

@@ -11,7 +11,8 @@ Rules that ``enforce`` can switch off, one key each, all on by default (a missin
 - ``last_policy_of_running_vm``: a powered-on VM keeps at least one usable VM-level policy. Fires when a change
   empties the VM-level set of a powered-on VM that had one, or leaves it with held policies only when it had a
   policy that was not held (a VM whose policies are all held is not protected).
-- ``held_policy``: a held policy (its job is held, spp-api.md section 14.7) cannot be added to a VM or a disk.
+- ``held_policy``: a held policy (its job is held, spp-api.md section 14.7) cannot be added to a VM or a disk, nor
+  kept in a set that the plan writes: each write sends the whole set, and the server refuses one naming a held policy.
 - ``disk_policy_site``: a policy added to a disk targets a site other than the VM's own site. When either site is
   unknown the rule cannot be verified and fires (fail closed).
 
@@ -98,15 +99,37 @@ def _check_last_policy(change, vm, policies):
     return None
 
 
+def _is_held(policies, name):
+    return bool((policies.get(name) or {}).get("held"))
+
+
 def _check_held(change, vm, policies):
-    held = [name for name in change["added"] if (policies.get(name) or {}).get("held")]
-    if not held:
+    """A held policy in the set a change writes: added by it, or kept in a set that changes otherwise.
+
+    ``applySLAPolicies`` sends the resource's whole resulting set, and the server refuses any call that names a held
+    policy (spp-api.md section 14.1), so a kept held policy would make the write fail part-way through the run.
+    """
+    held = [name for name in change["added"] if _is_held(policies, name)]
+    kept = [name for name in change["after"] if name not in change["added"] and _is_held(policies, name)]
+    if not held and not kept:
         return None
-    others = sorted(name for name, policy in policies.items() if not policy.get("held") and name not in held)
-    reason = "%s %s held, so it cannot be assigned to %s%s." % (
-        _quoted(held), "is" if len(held) == 1 else "are", _resource_text(change), _where(change))
-    fix = ("release %s first (backup_sla_policy with held: false), or choose another policy (not held: %s), or set "
-           "enforce.%s: false" % (_quoted(held), _quoted(others), HELD_POLICY))
+    reasons = []
+    if held:
+        reasons.append("%s %s held, so it cannot be assigned to %s" % (
+            _quoted(held), "is" if len(held) == 1 else "are", _resource_text(change)))
+    if kept:
+        reasons.append("%s %s held and would stay in the set written to %s; the backup server refuses any "
+                       "assignment that names a held policy" % (
+                           _quoted(kept), "is" if len(kept) == 1 else "are", _resource_text(change)))
+    reason = "%s%s." % ("; ".join(reasons), _where(change))
+    fixes = ["release %s first (backup_sla_policy with held: false)" % _quoted(held + kept)]
+    if held:
+        others = sorted(name for name, policy in policies.items() if not policy.get("held") and name not in held)
+        fixes.append("choose another policy (not held: %s)" % _quoted(others))
+    if kept:
+        fixes.append("remove %s from %s in the same task (state: absent, or purge: true)" % (
+            _quoted(kept), _resource_text(change)))
+    fix = "%s, or set enforce.%s: false" % (", or ".join(fixes), HELD_POLICY)
     return _violation(HELD_POLICY, change["vm"], vm, change["disk"], reason, fix)
 
 

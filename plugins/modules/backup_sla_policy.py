@@ -110,6 +110,11 @@ EXAMPLES = r"""
       start: "2026-01-01T22:00:00Z"
       timezone: Europe/Paris
 
+- name: Protect a VM with it (the backup server creates the policy's job at its first assignment)
+  sovereign.vm_backup.vm_backup_policy:
+    vm: app01
+    policies: [Daily-30d]
+
 - name: Suspend the policy during a legal hold
   sovereign.vm_backup.backup_sla_policy:
     name: Daily-30d

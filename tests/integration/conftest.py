@@ -63,11 +63,13 @@ class Environment:
         return client
 
     def playbook(self, name, extra_vars=None, check=False, diff=False, verbosity=0, env=None, expect_rc=0):
-        """Run ``targets/<name>.yml``; return (rc, output, results) where results is what the play saved."""
+        """Run ``targets/<name>.yml`` (or the playbook at ``name``, an absolute path); return (rc, output, results)
+        where results is what the play saved."""
+        path = name if os.path.isabs(name) else os.path.join(TARGETS, name + ".yml")
         with tempfile.TemporaryDirectory() as tmp:
             results_file = os.path.join(tmp, "results.json")
             variables = dict(extra_vars or {}, results_file=results_file)
-            argv = [ANSIBLE_PLAYBOOK, os.path.join(TARGETS, name + ".yml"), "-e", json.dumps(variables)]
+            argv = [ANSIBLE_PLAYBOOK, path, "-e", json.dumps(variables)]
             if check:
                 argv.append("--check")
             if diff:

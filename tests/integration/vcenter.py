@@ -36,11 +36,54 @@ def wait(task, timeout=120):
     return task.info.result
 
 
-def clone_vm(client, source_name, new_name, power_on=False):
-    """A new VM next to ``source_name`` (what a CI pipeline's provisioning step does)."""
+def clone_vm(client, source_name, new_name, power_on=False, folder=None):
+    """A new VM next to ``source_name``, or in ``folder`` (a path), as a CI pipeline's provisioning step does."""
     source = find_vm(client, source_name)
+    target = find_folder(client, folder) if folder else source.parent
     spec = vim.vm.CloneSpec(location=vim.vm.RelocateSpec(), powerOn=power_on, template=False)
-    return wait(source.CloneVM_Task(folder=source.parent, name=new_name, spec=spec))
+    return wait(source.CloneVM_Task(folder=target, name=new_name, spec=spec))
+
+
+def find_folder(client, path):
+    """The inventory folder at ``path`` (``/DC0/vm/prod``), or None."""
+    node = client.content.rootFolder
+    for part in [p for p in path.split("/") if p]:
+        children = node.vmFolder if isinstance(node, vim.Datacenter) and part == "vm" else None
+        if children is None:
+            children = next((c for c in getattr(node, "childEntity", []) if c.name == part), None)
+        if children is None:
+            return None
+        node = children
+    return node
+
+
+def create_folder(client, path):
+    """Create the VM folder ``path`` (its parent must exist); return it. An existing folder is returned as is."""
+    folder = find_folder(client, path)
+    if folder is None:
+        parent, name = path.rstrip("/").rsplit("/", 1)
+        folder = find_folder(client, parent).CreateFolder(name)
+    return folder
+
+
+def destroy_folder(client, path):
+    """Remove an empty folder; nothing when it does not exist."""
+    folder = find_folder(client, path)
+    if folder is not None:
+        wait(folder.Destroy_Task())
+
+
+def add_disk(client, name, label, size_gb=1):
+    """Add a thin disk called ``label`` (``Hard disk 2``) to a VM, on the controller of its first disk."""
+    vm = find_vm(client, name)
+    disks = [d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualDisk)]
+    used = {d.unitNumber for d in disks if d.controllerKey == disks[0].controllerKey}
+    disk = vim.vm.device.VirtualDisk(
+        key=-1, controllerKey=disks[0].controllerKey, unitNumber=min(set(range(16)) - used - {7}),
+        capacityInKB=size_gb * 1024 * 1024, deviceInfo=vim.Description(label=label, summary="%d GB" % size_gb),
+        backing=vim.vm.device.VirtualDisk.FlatVer2BackingInfo(diskMode="persistent", thinProvisioned=True, fileName=""))
+    change = vim.vm.device.VirtualDeviceSpec(operation="add", fileOperation="create", device=disk)
+    wait(vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(deviceChange=[change])))
 
 
 def destroy_vm(client, name):

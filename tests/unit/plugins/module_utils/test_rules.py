@@ -87,8 +87,9 @@ def test_last_policy_rule_fires_when_purge_or_scope_purge_empties_a_running_vm()
 def test_last_policy_rule_counts_held_only_as_unprotected():
     current = inventory(make_vm("vm-1", "a", ["Gold", "Iced"]), make_vm("vm-2", "b", ["Iced"]))
     violations, _plan = violations_for(current, [intent("vm-1", ["Gold"]), intent("vm-2", ["Gold"])], "absent")
-    assert [(v["vm"], v["rule"]) for v in violations] == [("a", LAST_POLICY_OF_RUNNING_VM)]
+    assert [(v["vm"], v["rule"]) for v in violations] == [("a", LAST_POLICY_OF_RUNNING_VM), ("a", HELD_POLICY)]
     assert "held policies only (Iced)" in violations[0]["reason"]
+    assert "Iced is held and would stay in the set written to the VM" in violations[1]["reason"]
     # vm-2: nothing assigned to it changes; removing a policy it does not carry is not a change at all
 
 
@@ -109,10 +110,21 @@ def test_held_policy_names_every_vm_and_disk():
                                           "policy (not held: Bronze, Gold, Silver), or set enforce.held_policy: false")
 
 
-def test_a_held_policy_already_assigned_may_stay():
-    current = inventory(make_vm("vm-1", "app1", ["Iced"]))
-    violations, plan = violations_for(current, [intent("vm-1", ["Gold"])])
-    assert plan["changes"][0]["after"] == ["Gold", "Iced"] and violations == []
+def test_a_held_policy_kept_in_a_changed_set_is_refused():
+    # Each write sends the whole set, and the server refuses one that names a held policy (spp-api.md 14.1).
+    current = inventory(make_vm("vm-1", "app1", ["Iced"]), make_vm("vm-2", "app2", ["Gold", "Iced"]),
+                        make_vm("vm-3", "app3", ["Iced"]))
+    violations, plan = violations_for(current, [intent("vm-1", ["Gold"]), intent("vm-3", ["Silver"])])
+    assert plan["changes"][0]["after"] == ["Gold", "Iced"]
+    assert [(v["rule"], v["vm"]) for v in violations] == [(HELD_POLICY, "app1"), (HELD_POLICY, "app3")]
+    assert violations[0]["fix"] == ("release Iced first (backup_sla_policy with held: false), or remove Iced from the "
+                                    "VM in the same task (state: absent, or purge: true), or set enforce.held_policy: "
+                                    "false")
+    # Removing the held policy itself writes a set without it; a VM whose set does not change is not written at all.
+    violations, plan = violations_for(current, [intent("vm-2", ["Iced"])], "absent")
+    assert plan["changes"][0]["after"] == ["Gold"] and violations == []
+    violations, plan = violations_for(current, [intent("vm-2", ["Gold"])])
+    assert plan["changes"] == [] and violations == []
 
 
 def test_disk_policy_site_names_every_vm_and_suggests_other_sites():
