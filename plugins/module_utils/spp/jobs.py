@@ -26,6 +26,7 @@ JOB_PATH = "/api/endeavour/job"
 SESSION_PATH = "/api/endeavour/jobsession"
 LOG_PATH = "/api/endeavour/log/job"
 INVENTORY_JOB_NAME = "Hypervisor Inventory"
+SLA_JOB_PREFIX = "vmware_"  # the backup job of an SLA policy is named vmware_<SLA name> (spp-api.md section 14.7)
 
 # spp-api.md section 5.5; CANCELLED is normalised to CANCELED by ``session_status``.
 TERMINAL_STATUSES = frozenset(("COMPLETED", "PARTIAL", "FAILED", "CANCELED", "ABORTED", "STOPPED"))
@@ -59,6 +60,11 @@ def action_params(href, action):
     if "action" in query:
         return None
     return {"action": action, "actionname": action}
+
+
+def sla_job_name(sla_name):
+    """Name of the backup job of an SLA policy, e.g. ``vmware_Gold``."""
+    return SLA_JOB_PREFIX + sla_name
 
 
 def last_session_id(job):
@@ -234,6 +240,40 @@ def wait_for_session(client, session_id, timeout=3600, poll=5.0, progress=None, 
             "%s after %s s of waiting. The job keeps running on the server; follow it in SPP or wait for session %s "
             "again" % (describe_session(session, session_id), timeout, session_id),
             session_id=str(session_id), status=session_status(session), percent=session.get("percent"))
+
+    return poll_until(check, timeout, poll, timed_out)
+
+
+def wait_for_sessions(client, session_ids, timeout=3600, poll=5.0, progress=None, seen=None):
+    """Poll several job sessions in one loop until every one has ended; return ``{session id: session}``.
+
+    One read per unsettled session and poll; ``progress(session)`` is called after each read. ``seen``, when given, is
+    a dict kept up to date with the last read of each session, so that a caller still knows the sessions that did end
+    when the wait times out. On timeout, ``WaitTimeout`` names each session still running with its status and
+    percentage, and says that the jobs keep running on the server.
+    """
+    session_ids = [str(session_id) for session_id in session_ids]
+    pending = list(session_ids)
+    last = seen if seen is not None else {}
+
+    def check():
+        for session_id in list(pending):
+            session = get_session(client, session_id) or {}
+            last[session_id] = session
+            if progress is not None:
+                progress(session)
+            if is_settled(session_status(session)):
+                pending.remove(session_id)
+        return {session_id: last[session_id] for session_id in session_ids} if not pending else None
+
+    def timed_out():
+        running = [last.get(session_id) or {} for session_id in pending]
+        return WaitTimeout(
+            "%s after %s s of waiting. The job keeps running on the server; follow it in SPP or wait for session(s) "
+            "%s again" % ("; ".join(describe_session(session, session_id) for session, session_id in zip(running, pending)),
+                          timeout, ", ".join(pending)),
+            sessions=[{"id": session_id, "status": session_status(session), "percent": session.get("percent")}
+                      for session, session_id in zip(running, pending)])
 
     return poll_until(check, timeout, poll, timed_out)
 

@@ -34,6 +34,39 @@ def list_versions(client, vm, page_size=1000):
     return sorted(versions, key=protection_time, reverse=True)
 
 
+def latest_version(client, vm):
+    """The VM's newest recovery point (``links.latestversion``, one small read); None when it has none."""
+    href = nested_get(vm, "links", "latestversion", "href")
+    if not href:
+        versions = list_versions(client, vm)
+        return versions[0] if versions else None
+    try:
+        return client.get(href)
+    except NotFound:
+        return None
+
+
+def version_of_session(client, vm, session_id, since=None):
+    """The recovery point that job session ``session_id`` made for the VM, or None.
+
+    The newest point is read first (one small call). The whole list is read only when the newest point came from
+    another session and is not older than ``since`` (epoch ms, the session's start), i.e. when a later run may have
+    added a point on top of this session's.
+    """
+    session_id = str(session_id)
+    newest = latest_version(client, vm)
+    if newest is None:
+        return None
+    if str(newest.get("sessionId")) == session_id:
+        return newest
+    if since is not None and protection_time(newest) < int(since):
+        return None
+    for version in list_versions(client, vm):
+        if str(version.get("sessionId")) == session_id:
+            return version
+    return None
+
+
 def choose_version(versions, point="latest"):
     """Pick a recovery point from ``list_versions``: ``latest``, a version id, or ``{"before": epoch_ms}``. Pure.
 
