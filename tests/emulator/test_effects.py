@@ -209,6 +209,17 @@ def test_a_recovery_restore_refuses_to_overwrite_without_allowvmoverwrite(spp, v
     assert vcenter.vms() == before  # nothing touched
 
 
+def test_an_injected_restore_failure_fails_the_job_before_vcenter_is_touched(spp, vcenter, backed_up):
+    before = vcenter.vms()
+    spp.admin("POST", "/restore-failure", {"vm": backed_up["name"], "message": "vSnap mount failed", "count": 1})
+    session = spp.restore(backed_up, "recovery", allowvmoverwrite=True)
+    assert session["status"] == "FAILED" and session["properties"]["postRestoreInfo"] == []
+    (error,) = _errors(spp, session)
+    assert error["messageId"] == "CTGGA2502" and "vSnap mount failed" in error["message"]
+    assert vcenter.vms() == before  # nothing touched
+    assert spp.restore(backed_up, "clone")["status"] == "COMPLETED", "count 1: the next restore works"
+
+
 def test_a_recovery_restore_with_allowvmoverwrite_replaces_the_original(spp, vcenter, backed_up):
     original = vcenter.vm(backed_up["name"])
     session = spp.restore(backed_up, "recovery", allowvmoverwrite=True, poweron=True)

@@ -220,6 +220,10 @@ def _restore_vm(run: SessionRun, service_instance, restore: RestorePlan, item: R
         target=item.target_name,
         mode=restore.mode,
     )
+    failure = run.with_state(lambda: run.app.state.take_restore_failure(item.vm))
+    if failure:
+        run.log(messages.RESTORE_FAILED, vm=item.vm.name, reason=failure)
+        return "failed"
     try:
         original = find_vm(service_instance, item.vm.moref)
         if restore.mode == "recovery" and original is not None and not restore.allow_overwrite:

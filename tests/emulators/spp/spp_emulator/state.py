@@ -163,6 +163,7 @@ class State:
         self.sessions: dict[str, JobSession] = {}
         self.logs: dict[str, list[LogEntry]] = {}
         self.vm_failures: dict[str, VmFailure] = {}
+        self.restore_failures: dict[str, VmFailure] = {}
         self.logins.ttl_seconds = DEFAULT_SESSION_TTL_SECONDS
         self.jobs: dict[str, Job] = {
             MAINTENANCE_JOB_ID: Job(
@@ -317,12 +318,20 @@ class State:
 
     def take_vm_failure(self, vm: Vm) -> str | None:
         """The injected failure message for this VM's backup, if any (by id or by name)."""
+        return self._take_failure(self.vm_failures, vm)
+
+    def take_restore_failure(self, vm: Vm) -> str | None:
+        """The injected failure message for a restore of this VM, if any (by id or by name)."""
+        return self._take_failure(self.restore_failures, vm)
+
+    @staticmethod
+    def _take_failure(failures: dict[str, VmFailure], vm: Vm) -> str | None:
         for key in (vm.id, vm.name):
-            failure = self.vm_failures.get(key)
+            failure = failures.get(key)
             if failure:
                 if failure.remaining is not None:
                     failure.remaining -= 1
                     if failure.remaining <= 0:
-                        del self.vm_failures[key]
+                        del failures[key]
                 return failure.message
         return None

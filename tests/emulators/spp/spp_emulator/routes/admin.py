@@ -120,6 +120,30 @@ def clear_vm_failures(app: App, request: Request) -> Response:
     return ok({"cleared": True})
 
 
+@routes.post(f"{ADMIN}/restore-failure", public=True)
+def restore_failure(app: App, request: Request) -> Response:
+    """{"vm": name or id of a VM with recovery points, "message": "...", "count": n (optional; default: every
+    restore until cleared)}: restores of that VM fail before they touch vCenter."""
+    body = request.json_object()
+    key = str(body.get("vm") or "")
+    state = app.state
+    vms = [vm for vm in (state.recovery_vm(vm_id) for vm_id in state.versions) if vm is not None]
+    if not any(key in (vm.id, vm.name) for vm in vms):
+        raise NotFound(f"No VM named or identified {key!r} has recovery points.")
+    count = body.get("count")
+    if count is not None and (not isinstance(count, int) or count < 1):
+        raise BadRequest("count must be a positive integer.")
+    message = str(body.get("message") or "Injected restore failure (emulator admin API).")
+    state.restore_failures[key] = VmFailure(message, count)
+    return ok({"vm": key, "message": message, "count": count})
+
+
+@routes.delete(f"{ADMIN}/restore-failure", public=True)
+def clear_restore_failures(app: App, request: Request) -> Response:
+    app.state.restore_failures.clear()
+    return ok({"cleared": True})
+
+
 @routes.post(f"{ADMIN}/speed", public=True, locked=False)
 def speed(app: App, request: Request) -> Response:
     factor = request.json_object().get("factor")

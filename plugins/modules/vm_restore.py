@@ -1,0 +1,374 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, sovereign.vm_backup contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: vm_restore
+short_description: Restore a VM from an IBM Storage Protect Plus recovery point in test, clone or production mode
+version_added: 0.1.0
+description:
+  - Restores a VMware VM from one of its recovery points on IBM Storage Protect Plus (SPP), and manages the lifecycle
+    of a test restore (promote it to production, keep it as a clone, or clean it up).
+  - "Modes, as in the service's documentation: V(test) (the default, to preserve production) creates a temporary VM,
+    named C(<name>_TEST) by default, with its network adapters disconnected unless O(network_map) maps a network;
+    V(clone) creates a permanent VM, named C(<name>_CLONE) by default, with a new instance UUID and new MAC addresses,
+    connected; V(production) replaces the current VM, which is B(destroyed): the restored VM takes its name, instance
+    UUID and MAC addresses."
+  - A production restore requires O(overwrite=true) while the current VM exists, or O(keep_current=true) to keep it
+    as C(<name>_OLD). Without either, the module refuses before anything is sent, and the message explains the
+    alternatives. A production restore is never run in check mode.
+  - "Idempotent: the restored VM carries a marker in vCenter, the custom attribute C(sovereign.vm_backup.restore),
+    holding the source VM, the recovery point, the mode, the restore session and the lifecycle state. A run that finds
+    a VM whose marker matches the source, the recovery point and the mode changes nothing, including after a
+    production restore, a promotion or a clone."
+  - A run never starts a second restore of the same source, point and mode. Before posting a restore it looks for a
+    restore job session of the last 24 hours that restores them (for example a run whose answer was lost, or one that
+    stopped waiting), and follows that session instead.
+  - Check mode resolves everything and returns the plan (RV(plan)) - the recovery point with its time, the target, the
+    name, and the VMs that would be destroyed - without sending any restore or action.
+  - The backup server's inventory is not rescanned after a restore. A VM restored in production, or a promoted test
+    VM, has a new moref, so the backup server sees it as a new VM, without policies, at its next inventory. The module
+    warns about it; M(sovereign.vm_backup.vm_backup_policy) with O(sovereign.vm_backup.vm_backup_policy#module:rescan=true)
+    protects it again.
+author:
+  - sovereign.vm_backup maintainers (@sovereign-cloud)
+extends_documentation_fragment:
+  - sovereign.vm_backup.connection.spp
+  - sovereign.vm_backup.connection.vcenter
+  - sovereign.vm_backup.attributes
+attributes:
+  check_mode:
+    support: full
+    details: Check mode reads both servers and returns the plan, including the refusals; it sends no restore and no
+      test-restore action, and writes no marker.
+  diff_mode:
+    support: full
+    details: The diff shows which VMs are present before and after, by name.
+  idempotent:
+    support: full
+    details: Through the marker on the restored VM and the restore sessions of the backup server. With O(wait=false)
+      the marker is written by the next run that finds the finished session.
+  action_group:
+    support: full
+    membership:
+      - sovereign.vm_backup.all
+options:
+  vm:
+    description:
+      - The VM to restore, by name, moref (C(vm-42)) or instance UUID.
+      - It may no longer exist in vCenter; its recovery points are found on the backup server, for a VM deleted since
+        its last backup too. A VM restored in production keeps its recovery points (the lineage is followed by
+        instance UUID).
+    type: str
+    required: true
+  recovery_point:
+    description:
+      - "Which recovery point to restore: V(latest) (the default), a recovery point id (RV(recovery_point.id)), or a
+        dict C({before: <time>}) for the newest point strictly before an ISO 8601 time (C(2026-01-31T22:00:00Z); UTC
+        when no offset is given) or epoch milliseconds."
+      - With O(state=absent), leaving it unset cleans up the test restores of every point of the VM.
+    type: raw
+  copy:
+    description:
+      - Which copy of the recovery point to restore from, when it has several. Unset lets the backup server choose.
+    type: str
+    choices: [backup, replication, offload]
+  mode:
+    description:
+      - V(test) restores a temporary VM next to the original, V(clone) a permanent copy with a new identity, and
+        V(production) replaces the current VM (see O(overwrite)).
+    type: str
+    choices: [test, clone, production]
+    default: test
+  name:
+    description:
+      - Name of the restored VM. Defaults to C(<vm>_TEST) in test mode and C(<vm>_CLONE) in clone mode.
+      - Not allowed in production mode, which keeps the original name.
+      - With O(state=absent), cleans up only the test VM of that name.
+    type: str
+  state:
+    description:
+      - Lifecycle of the restore. V(present) means restored. For test restores, V(promoted) moves the test VM to
+        production (the backup server's "rrp" action; the original VM is B(destroyed), and the test VM takes its name,
+        instance UUID and MAC addresses), V(cloned) keeps the test VM as a permanent clone (new instance UUID and MAC
+        addresses, network connected), and V(absent) cleans the test VM up and ends the restore session.
+      - V(promoted) and V(cloned) restore first when no test restore of that point exists yet.
+      - V(promoted), V(cloned) and V(absent) apply to O(mode=test) only.
+    type: str
+    choices: [present, promoted, cloned, absent]
+    default: present
+  overwrite:
+    description:
+      - Confirms that a production restore may destroy the current VM. Required with O(mode=production) while the
+        current VM exists in vCenter (unless O(keep_current=true)); a production restore of a VM that no longer
+        exists does not need it.
+    type: bool
+    default: false
+  keep_current:
+    description:
+      - With O(mode=production), keep the current VM instead of destroying it, as the service's documentation
+        recommends - it is renamed C(<vm>_OLD) and, once the restore succeeded, powered off. The restored VM takes
+        the original name; as a clone on the backup server's side, it gets a new instance UUID and new MAC
+        addresses.
+      - The rename comes first, so that the name is free; if the restore fails, the current VM gets its name back
+        and its power state is not changed.
+      - Excludes O(overwrite=true).
+    type: bool
+    default: false
+  host:
+    description: Restore onto this ESXi host (name as the backup server lists it) instead of the original location.
+    type: str
+  cluster:
+    description: Restore into this cluster (name as the backup server lists it) instead of the original location.
+    type: str
+  datastore_map:
+    description:
+      - Source datastore name to target datastore name, for the restored VM's disks.
+    type: dict
+  network_map:
+    description:
+      - Source network name to target network name, for the restored VM's network adapters. In test mode, adapters on
+        a mapped network are connected to the target; unmapped adapters stay disconnected.
+    type: dict
+  folder:
+    description: Inventory folder path of the restored VM, for example C(/DC0/vm/restored). Default is the original.
+    type: str
+  power_on:
+    description: Power the restored VM on once restored.
+    type: bool
+    default: false
+  wait:
+    description:
+      - Wait until the restore (and the test-restore action) ends. With V(false), the module returns once the backup
+        server has accepted the request, with RV(session_id) and RV(state=running); a later run follows the session.
+    type: bool
+    default: true
+  timeout:
+    description:
+      - Seconds to wait, in all. On timeout the message names the restore session; the job keeps running on the
+        server, and running the task again follows that session instead of starting another restore.
+    type: int
+    default: 3600
+notes:
+  - The restore marker is a vCenter custom attribute definition, C(sovereign.vm_backup.restore), created on first use;
+    the vCenter user needs the privileges to create custom attributes and to set their values.
+  - Restores go through the backup server's C(POST /ngp/hypervisor?action=restore); a lost answer is never resent.
+    Running the task again finds the restore session that the lost request started.
+seealso:
+  - module: sovereign.vm_backup.vm_backup_policy
+"""
+
+EXAMPLES = r"""
+- name: Test restore of the latest backup, on an isolated network, powered on
+  sovereign.vm_backup.vm_restore:
+    vm: web01
+    power_on: true
+  register: test_restore
+
+- name: Promote the test restore to production once it is verified (the current web01 is destroyed)
+  sovereign.vm_backup.vm_restore:
+    vm: web01
+    recovery_point: "{{ test_restore.recovery_point.id }}"
+    state: promoted
+
+- name: Or clean the test restore up
+  sovereign.vm_backup.vm_restore:
+    vm: web01
+    state: absent
+
+- name: Clone from the last backup before an incident, under a name of our own, on another network
+  sovereign.vm_backup.vm_restore:
+    vm: web01
+    mode: clone
+    name: web01_REST
+    recovery_point:
+      before: "2026-01-31T22:00:00Z"
+    network_map:
+      VM Network: isolated-net
+    folder: /DC0/vm/restored
+
+- name: Put the last backup back in production, keeping the current VM as db01_OLD (powered off)
+  sovereign.vm_backup.vm_restore:
+    vm: db01
+    mode: production
+    keep_current: true
+
+- name: Put last night's backup back in production, replacing the current VM
+  sovereign.vm_backup.vm_restore:
+    vm: db01
+    mode: production
+    overwrite: true
+    power_on: true
+"""
+
+RETURN = r"""
+name:
+  description: Name of the restored VM (in check mode, the name it would get). Null with O(state=absent).
+  returned: always
+  type: str
+  sample: web01_TEST
+moref:
+  description: Managed object id of the restored VM in vCenter. Null in check mode before the restore exists.
+  returned: always
+  type: str
+  sample: vm-76
+instance_uuid:
+  description: vCenter instance UUID of the restored VM.
+  returned: always
+  type: str
+macs:
+  description: MAC addresses of the restored VM's network adapters, in device order.
+  returned: always
+  type: list
+  elements: str
+nics:
+  description: The restored VM's network adapters, with C(label), C(mac), C(connected), C(start_connected) and
+    C(network).
+  returned: always
+  type: list
+  elements: dict
+power_state:
+  description: Power state of the restored VM (C(poweredOn), C(poweredOff), C(suspended)).
+  returned: always
+  type: str
+session_id:
+  description: The restore job session on the backup server (for O(state=absent), the first session cleaned up).
+  returned: always
+  type: str
+  sample: "1795307318036"
+mode:
+  description: The restore mode.
+  returned: always
+  type: str
+state:
+  description:
+    - Lifecycle state of the restored VM as recorded by its marker - V(restored), V(promoted), V(cloned) - or
+      V(absent) after a clean-up, or V(running) when O(wait=false) returned before the end. Null in check mode when
+      nothing was restored yet.
+  returned: always
+  type: str
+recovery_point:
+  description: The recovery point used. Null with O(state=absent) and no O(recovery_point).
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: Id of the recovery point (version) on the backup server.
+      type: str
+      sample: "1795307314135"
+    time:
+      description: When the backup was taken, in epoch milliseconds.
+      type: int
+      sample: 1795307314135
+    time_iso:
+      description: When the backup was taken, in ISO 8601 UTC.
+      type: str
+      sample: "2026-11-22T00:28:34.135Z"
+    copy:
+      description: The copy kind asked for with O(copy), or null when the backup server chose.
+      type: str
+    copy_id:
+      description: Id of that copy.
+      type: str
+    policy:
+      description: The SLA policy whose backup made the recovery point.
+      type: str
+      sample: Gold
+    session_id:
+      description: The backup job session that made the recovery point.
+      type: str
+    session_status:
+      description: That session's status (C(COMPLETED), C(PARTIAL), ...), or null when the backup server no longer
+        has the session.
+      type: str
+source:
+  description: The source VM.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Its name, as the backup server recorded it.
+      type: str
+    instance_uuid:
+      description: Its vCenter instance UUID.
+      type: str
+    spp_id:
+      description: The backup server's id of the VM the recovery point belongs to.
+      type: str
+    moref:
+      description: The moref of the current VM in vCenter (the one a production restore replaces), or null.
+      type: str
+    policies:
+      description: Its SLA policies on the backup server.
+      type: list
+      elements: str
+plan:
+  description:
+    - What the task does, or would do in check mode. C(steps) among C(rename_current), C(restore),
+      C(power_off_current), C(rrp), C(clone), C(cleanup) and C(mark) (write the marker); C(via) C(post) (a new
+      restore) or C(follow) (an existing restore session); C(spp_mode), the restore mode sent to the backup server;
+      C(destroys), the VMs that are destroyed (C(name), C(moref), C(instance_uuid)); C(renames), the current VM kept
+      by O(keep_current) (C(name), C(moref), C(to)); C(removes), the test VMs cleaned up; C(recovery_point); C(name);
+      C(target) (C(location) original or alternate, C(host), C(cluster), C(folder), C(datastore_map),
+      C(network_map), C(network) disconnected, mapped or original).
+  returned: always
+  type: dict
+removed:
+  description: With O(state=absent), the test VMs cleaned up (C(name), C(moref), C(session_id), C(recovery_point_id)).
+  returned: when state is absent
+  type: list
+  elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _argspec, _module, _restore
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            _argspec.connection_argument_spec(),
+            vm=dict(type="str", required=True),
+            recovery_point=dict(type="raw"),
+            copy=dict(type="str", choices=["backup", "replication", "offload"]),
+            mode=dict(type="str", choices=["test", "clone", "production"], default="test"),
+            name=dict(type="str"),
+            state=dict(type="str", choices=["present", "promoted", "cloned", "absent"], default="present"),
+            overwrite=dict(type="bool", default=False),
+            keep_current=dict(type="bool", default=False),
+            host=dict(type="str"),
+            cluster=dict(type="str"),
+            datastore_map=dict(type="dict"),
+            network_map=dict(type="dict"),
+            folder=dict(type="str"),
+            power_on=dict(type="bool", default=False),
+            wait=dict(type="bool", default=True),
+            timeout=dict(type="int", default=3600),
+        ),
+        mutually_exclusive=[("host", "cluster")],
+        supports_check_mode=True,
+    )
+    request = {key: module.params[key] for key in (
+        "vm", "recovery_point", "copy", "mode", "name", "state", "overwrite", "keep_current", "host", "cluster", "datastore_map",
+        "network_map", "folder", "power_on", "wait", "timeout")}
+
+    def work():
+        with _module.clients(module) as (spp, vsphere):
+            result = _restore.converge(spp, vsphere, request, check_mode=module.check_mode, progress=module.log)
+        if not module._diff:
+            result.pop("diff", None)
+        for warning in result.pop("warnings", []):
+            module.warn(warning)
+        return result
+
+    _module.run(module, work)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,384 @@
+# Copyright (c) 2026, sovereign.vm_backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""vm_restore against the lab: every mode and every test-restore lifecycle state, production with and without
+overwrite, a lost restore answer and a failed restore job.
+
+Each case restores a VM of its own (a clone of DC0_H0_VM0, protected and backed up by the test), runs check, real,
+check, real, and reads the end state back through vCenter (pyVmomi) and the SPP API, never from the module's answer.
+Every VM a test creates is destroyed at the end, so the lab's standard VMs stay as they are.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from pyVmomi import vim
+
+import vcenter
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import restore as spp_restore
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import versions as spp_versions
+
+pytestmark = pytest.mark.integration
+RESTORE_RUNS = [True, True, False, False]
+MARKER_FIELD = "sovereign.vm_backup.restore"
+RESTORE_POST = "POST /ngp/hypervisor"
+
+
+def changed_pattern(results):
+    return [bool(result.get("changed")) for result in results]
+
+
+# -- preparation --------------------------------------------------------------------------------------------------
+
+def back_up(lab, name):
+    """One ad hoc backup of ``name`` with Gold, started through the SPP API; returns the session."""
+    with lab.spp_client() as spp:
+        vm = spp_inventory.search_vms(spp, name)[0]
+        answer = spp.ngp("POST", "/ngp/hypervisor", params={"action": "adhoc"},
+                         json={"slaPolicyName": "Gold", "subtype": "vmware", "resource": [vm["links"]["self"]["href"]]})
+        session = spp_jobs.wait_for_session(spp, answer["sessionId"], timeout=300, poll=0.2)
+    assert session["status"] == "COMPLETED", session
+    return session
+
+
+def versions_of(lab, name):
+    with lab.spp_client() as spp:
+        records = spp_inventory.search_vms(spp, name, source="recovery")
+        return [v for record in records for v in spp_versions.list_versions(spp, record)]
+
+
+@pytest.fixture
+def source(fresh_lab):
+    """A powered-on VM of the test's own, known to the backup server, protected by Gold and backed up once."""
+    name = "rs%s" % uuid.uuid4().hex[:6]
+    client = fresh_lab.vsphere_client()
+    try:
+        vm = vcenter.clone_vm(client, "DC0_H0_VM0", name, power_on=True)
+        if vm.runtime.powerState != vim.VirtualMachinePowerState.poweredOn:  # the simulator may ignore powerOn
+            vcenter.wait(vm.PowerOnVM_Task())
+        fresh_lab.module("vm_backup_policy", {"vm": name, "policies": ["Gold"], "rescan": True})
+        back_up(fresh_lab, name)
+        yield name
+    finally:
+        for vm_name in vcenter.all_vm_names(client):
+            if vm_name.startswith(name):
+                vcenter.destroy_vm(client, vm_name)
+        client.disconnect()
+
+
+# -- end-state readers (pyVmomi and the SPP API) ------------------------------------------------------------------
+
+def vm_state(lab, name):
+    """What vCenter says of the VM named ``name``: moref, instance UUID, power, NICs and restore marker; or None."""
+    client = lab.vsphere_client()
+    try:
+        vm = vcenter.find_vm(client, name)
+        if vm is None:
+            return None
+        fields = client.content.customFieldsManager.field or []
+        key = next((field.key for field in fields if field.name == MARKER_FIELD), None)
+        values = [value.value for value in vm.customValue or [] if value.key == key]
+        nics = [device for device in vm.config.hardware.device if isinstance(device, vim.vm.device.VirtualEthernetCard)]
+        return {
+            "moref": vm._moId,  # pylint: disable=protected-access
+            "instance_uuid": vm.config.instanceUuid,
+            "power_state": str(vm.runtime.powerState),
+            "macs": [nic.macAddress for nic in nics],
+            "connected": [bool(nic.connectable.connected) for nic in nics],
+            "start_connected": [bool(nic.connectable.startConnected) for nic in nics],
+            "marker": json.loads(values[-1]) if values and values[-1] else None,
+        }
+    finally:
+        client.disconnect()
+
+
+def names_like(lab, prefix):
+    client = lab.vsphere_client()
+    try:
+        return [name for name in vcenter.all_vm_names(client) if name.startswith(prefix)]
+    finally:
+        client.disconnect()
+
+
+def restore_sessions(lab):
+    with lab.spp_client() as spp:
+        return spp_restore.list_restore_sessions(spp, 0)
+
+
+def session(lab, session_id):
+    with lab.spp_client() as spp:
+        return spp_jobs.get_session(spp, session_id)
+
+
+def restore_posts(lab):
+    return lab.admin("GET", "/requests")["counts"].get(RESTORE_POST, 0)
+
+
+def expect_nothing_restored_in_check_mode(lab, name, before):
+    def after_each(index, result):
+        if index == 0:
+            assert result["plan"]["steps"], result
+            assert names_like(lab, name) == before, "check mode created or removed a VM"
+            assert restore_sessions(lab) == [], "check mode started a restore"
+    return after_each
+
+
+# -- test mode ----------------------------------------------------------------------------------------------------
+
+def test_test_restore_present(fresh_lab, source):
+    original = vm_state(fresh_lab, source)
+    results = fresh_lab.four_runs("vm_restore", {"vm": source},
+                                  expect_nothing_restored_in_check_mode(fresh_lab, source, [source]))
+    assert changed_pattern(results) == RESTORE_RUNS
+    check, real, _check, last = results
+    assert check["plan"]["steps"] == ["restore", "mark"] and check["name"] == source + "_TEST"
+    assert check["recovery_point"]["id"] == real["recovery_point"]["id"] and check["recovery_point"]["time_iso"]
+    assert check["recovery_point"]["session_status"] == "COMPLETED", "the backup that made the point succeeded"
+    assert check["plan"]["destroys"] == [] and check["plan"]["target"]["network"] == "disconnected"
+
+    test_vm = vm_state(fresh_lab, source + "_TEST")
+    assert test_vm is not None and test_vm["moref"] == real["moref"] == last["moref"]
+    assert test_vm["connected"] == [False] and test_vm["start_connected"] == [False], "test NICs are disconnected"
+    assert test_vm["instance_uuid"] == real["instance_uuid"] != original["instance_uuid"]
+    assert test_vm["macs"] == real["macs"]
+    assert test_vm["marker"]["mode"] == "test" and test_vm["marker"]["state"] == "restored"
+    assert test_vm["marker"]["recovery_point"]["id"] == real["recovery_point"]["id"]
+    assert test_vm["marker"]["source"]["name"] == source and test_vm["marker"]["session_id"] == real["session_id"]
+    assert vm_state(fresh_lab, source) == original, "the original is untouched"
+    sessions = restore_sessions(fresh_lab)
+    assert [s["id"] for s in sessions] == [real["session_id"]]
+    assert sessions[0]["status"] == "RESOURCE ACTIVE"
+    assert real["state"] == last["state"] == "restored"
+
+
+def test_test_restore_promoted(fresh_lab, source):
+    original = vm_state(fresh_lab, source)
+    results = fresh_lab.four_runs("vm_restore", {"vm": source, "state": "promoted"},
+                                  expect_nothing_restored_in_check_mode(fresh_lab, source, [source]))
+    assert changed_pattern(results) == RESTORE_RUNS
+    check, real = results[0], results[1]
+    assert check["plan"]["steps"] == ["restore", "rrp", "mark"]
+    assert check["plan"]["destroys"] == [{"name": source, "moref": original["moref"],
+                                          "instance_uuid": original["instance_uuid"]}]
+    assert check["diff"]["after"][source].startswith("promoted from ")
+
+    assert names_like(fresh_lab, source) == [source], "the test VM took the original's place"
+    promoted = vm_state(fresh_lab, source)
+    assert promoted["moref"] != original["moref"] and promoted["moref"] == real["moref"]
+    assert promoted["instance_uuid"] == original["instance_uuid"] and promoted["macs"] == original["macs"]
+    assert promoted["connected"] == [True]
+    assert promoted["marker"]["state"] == "promoted" and promoted["marker"]["mode"] == "test"
+    assert session(fresh_lab, real["session_id"])["status"] == "COMPLETED"
+    assert real["state"] == "promoted" and results[3]["state"] == "promoted"
+    assert "without policies" in real["_output"], "the module warns that the VM must be protected again"
+
+
+def test_test_restore_cloned(fresh_lab, source):
+    original = vm_state(fresh_lab, source)
+    results = fresh_lab.four_runs("vm_restore", {"vm": source, "state": "cloned"})
+    assert changed_pattern(results) == RESTORE_RUNS
+    assert results[0]["plan"]["steps"] == ["restore", "clone", "mark"] and results[0]["plan"]["destroys"] == []
+    kept = vm_state(fresh_lab, source + "_TEST")
+    assert kept["marker"]["state"] == "cloned" and kept["connected"] == [True]
+    assert kept["instance_uuid"] != original["instance_uuid"]
+    assert not set(kept["macs"]) & set(original["macs"])
+    assert vm_state(fresh_lab, source) == original
+    assert session(fresh_lab, results[1]["session_id"])["status"] == "COMPLETED"
+
+
+def test_test_restore_absent(fresh_lab, source):
+    restored = fresh_lab.module("vm_restore", {"vm": source})
+    assert vm_state(fresh_lab, source + "_TEST") is not None
+    results = fresh_lab.four_runs("vm_restore", {"vm": source, "state": "absent"})
+    assert changed_pattern(results) == RESTORE_RUNS
+    assert results[0]["removed"] == [{"name": source + "_TEST", "moref": restored["moref"],
+                                      "session_id": restored["session_id"],
+                                      "recovery_point_id": restored["recovery_point"]["id"]}]
+    assert results[0]["diff"]["after"] == {source + "_TEST": "absent"}
+    assert names_like(fresh_lab, source) == [source]
+    ended = session(fresh_lab, restored["session_id"])
+    assert ended["status"] == "COMPLETED"
+    assert [entry["status"] for entry in ended["properties"]["postRestoreInfo"]] == ["cleaned up"]
+
+
+# -- clone mode ---------------------------------------------------------------------------------------------------
+
+def test_clone_from_a_point_before_a_time(fresh_lab, source):
+    back_up(fresh_lab, source)  # two points: the clone takes the older one
+    newest, older = versions_of(fresh_lab, source)[:2]
+    before = newest["protectionInfo"]["protectionTime"]
+    original = vm_state(fresh_lab, source)
+    args = {"vm": source, "mode": "clone", "recovery_point": {"before": before}}
+    results = fresh_lab.four_runs("vm_restore", args)
+    assert changed_pattern(results) == RESTORE_RUNS
+    assert {r["recovery_point"]["id"] for r in results} == {older["id"]}
+    clone = vm_state(fresh_lab, source + "_CLONE")
+    assert clone["moref"] == results[1]["moref"] and clone["connected"] == [True]
+    assert clone["instance_uuid"] != original["instance_uuid"], "a clone has a new instance UUID"
+    assert not set(clone["macs"]) & set(original["macs"]), "a clone has new MAC addresses"
+    assert clone["marker"]["mode"] == "clone" and clone["marker"]["recovery_point"]["id"] == older["id"]
+    assert vm_state(fresh_lab, source) == original
+    assert len(restore_sessions(fresh_lab)) == 1
+
+
+# -- production mode ----------------------------------------------------------------------------------------------
+
+def test_production_with_overwrite(fresh_lab, source):
+    original = vm_state(fresh_lab, source)
+    args = {"vm": source, "mode": "production", "overwrite": True, "power_on": True}
+    results = fresh_lab.four_runs("vm_restore", args,
+                                  expect_nothing_restored_in_check_mode(fresh_lab, source, [source]))
+    assert changed_pattern(results) == RESTORE_RUNS
+    assert results[0]["plan"]["destroys"] == [{"name": source, "moref": original["moref"],
+                                               "instance_uuid": original["instance_uuid"]}]
+    assert names_like(fresh_lab, source) == [source]
+    replaced = vm_state(fresh_lab, source)
+    assert replaced["moref"] != original["moref"], "the current VM was replaced"
+    assert replaced["instance_uuid"] == original["instance_uuid"] and replaced["macs"] == original["macs"]
+    assert replaced["power_state"] == "poweredOn" and replaced["connected"] == [True]
+    assert replaced["marker"]["mode"] == "production" and replaced["marker"]["state"] == "restored"
+    assert results[3]["moref"] == replaced["moref"]
+    assert session(fresh_lab, results[1]["session_id"])["status"] == "COMPLETED"
+    assert len(restore_sessions(fresh_lab)) == 1
+
+
+def test_production_keeping_the_current_vm(fresh_lab, source):
+    original = vm_state(fresh_lab, source)
+    args = {"vm": source, "mode": "production", "keep_current": True, "power_on": True}
+    results = fresh_lab.four_runs("vm_restore", args,
+                                  expect_nothing_restored_in_check_mode(fresh_lab, source, [source]))
+    assert changed_pattern(results) == RESTORE_RUNS
+    plan = results[0]["plan"]
+    assert plan["steps"] == ["rename_current", "restore", "power_off_current", "mark"] and plan["destroys"] == []
+    assert plan["renames"] == [{"name": source, "moref": original["moref"], "to": source + "_OLD"}]
+    assert names_like(fresh_lab, source) == [source, source + "_OLD"]
+    kept = vm_state(fresh_lab, source + "_OLD")
+    assert kept["moref"] == original["moref"] and kept["instance_uuid"] == original["instance_uuid"]
+    assert kept["power_state"] == "poweredOff" and kept["marker"] is None
+    restored = vm_state(fresh_lab, source)
+    assert restored["moref"] == results[1]["moref"] == results[3]["moref"]
+    assert restored["power_state"] == "poweredOn" and restored["connected"] == [True]
+    assert restored["instance_uuid"] != original["instance_uuid"], "restored as a clone: a new identity"
+    assert restored["marker"]["mode"] == "production"
+    assert restored["marker"]["kept"] == {"name": source + "_OLD", "moref": original["moref"]}
+    assert len(restore_sessions(fresh_lab)) == 1
+
+
+def test_production_without_overwrite_is_refused(fresh_lab, source):
+    original = vm_state(fresh_lab, source)
+    fresh_lab.admin("DELETE", "/requests")
+    for check in (True, False):
+        refused = fresh_lab.module("vm_restore", {"vm": source, "mode": "production"}, check=check, expect_rc=2)
+        message = refused["msg"]
+        assert message.startswith("1 rule violation(s); nothing was changed:"), message
+        assert "destroys the current VM %s" % source in message and "overwrite: true" in message
+        assert "mode: clone" in message and "keep_current: true" in message
+        assert refused["violations"][0]["vm"] == "%s (%s)" % (source, original["moref"])
+    assert restore_posts(fresh_lab) == 0, "nothing was sent"
+    assert restore_sessions(fresh_lab) == []
+    assert vm_state(fresh_lab, source) == original
+    assert names_like(fresh_lab, source) == [source]
+
+
+def test_wait_false_returns_the_session_and_the_next_run_follows_it(fresh_lab, source):
+    args = {"vm": source, "mode": "clone", "wait": False}
+    started = fresh_lab.module("vm_restore", args)
+    assert started["changed"] and started["session_id"] and started["state"] in ("running", "restored")
+    followed = fresh_lab.module("vm_restore", dict(args, wait=True))
+    assert followed["session_id"] == started["session_id"] and followed["state"] == "restored"
+    assert fresh_lab.module("vm_restore", dict(args, wait=True))["changed"] is False
+    assert [s["id"] for s in restore_sessions(fresh_lab)] == [started["session_id"]]
+    assert vm_state(fresh_lab, source + "_CLONE")["marker"]["session_id"] == started["session_id"]
+
+
+# -- faults -------------------------------------------------------------------------------------------------------
+
+def test_lost_restore_answer_does_not_start_a_second_restore(fresh_lab, source):
+    fresh_lab.admin("DELETE", "/requests")
+    fresh_lab.admin("POST", "/faults", {"method": "POST", "path_prefix": "/ngp/hypervisor",
+                                        "drop_after_effect": True, "count": 1})
+    args = {"vm": source, "mode": "clone"}
+    # The POST reached the server but its answer was lost: the run finds the session it started and follows it.
+    first = fresh_lab.module("vm_restore", args)
+    assert first["changed"] and first["name"] == source + "_CLONE" and first["plan"]["via"] == "post"
+    again = fresh_lab.module("vm_restore", args)
+    assert again["changed"] is False and again["session_id"] == first["session_id"]
+    assert again["moref"] == first["moref"]
+    assert restore_posts(fresh_lab) == 1, "the restore was posted once"
+    sessions = restore_sessions(fresh_lab)
+    assert len(sessions) == 1 and sessions[0]["id"] == first["session_id"]
+    assert names_like(fresh_lab, source) == [source, source + "_CLONE"], "exactly one restored VM"
+    assert vm_state(fresh_lab, source + "_CLONE")["marker"]["session_id"] == sessions[0]["id"]
+
+
+def test_lost_restore_answer_then_a_failed_search_fails_clearly_and_the_rerun_follows(fresh_lab, source):
+    fresh_lab.admin("DELETE", "/requests")
+    fresh_lab.admin("POST", "/faults", {"method": "POST", "path_prefix": "/ngp/hypervisor",
+                                        "drop_after_effect": True, "count": 1})
+    # The session listing before the POST goes through; the search after the lost answer cannot read.
+    fresh_lab.admin("POST", "/faults", {"method": "GET", "path_prefix": "/api/endeavour/jobsession", "status": 503,
+                                        "after": 1, "count": 0})
+    args = {"vm": source}
+    first = fresh_lab.module("vm_restore", args, expect_rc=2)
+    assert "its answer was lost" in first["msg"], first["msg"]
+    assert "look for its restore job session" in first["msg"] and "attaches to it" in first["msg"]
+    fresh_lab.admin("DELETE", "/faults")
+    results = [fresh_lab.module("vm_restore", args, check=True), fresh_lab.module("vm_restore", args),
+               fresh_lab.module("vm_restore", args)]
+    assert results[0]["plan"]["via"] == "follow" and results[1]["plan"]["via"] == "follow"
+    assert changed_pattern(results) == [True, True, False]
+    assert restore_posts(fresh_lab) == 1, "the restore was posted once"
+    sessions = restore_sessions(fresh_lab)
+    assert [s["id"] for s in sessions] == [results[1]["session_id"]]
+    assert names_like(fresh_lab, source) == [source, source + "_TEST"], "exactly one restored VM"
+    assert vm_state(fresh_lab, source + "_TEST")["marker"]["state"] == "restored"
+
+
+@pytest.mark.parametrize("keep", [False, True], ids=["overwrite", "keep_current"])
+def test_failed_restore_job_leaves_production_untouched(fresh_lab, source, keep):
+    original = vm_state(fresh_lab, source)
+    assert original["power_state"] == "poweredOn"
+    fresh_lab.admin("POST", "/restore-failure", {"vm": source, "message": "vSnap mount failed (injected)"})
+    args = {"vm": source, "mode": "production", "overwrite": not keep, "keep_current": keep}
+    failed = fresh_lab.module("vm_restore", args, expect_rc=2)
+    message = failed["msg"]
+    assert "ended FAILED" in message and "vSnap mount failed (injected)" in message, message
+    assert "session %s" % failed["session_id"] in message
+    assert "production VM %s (%s) is untouched" % (source, original["moref"]) in message
+    if keep:
+        assert "renamed %s_OLD for the restore, and has its name back" % source in message
+    assert vm_state(fresh_lab, source) == original, "same moref, UUID, MACs, name and power state; no marker"
+    assert names_like(fresh_lab, source) == [source]
+    assert session(fresh_lab, failed["session_id"])["status"] == "FAILED"
+
+
+def test_a_timeout_names_the_session_and_the_restore_goes_on(fresh_lab, source):
+    speed = fresh_lab.admin("GET", "/state")["speed"]
+    fresh_lab.admin("POST", "/speed", {"factor": 5})  # a restore now takes about 12 s
+    try:
+        late = fresh_lab.module("vm_restore", {"vm": source, "timeout": 2}, expect_rc=2)
+    finally:
+        fresh_lab.admin("POST", "/speed", {"factor": speed})
+    (running,) = restore_sessions(fresh_lab)
+    message = late["msg"]
+    assert "SPP job session %s" % running["id"] in message and "keeps running on the server" in message, message
+    assert "Running this task again follows session %s instead of starting another restore" % running["id"] in message
+    assert late["session_id"] == running["id"]
+    done = fresh_lab.module("vm_restore", {"vm": source})
+    assert done["changed"] and done["session_id"] == running["id"] and done["plan"]["via"] == "follow"
+    assert [s["id"] for s in restore_sessions(fresh_lab)] == [running["id"]]
+    assert vm_state(fresh_lab, source + "_TEST")["marker"]["session_id"] == running["id"]
+
+
+def test_no_secret_in_verbose_output(fresh_lab, source):
+    _rc, output, result = fresh_lab.playbook("vm_restore", {"module_args": {"vm": source, "mode": "clone"}},
+                                             verbosity=3)
+    assert result["changed"] and result["name"] == source + "_CLONE"
+    state = fresh_lab.admin("GET", "/state")
+    assert state["login_session_ids"], "the run must have logged in"
+    for secret in [fresh_lab.env["SPP_PASSWORD"], fresh_lab.env["VMWARE_PASSWORD"]] + state["login_session_ids"]:
+        assert secret not in output
