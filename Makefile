@@ -96,7 +96,7 @@ integration:
 # Molecule scenarios (extensions/molecule/<role>) run against one lab, like a real vCenter and SPP: their create and
 # destroy steps have nothing to provision. With SPP_URL and VMWARE_HOST set, they run against those servers instead.
 MOLECULE_LAB := $(ROOT)/.lab-molecule
-MOLECULE_SCENARIOS = $(notdir $(wildcard extensions/molecule/*[!_]))
+MOLECULE_SCENARIOS = $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml)))
 molecule:
 	@if [ -z "$(MOLECULE_SCENARIOS)" ]; then echo "no molecule scenario"; exit 0; fi; \
 	if [ -n "$$SPP_URL" ] && [ -n "$$VMWARE_HOST" ]; then started=""; else \
