@@ -10,13 +10,17 @@ restore markers, the registered hypervisors, a search of the backup server's rec
 versions, and (when no marker settles the question) the restore job sessions of the last 24 hours. Writes: at most
 one restore POST, one test-restore action, and the marker.
 
-Idempotence rests on two records:
+Idempotence rests on two records (plus, for ``restore_test``, a third):
 
 * the **marker** on the restored VM (``vsphere.vms``): source, recovery point, mode, session and lifecycle state.
   A run that finds a VM whose marker matches changes nothing;
 * the **restore job sessions** of the backup server, whose ``postRestoreInfo`` names the VMs they restored. Before
   posting a restore, a run looks for a session of the same source, point and mode (a run whose POST answer was lost,
-  or one that stopped waiting) and follows it instead of starting a second restore.
+  or one that stopped waiting) and follows it instead of starting a second restore;
+* the **test record** (``vsphere.vms.TEST_FIELD``) on the VM whose backup was tested: the recovery point tested, the
+  result, when, and the test VM's name. ``test_result`` writes it (after a clean-up, or after a promotion, where it
+  goes on the promoted VM, which now carries the source's name and instance UUID, so it is the source of the next
+  test); ``skip_if_tested`` reads it from the source's current VM and changes nothing when that point passed.
 
 The backup server's inventory is not rescanned after a restore: test-restore actions go through the restore session,
 not the inventory. A VM restored in production (or promoted) has a new moref, so the backup server sees it as a new
@@ -121,6 +125,11 @@ def check_request(request):
                         "destroy it")
     if request.get("host") and request.get("cluster"):
         problems.append("host and cluster are mutually exclusive")
+    if request.get("test_result") and (mode != "test" or state not in ("absent", "promoted")):
+        problems.append("test_result records the outcome of a test restore: it applies to mode test with state absent "
+                        "(after the clean-up) or promoted")
+    if request.get("skip_if_tested") and (mode != "test" or state != "present"):
+        problems.append("skip_if_tested applies to mode test with state present")
     if problems:
         raise InvalidRequest("; ".join(problems) + "; nothing was changed", problems=problems)
 
@@ -234,6 +243,33 @@ def new_marker(source, point, mode, session_id, state, kept=None):
     if kept:
         marker["kept"] = {"name": kept.get("to") or kept.get("name"), "moref": kept.get("moref")}
     return marker
+
+
+def new_test_record(point, result, when_ms, test_vm):
+    """The test record of ``point`` (a ``point_summary``) that ended ``result`` (passed or failed). Pure."""
+    return {"recovery_point": {"id": point["id"], "time": point["time"], "time_iso": point.get("time_iso")},
+            "result": result, "when": iso_time(when_ms), "test_vm": test_vm}
+
+
+def same_test_record(old, new):
+    """Whether ``old`` already records ``new`` (same point, result and test VM; ``when`` is not compared). Pure."""
+    if not old:
+        return False
+    return (str((old.get("recovery_point") or {}).get("id")) == str(new["recovery_point"]["id"])
+            and old.get("result") == new["result"] and old.get("test_vm") == new["test_vm"])
+
+
+def passed_test(record, point_id):
+    """Whether the test record says that the recovery point ``point_id`` passed its test. Pure."""
+    return bool(record) and record.get("result") == "passed" and str(
+        (record.get("recovery_point") or {}).get("id")) == str(point_id)
+
+
+def public_test_record(record):
+    """The test record as results show it (without the format fields). Pure."""
+    if not record:
+        return None
+    return {key: value for key, value in record.items() if key not in ("v", "moref")}
 
 
 def marker_matches(marker, source_ids, instance_uuid, point_id=None, mode=None, states=None):
@@ -674,7 +710,8 @@ def _result(request, source, point, plan, details=None, session_id=None, state=N
                          "spp_id": source.get("spp_id"),
                          "moref": source["current"]["moref"] if source["current"] else None,
                          "policies": sorted(source["records"][0].get("storageProfiles") or [])},
-              "plan": plan}
+              "plan": plan, "skipped_tested": False,
+              "last_test": public_test_record((source["current"] or {}).get("test_record"))}
     result.update(_vm_result(details))
     return result
 
@@ -724,9 +761,13 @@ def converge(spp, vsphere, request, check_mode=False, progress=None, clock=time.
     vcenter_vms, source = _read_source(run)
     pairs = merge_versions((record, spp_versions.list_versions(spp, record)) for record in source["records"])
     if request["state"] == "absent":
+        if wanted_point is None and request.get("test_result"):
+            wanted_point = "latest"  # a test result is the result of one recovery point's test
         result = _converge_absent(run, vcenter_vms, source, pairs, wanted_point)
     else:
         result = _converge_present(run, vcenter_vms, source, pairs, wanted_point)
+    if request.get("test_result") and result.get("recovery_point"):
+        _record_test(run, source, result)
     point = result.get("recovery_point")
     if point:  # read last: a pre-flight (check mode) looks at it; the restore itself does not depend on it
         point["session_status"] = _backup_session_status(spp, point.get("session_id"))
@@ -744,6 +785,16 @@ def _converge_present(run, vcenter_vms, source, pairs, wanted_point):
     mode = request["mode"]
     api_mode = spp_restore.API_MODES[spp_mode(request, source)]
     target_name = spp_restore.default_name(mode, source["name"], request.get("name"))
+    if request.get("skip_if_tested") and source["current"] is not None and passed_test(
+            source["current"].get("test_record"), point["id"]):
+        plan = {"steps": [], "via": None, "destroys": [], "renames": [], "spp_mode": spp_mode(request, source),
+                "changed": False, "recovery_point": point, "name": target_name, "target": _target(request),
+                "source_spp_id": source["spp_id"]}
+        result = _result(request, source, point, plan)
+        result.update(name=target_name, skipped_tested=True, diff={"before": {}, "after": {}})
+        run.log("recovery point %s of %s already passed its test (%s): nothing to do"
+                % (point["id"], source["name"], result["last_test"].get("when")))
+        return result
     marked = next(iter(marked_vms(vcenter_vms, source, point["id"], mode, target_name=target_name)), None)
     follow = None
     if marked is None:
@@ -881,6 +932,46 @@ def plan_cleanup(marked, sessions_matches, vcenter_by_moref, name=None):
         targets[vm["moref"]] = {"name": vm["name"], "moref": vm["moref"], "session_id": str(session.get("id")),
                                 "recovery_point_id": str(entry.get("versionId"))}
     return sorted(targets.values(), key=lambda item: (item["name"] or "", item["moref"]))
+
+
+def _record_test(run, source, result):
+    """Write the outcome of the test (``test_result``) on the VM that carries the source's identity.
+
+    After a clean-up that is the source's current VM; after a promotion, the promoted VM (it replaced the source).
+    Same point, result and test VM as recorded: no change. No such VM: a warning, nothing recorded.
+    """
+    request = run.request
+    test_vm = spp_restore.default_name("test", source["name"], request.get("name"))
+    holder = None
+    if request["state"] == "promoted":
+        if result.get("state") == "promoted" and result.get("moref"):
+            holder = vsphere_vms.vm_details(run.vsphere, result["moref"])
+    elif source["current"] is not None:
+        holder = source["current"]
+    record = new_test_record(result["recovery_point"], request["test_result"], _now_ms(run), test_vm)
+    if holder is None:
+        if run.check_mode and request["state"] == "promoted":
+            result["changed"] = True  # the promotion, then its record, would happen
+            result["last_test"] = public_test_record(record)
+            return
+        result.setdefault("warnings", []).append(
+            "no VM named %s in vCenter to record the test result on; the result %s was not recorded"
+            % (source["name"], request["test_result"]))
+        return
+    old = holder.get("test_record")
+    if same_test_record(old, record):
+        result["last_test"] = public_test_record(old)
+        return
+    result["changed"] = True
+    result["last_test"] = public_test_record(record)
+    result.setdefault("diff", {"before": {}, "after": {}})
+    result["diff"]["before"]["%s test record" % holder["name"]] = public_test_record(old)
+    result["diff"]["after"]["%s test record" % holder["name"]] = public_test_record(record)
+    if run.check_mode:
+        return
+    vsphere_vms.set_marker(run.vsphere, holder["moref"], record, field=vsphere_vms.TEST_FIELD)
+    run.log("recorded on %s (%s): the test of recovery point %s %s"
+            % (holder["name"], holder["moref"], record["recovery_point"]["id"], record["result"]))
 
 
 def _converge_absent(run, vcenter_vms, source, pairs, wanted_point):

@@ -148,6 +148,27 @@ options:
         server has accepted the request, with RV(session_id) and RV(state=running); a later run follows the session.
     type: bool
     default: true
+  test_result:
+    description:
+      - With O(mode=test) and O(state=absent) (or O(state=promoted)), records the outcome of the test of the recovery
+        point on the source VM in vCenter, once the test VM is cleaned up (or promoted). The record is the custom
+        attribute C(sovereign.vm_backup.test), JSON holding the recovery point (id and time), the result, when it
+        was recorded (ISO 8601 UTC) and the test VM's name. See RV(last_test).
+      - After a promotion the record goes on the promoted VM, which replaced the source VM and now carries its name
+        and instance UUID, so that it is the source whose record the next test reads.
+      - Recording is part of the change. The same record (point, result and test VM) already there is no change.
+      - With O(state=absent), O(recovery_point) defaults to V(latest) when this is set.
+    type: str
+    choices: [passed, failed]
+  skip_if_tested:
+    description:
+      - With O(mode=test) and O(state=present), do nothing when the source VM's test record (see O(test_result))
+        says that the resolved recovery point already B(passed) its test. The result is then unchanged, with
+        RV(skipped_tested=true) and the record in RV(last_test).
+      - A failed test, a test of another recovery point, or no record at all restores as usual. Check mode makes the
+        same decision.
+    type: bool
+    default: false
   timeout:
     description:
       - Seconds to wait, in all. On timeout the message names the restore session; the job keeps running on the
@@ -180,6 +201,21 @@ EXAMPLES = r"""
   sovereign.vm_backup.vm_restore:
     vm: web01
     state: absent
+
+- name: Test the latest backup unless it already passed, then record the outcome on web01
+  sovereign.vm_backup.vm_restore:
+    vm: web01
+    power_on: true
+    skip_if_tested: true
+  register: tested
+
+- name: Clean up and record that the test passed
+  sovereign.vm_backup.vm_restore:
+    vm: web01
+    recovery_point: "{{ tested.recovery_point.id }}"
+    state: absent
+    test_result: passed
+  when: not tested.skipped_tested
 
 - name: Clone from the last backup before an incident, under a name of our own, on another network
   sovereign.vm_backup.vm_restore:
@@ -318,6 +354,32 @@ plan:
       C(network_map), C(network) disconnected, mapped or original).
   returned: always
   type: dict
+skipped_tested:
+  description: Whether nothing was done because the recovery point already passed its test (O(skip_if_tested)).
+  returned: always
+  type: bool
+  sample: false
+last_test:
+  description:
+    - The test record of the source VM (see O(test_result)) - the one just written, or the one found - or null when
+      it has none.
+  returned: always
+  type: dict
+  contains:
+    recovery_point:
+      description: The recovery point tested (C(id), C(time) in epoch milliseconds, C(time_iso)).
+      type: dict
+    result:
+      description: V(passed) or V(failed).
+      type: str
+    when:
+      description: When the result was recorded, ISO 8601 UTC.
+      type: str
+      sample: "2026-11-22T00:31:02.415Z"
+    test_vm:
+      description: Name of the test VM.
+      type: str
+      sample: web01_TEST
 removed:
   description: With O(state=absent), the test VMs cleaned up (C(name), C(moref), C(session_id), C(recovery_point_id)).
   returned: when state is absent
@@ -350,13 +412,15 @@ def main():
             power_on=dict(type="bool", default=False),
             wait=dict(type="bool", default=True),
             timeout=dict(type="int", default=3600),
+            test_result=dict(type="str", choices=["passed", "failed"]),
+            skip_if_tested=dict(type="bool", default=False),
         ),
         mutually_exclusive=[("host", "cluster")],
         supports_check_mode=True,
     )
     request = {key: module.params[key] for key in (
         "vm", "recovery_point", "copy", "mode", "name", "state", "overwrite", "keep_current", "host", "cluster", "datastore_map",
-        "network_map", "folder", "power_on", "wait", "timeout")}
+        "network_map", "folder", "power_on", "wait", "timeout", "test_result", "skip_if_tested")}
 
     def work():
         with _module.clients(module) as (spp, vsphere):

@@ -25,6 +25,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import ver
 pytestmark = pytest.mark.integration
 RESTORE_RUNS = [True, True, False, False]
 MARKER_FIELD = "sovereign.vm_backup.restore"
+TEST_FIELD = "sovereign.vm_backup.test"
 RESTORE_POST = "POST /ngp/hypervisor"
 
 
@@ -203,6 +204,42 @@ def test_test_restore_absent(fresh_lab, source):
     ended = session(fresh_lab, restored["session_id"])
     assert ended["status"] == "COMPLETED"
     assert [entry["status"] for entry in ended["properties"]["postRestoreInfo"]] == ["cleaned up"]
+
+
+def read_test_record(lab, name):
+    """The test record (custom attribute sovereign.vm_backup.test) of the VM named ``name``, or None."""
+    client = lab.vsphere_client()
+    try:
+        vm = vcenter.find_vm(client, name)
+        fields = client.content.customFieldsManager.field or []
+        key = next((field.key for field in fields if field.name == TEST_FIELD), None)
+        values = [value.value for value in vm.customValue or [] if value.key == key]
+        return json.loads(values[-1]) if values and values[-1] else None
+    finally:
+        client.disconnect()
+
+
+def test_test_result_is_recorded_and_skip_if_tested_skips_a_passed_point(fresh_lab, source):
+    restored = fresh_lab.module("vm_restore", {"vm": source, "power_on": True})
+    point = restored["recovery_point"]["id"]
+    results = fresh_lab.four_runs("vm_restore", {"vm": source, "recovery_point": point, "state": "absent",
+                                                 "test_result": "passed"})
+    assert changed_pattern(results) == RESTORE_RUNS
+    assert results[0]["last_test"]["result"] == "passed" and results[0]["removed"]
+    record = read_test_record(fresh_lab, source)
+    assert record["result"] == "passed" and record["recovery_point"]["id"] == point
+    assert record["test_vm"] == source + "_TEST" and record["when"].endswith("Z")
+    assert results[3]["last_test"]["when"] == record["when"], "an unchanged run does not rewrite the record"
+    assert names_like(fresh_lab, source) == [source]
+
+    skipped = fresh_lab.four_runs("vm_restore", {"vm": source, "power_on": True, "skip_if_tested": True})
+    assert changed_pattern(skipped) == [False] * 4
+    assert all(result["skipped_tested"] and result["last_test"]["result"] == "passed" for result in skipped)
+    assert names_like(fresh_lab, source) == [source], "a passed point is not restored again"
+
+    back_up(fresh_lab, source)  # a new recovery point is tested again
+    again = fresh_lab.module("vm_restore", {"vm": source, "power_on": True, "skip_if_tested": True}, check=True)
+    assert again["changed"] and not again["skipped_tested"] and again["recovery_point"]["id"] != point
 
 
 # -- clone mode ---------------------------------------------------------------------------------------------------

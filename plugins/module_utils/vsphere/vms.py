@@ -28,6 +28,8 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere._clien
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere.inventory import retrieve_all
 
 MARKER_FIELD = "sovereign.vm_backup.restore"
+# The outcome of the last test of a recovery point, on the VM whose backup was tested (see ``test_record``).
+TEST_FIELD = "sovereign.vm_backup.test"
 MARKER_VERSION = 1
 LIST_PROPERTIES = ["name", "config.instanceUuid", "config.template", "runtime.powerState", "customValue"]
 DETAIL_PROPERTIES = LIST_PROPERTIES + ["config.hardware.device"]
@@ -73,23 +75,33 @@ def own_marker(marker, moref):
 # -- pyVmomi ------------------------------------------------------------------------------------------------------
 
 
-def marker_field_key(client, create=False):
-    """Key of the marker's custom field definition; created once when ``create`` and missing, else None."""
+def marker_field_key(client, create=False, name=MARKER_FIELD):
+    """Key of the marker's (or field ``name``'s) custom field definition; created once when ``create`` and missing,
+    else None."""
     manager = client.content.customFieldsManager
     for field in manager.field or []:
-        if field.name == MARKER_FIELD and field.managedObjectType in (None, vim.VirtualMachine):
+        if field.name == name and field.managedObjectType in (None, vim.VirtualMachine):
             return field.key
     if not create:
         return None
     try:
-        return manager.AddCustomFieldDef(name=MARKER_FIELD, moType=vim.VirtualMachine).key
+        return manager.AddCustomFieldDef(name=name, moType=vim.VirtualMachine).key
     except vim.fault.DuplicateName:
         # Created meanwhile by a concurrent run: read it back.
         manager = client.content.customFieldsManager
-        return next(field.key for field in manager.field or [] if field.name == MARKER_FIELD)
+        return next(field.key for field in manager.field or [] if field.name == name)
 
 
-def _record(obj_content, key):
+def field_keys(client):
+    """``(marker key, test record key)``, from one read of the field definitions; None for a missing one."""
+    keys = {}
+    for field in client.content.customFieldsManager.field or []:
+        if field.name in (MARKER_FIELD, TEST_FIELD) and field.managedObjectType in (None, vim.VirtualMachine):
+            keys.setdefault(field.name, field.key)
+    return keys.get(MARKER_FIELD), keys.get(TEST_FIELD)
+
+
+def _record(obj_content, key, test_key=None):
     props = {prop.name: prop.val for prop in obj_content.propSet}
     moref = obj_content.obj._moId  # pylint: disable=protected-access
     values = [(value.key, getattr(value, "value", None)) for value in props.get("customValue") or []]
@@ -100,6 +112,8 @@ def _record(obj_content, key):
         "template": bool(props.get("config.template")),
         "power_state": str(props["runtime.powerState"]) if props.get("runtime.powerState") else None,
         "marker": own_marker(decode_marker(marker_value(values, key)), moref) if key is not None else None,
+        "test_record": own_marker(decode_marker(marker_value(values, test_key)), moref) if test_key is not None
+        else None,
     }
     if "config.hardware.device" in props:
         nics = [device for device in props["config.hardware.device"] or []
@@ -127,7 +141,7 @@ def list_vms_with_markers(client, page_size=1000):
 
     One paged PropertyCollector pass over a ContainerView, plus one read of the field definitions.
     """
-    key = marker_field_key(client)
+    key, test_key = field_keys(client)
     content = client.content
     view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
     try:
@@ -136,7 +150,7 @@ def list_vms_with_markers(client, page_size=1000):
         spec = collector.FilterSpec(
             objectSet=[collector.ObjectSpec(obj=view, skip=True, selectSet=[traverse])],
             propSet=[collector.PropertySpec(type=vim.VirtualMachine, pathSet=LIST_PROPERTIES)])
-        return [_record(item, key) for item in retrieve_all(content.propertyCollector, [spec], page_size)]
+        return [_record(item, key, test_key) for item in retrieve_all(content.propertyCollector, [spec], page_size)]
     finally:
         view.Destroy()
 
@@ -156,15 +170,18 @@ def vm_details(client, moref):
         return None
     if not objects or not objects[0].propSet:
         return None
-    return _record(objects[0], marker_field_key(client))
+    return _record(objects[0], *field_keys(client))
 
 
-def set_marker(client, moref, marker):
-    """Write ``marker`` (a dict; its ``moref`` is set to this VM's) on the VM; the field is created if missing."""
+def set_marker(client, moref, marker, field=MARKER_FIELD):
+    """Write ``marker`` (a dict; its ``moref`` is set to this VM's) on the VM; the field is created if missing.
+
+    ``field=TEST_FIELD`` writes a test record (the outcome of a test of one of this VM's recovery points) instead.
+    """
     # Checked first: the simulator drops the connection on SetField for an unknown VM instead of raising a fault.
     if vm_details(client, moref) is None:
         raise NotFound(None, description="vCenter %s has no VM with moref '%s' to mark" % (client.origin, moref))
-    key = marker_field_key(client, create=True)
+    key = marker_field_key(client, create=True, name=field)
     text = encode_marker(dict(marker, moref=moref))
     client.content.customFieldsManager.SetField(entity=_vm_ref(client, moref), key=key, value=text)
     return decode_marker(text)

@@ -503,3 +503,35 @@ def test_session_action_follows_the_link_by_name(fake_spp, make_client):
     with pytest.raises(Conflict) as caught:
         spp_restore.session_action(client, active, "cleanup")
     assert "offers no 'cleanup' action" in caught.value.message and "actions offered: rrp" in caught.value.message
+
+
+def test_test_records():
+    point = {"id": "v1", "time": 1000, "time_iso": _restore.iso_time(1000)}
+    record = _restore.new_test_record(point, "passed", 5000, "web01_TEST")
+    assert record == {"recovery_point": {"id": "v1", "time": 1000, "time_iso": "1970-01-01T00:00:01.000Z"},
+                      "result": "passed", "when": "1970-01-01T00:00:05.000Z", "test_vm": "web01_TEST"}
+    later = _restore.new_test_record(point, "passed", 9000, "web01_TEST")
+    assert _restore.same_test_record(record, later), "when is not compared"
+    assert not _restore.same_test_record(record, _restore.new_test_record(point, "failed", 5000, "web01_TEST"))
+    assert not _restore.same_test_record(None, record)
+    assert _restore.passed_test(record, "v1") and not _restore.passed_test(record, "v2")
+    assert not _restore.passed_test(dict(record, result="failed"), "v1") and not _restore.passed_test(None, "v1")
+    stored = vsphere_vms.decode_marker(vsphere_vms.encode_marker(dict(record, moref="vm-10")))
+    assert _restore.public_test_record(stored) == record and _restore.public_test_record(None) is None
+
+
+@pytest.mark.parametrize("overrides", [
+    {"test_result": "passed", "state": "present"},
+    {"test_result": "passed", "mode": "clone", "state": "present"},
+    {"skip_if_tested": True, "state": "absent"},
+    {"skip_if_tested": True, "mode": "clone"},
+])
+def test_check_request_test_options(overrides):
+    with pytest.raises(InvalidRequest):
+        _restore.check_request(request(**overrides))
+
+
+def test_check_request_accepts_test_options():
+    _restore.check_request(request(test_result="failed", state="absent"))
+    _restore.check_request(request(test_result="passed", state="promoted"))
+    _restore.check_request(request(skip_if_tested=True))

@@ -21,7 +21,7 @@ def client(vcsim, tls_files):
 def test_markers_are_read_in_bulk_and_updated(client):
     before = vms.list_vms_with_markers(client)
     assert before and all(vm["marker"] is None for vm in before)
-    assert {"name", "moref", "instance_uuid", "template", "power_state", "marker"} == set(before[0])
+    assert {"name", "moref", "instance_uuid", "template", "power_state", "marker", "test_record"} == set(before[0])
     target = before[0]["moref"]
     written = vms.set_marker(client, target, {"mode": "test", "state": "restored", "session_id": "1"})
     assert written["moref"] == target and written["v"] == vms.MARKER_VERSION
@@ -30,6 +30,17 @@ def test_markers_are_read_in_bulk_and_updated(client):
     after = {vm["moref"]: vm["marker"] for vm in vms.list_vms_with_markers(client)}
     assert after[target]["state"] == "promoted", "the newest value of the field wins"
     assert [moref for moref, marker in after.items() if marker] == [target]
+
+
+def test_test_records_are_a_second_field_read_in_the_same_pass(client):
+    target = vms.list_vms_with_markers(client)[2]["moref"]
+    vms.set_marker(client, target, {"result": "failed"}, field=vms.TEST_FIELD)
+    vms.set_marker(client, target, {"result": "passed"}, field=vms.TEST_FIELD)
+    listed = {vm["moref"]: vm for vm in vms.list_vms_with_markers(client)}
+    assert listed[target]["test_record"]["result"] == "passed", "the newest value of the field wins"
+    assert listed[target]["marker"] is None, "a test record is not a restore marker"
+    assert [moref for moref, vm in listed.items() if vm["test_record"]] == [target]
+    assert vms.vm_details(client, target)["test_record"]["result"] == "passed"
 
 
 def test_details_rename_and_power(client):

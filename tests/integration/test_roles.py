@@ -1,0 +1,51 @@
+# Copyright (c) 2026, sovereign.vm_backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Role behaviour the molecule scenarios do not cover: restore_test cleans up after a failing verification, and its
+promote path promotes once, then changes nothing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import vcenter
+
+pytestmark = pytest.mark.integration
+SOURCE = "DC0_C0_RP0_VM2"
+
+
+def test_restore_test_cleans_up_when_verification_fails(fresh_lab):
+    fresh_lab.module("vm_backup_policy", {"vm": SOURCE, "policies": ["Gold"]})
+    fresh_lab.module("vm_backup_run", {"vms": [SOURCE], "timeout": 300})
+
+    _rc, output, _result = fresh_lab.playbook("restore_test_failing", {"source_vm": SOURCE}, expect_rc=2)
+
+    assert "health check of %s_TEST failed" % SOURCE in output
+    with fresh_lab.vsphere_client() as vsphere:
+        assert vcenter.find_vm(vsphere, SOURCE + "_TEST") is None, "the test VM must be cleaned up"
+        assert vcenter.find_vm(vsphere, SOURCE) is not None
+    with fresh_lab.spp_client() as spp:
+        sessions = list(spp.paginate("/api/endeavour/jobsession", "sessions"))
+    assert not [s for s in sessions if s.get("status") == "RESOURCE ACTIVE"], "no test restore may stay mounted"
+
+
+def recap_changed(output):
+    return int(re.search(r"localhost\s*:.*changed=(\d+)", output).group(1))
+
+
+def test_restore_test_promotes_once_then_changes_nothing(fresh_lab):
+    source = "DC0_C0_RP0_VM1"
+    fresh_lab.module("vm_backup_policy", {"vm": source, "policies": ["Gold"]})
+    fresh_lab.module("vm_backup_run", {"vms": [source], "timeout": 300})
+    with fresh_lab.vsphere_client() as vsphere:
+        before = vcenter.find_vm(vsphere, source)._moId  # pylint: disable=protected-access
+
+    _rc, first, _result = fresh_lab.playbook("restore_test_role", {"source_vm": source, "promote": True})
+    _rc, second, _result = fresh_lab.playbook("restore_test_role", {"source_vm": source, "promote": True})
+
+    assert recap_changed(first) > 0 and recap_changed(second) == 0, second[-3000:]
+    with fresh_lab.vsphere_client() as vsphere:
+        promoted = vcenter.find_vm(vsphere, source)
+        assert promoted is not None and promoted._moId != before, "the test VM took the source's place"  # pylint: disable=protected-access
+        assert vcenter.find_vm(vsphere, source + "_TEST") is None
