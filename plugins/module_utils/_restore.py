@@ -163,12 +163,17 @@ def resolve_source(ref, vcenter_vms, recovery):
         raise InvalidRequest("%d VMs in vCenter match %s (%s); name the VM by moref or instance UUID"
                              % (len(live), ref, ", ".join(sorted(vm["moref"] for vm in live))))
     named = live[0] if live else None
+    # A VM this collection restored names its source in its marker: after a keep_current restore or a
+    # promotion the VM has a new identity, and its recovery points are still those of the source.
+    marked_source = ((named or {}).get("marker") or {}).get("source") or {}
     candidates = []
     for spp_vm in recovery:
         moref, instance_uuid = spp_identity(spp_vm)
         same_vm = named is not None and (moref == named["moref"] or (instance_uuid and
                                                                      instance_uuid == named["instance_uuid"]))
-        if same_vm or _matches_ref(spp_vm, ref):
+        from_marker = bool(marked_source) and (str(spp_vm.get("id")) == str(marked_source.get("spp_id")) or (
+            instance_uuid and instance_uuid == marked_source.get("instance_uuid")))
+        if same_vm or from_marker or _matches_ref(spp_vm, ref):
             candidates.append(spp_vm)
     if not candidates:
         raise NotFound(None, description="the backup server has no recovery point of VM %s; back it up first "
@@ -178,7 +183,7 @@ def resolve_source(ref, vcenter_vms, recovery):
         groups.setdefault(spp_identity(spp_vm)[1] or spp_vm.get("id"), []).append(spp_vm)
     chosen = None
     if named is not None:
-        chosen = groups.get(named["instance_uuid"]) or next(
+        chosen = groups.get(named["instance_uuid"]) or groups.get(marked_source.get("instance_uuid")) or next(
             (group for group in groups.values() if any(spp_identity(r)[0] == named["moref"] for r in group)), None)
     if chosen is None and len(groups) == 1:
         chosen = next(iter(groups.values()))
@@ -192,14 +197,22 @@ def resolve_source(ref, vcenter_vms, recovery):
     instance_uuid = spp_identity(records[0])[1]
     morefs = {spp_identity(r)[0] for r in records}
     current = None
-    if named is not None and (named["moref"] in morefs or (instance_uuid and named["instance_uuid"] == instance_uuid)):
+    name = records[0].get("name")
+    restored_from_lineage = bool(marked_source) and (
+        marked_source.get("instance_uuid") == instance_uuid or str(marked_source.get("spp_id")) in {
+            str(r.get("id")) for r in records})
+    if restored_from_lineage:
+        # The named VM is this lineage's restored VM: it is the production VM now, under the name the user gave;
+        # the backup server may list the previous one under its new name (<name>_OLD).
+        current, name = named, named["name"]
+    elif named is not None and (named["moref"] in morefs or (instance_uuid and named["instance_uuid"] == instance_uuid)):
         current = named
     else:
         same = [vm for vm in vcenter_vms if not vm.get("template")
                 and (vm["moref"] in morefs or (instance_uuid and vm["instance_uuid"] == instance_uuid))]
         same.sort(key=lambda vm: vm["moref"] not in morefs)
         current = same[0] if same else None
-    return {"name": records[0].get("name"), "instance_uuid": instance_uuid, "records": records, "current": current,
+    return {"name": name, "instance_uuid": instance_uuid, "records": records, "current": current,
             "ids": sorted({str(r.get("id")) for r in records})}
 
 
