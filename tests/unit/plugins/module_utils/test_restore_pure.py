@@ -535,3 +535,14 @@ def test_check_request_accepts_test_options():
     _restore.check_request(request(test_result="failed", state="absent"))
     _restore.check_request(request(test_result="passed", state="promoted"))
     _restore.check_request(request(skip_if_tested=True))
+
+
+def test_after_keep_current_the_named_vm_follows_its_marker_to_the_source_lineage():
+    # web01 was restored with keep_current: the previous VM is web01_OLD (the backup server renamed its record at
+    # the next inventory), the restored web01 has a new moref and UUID and carries the marker of the source.
+    restored = vc_vm("web01", "vm-30", uuid="new-uuid", marker=marker(mode="production", spp_id="a1", moref="vm-30"))
+    kept = vc_vm("web01_OLD", "vm-10", power="poweredOff")
+    recovery = [spp_vm("a1", name="web01_OLD")]  # the restored VM has no recovery point of its own yet
+    source = _restore.resolve_source("web01", [restored, kept], recovery)
+    assert source["ids"] == ["a1"]
+    assert source["current"] is restored and source["name"] == "web01"
