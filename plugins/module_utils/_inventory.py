@@ -146,12 +146,14 @@ class InventoryReader:
     It keeps the backup server's raw VM and vdisk objects by id, because writes must send the server's own hrefs.
     """
 
-    def __init__(self, spp_client, vsphere_client, page_size=1000, with_disks=True):
+    def __init__(self, spp_client, vsphere_client, page_size=1000, with_disks=True, vcenter_vms=None):
+        """``vcenter_vms``: a vCenter listing the caller already read (``vsphere.inventory.list_vms``), reused by the
+        first ``read`` instead of listing vCenter again."""
         self.spp = spp_client
         self.vsphere = vsphere_client
         self.page_size = page_size
         self.with_disks = with_disks
-        self._vcenter_vms = None
+        self._vcenter_vms = vcenter_vms
         self.spp_vms_by_id = {}
         self.spp_disks_by_id = {}
 

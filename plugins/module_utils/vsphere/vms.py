@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import NotFound
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import NotFound, TaskFailed
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import tasks
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere._client import vim, vmodl
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere.inventory import retrieve_all
@@ -200,12 +200,15 @@ def rename_vm(client, moref, name, timeout=600, progress=None):
     return _run(client, moref, lambda vm: vm.Rename_Task(newName=name), timeout, progress)
 
 
-def power_off_vm(client, moref, timeout=600, progress=None):
-    """Power the VM off (hard) unless it already is off; returns whether it changed."""
+def power_off_vm(client, moref, timeout=600, progress=None, suspended=False):
+    """Power the VM off (hard) unless it already is off; returns whether it changed.
+
+    A suspended VM is left alone unless ``suspended`` is true, in which case it is powered off too.
+    """
     details = vm_details(client, moref)
     if details is None:
         raise NotFound(None, description="vCenter %s has no VM with moref '%s'" % (client.origin, moref))
-    if details["power_state"] != "poweredOn":
+    if details["power_state"] == "poweredOff" or (details["power_state"] != "poweredOn" and not suspended):
         return False
     _run(client, moref, lambda vm: vm.PowerOffVM_Task(), timeout, progress)
     return True
@@ -220,3 +223,22 @@ def power_on_vm(client, moref, timeout=600, progress=None):
         return False
     _run(client, moref, lambda vm: vm.PowerOnVM_Task(), timeout, progress)
     return True
+
+
+def reset_vm(client, moref, timeout=600, progress=None):
+    """Hard-reset a powered-on VM (``ResetVM_Task``, like pressing the reset button) and wait for it."""
+    return _run(client, moref, lambda vm: vm.ResetVM_Task(), timeout, progress)
+
+
+def shutdown_guest(client, moref):
+    """Ask the guest OS to shut down (``ShutdownGuest``, through VMware Tools). Returns at once: the caller waits
+    until the VM is off. Raises ``TaskFailed`` when the guest cannot be asked (no VMware Tools running, wrong state).
+    """
+    try:
+        _vm_ref(client, moref).ShutdownGuest()
+    except vmodl.fault.ManagedObjectNotFound:
+        raise NotFound(None, description="vCenter %s has no VM with moref '%s'" % (client.origin, moref)) from None
+    except (vim.fault.ToolsUnavailable, vim.fault.InvalidState, vim.fault.TaskInProgress) as fault:
+        raise TaskFailed("vCenter %s refused to shut down the guest of %s: %s. A guest shutdown needs VMware Tools "
+                         "running in the guest; use state: powered-off for a hard power-off."
+                         % (client.origin, moref, tasks.fault_message(fault)), fault=tasks.fault_message(fault)) from None
