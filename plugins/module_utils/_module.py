@@ -43,9 +43,17 @@ def clients(module, spp=True, vsphere=True):
 
 
 def run(module, work):
-    """Call ``work()`` and exit with its result; a typed error fails the task once, with its details."""
+    """Call ``work()`` and exit with its result; a typed error fails the task once, with its details.
+
+    The result's ``diff`` is returned only when the user asked for one (``--diff``), and its ``warnings`` (a list of
+    texts) become Ansible warnings.
+    """
     try:
         result = work()
     except VmBackupError as error:
         module.fail_json(msg=error.message, **error.to_result())
+    if not module._diff:  # pylint: disable=protected-access
+        result.pop("diff", None)
+    for warning in result.pop("warnings", None) or []:
+        module.warn(warning)
     module.exit_json(**result)

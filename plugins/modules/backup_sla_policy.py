@@ -209,8 +209,6 @@ def main():
                 spp, params["name"], state=params["state"], description=params["description"], site=params["site"],
                 retention=params["retention"], schedule=params["schedule"], encryption=params["encryption"],
                 held=params["held"], check_mode=module.check_mode)
-        if not module._diff:
-            result.pop("diff")
         return result
 
     _module.run(module, work)

@@ -272,8 +272,6 @@ def main():
                                  "fallback_to_crash_consistent": params["fallback_to_crash_consistent"]},
                 enforce=params["enforce"], rescan=params["rescan"], rescan_timeout=params["rescan_timeout"],
                 check_mode=module.check_mode, progress=module.log, planned_policies=params["planned_policies"])
-        if not module._diff:
-            result.pop("diff")
         return result
 
     _module.run(module, work)

@@ -176,8 +176,6 @@ def main():
             result = _powerstate.converge(
                 vsphere, params["vm"], params["state"], spp_client, enforce_protection=params["enforce_protection"],
                 timeout=params["timeout"], check_mode=module.check_mode, progress=module.log)
-        if not module._diff:
-            result.pop("diff")
         return result
 
     _module.run(module, work)

@@ -425,10 +425,6 @@ def main():
     def work():
         with _module.clients(module) as (spp, vsphere):
             result = _restore.converge(spp, vsphere, request, check_mode=module.check_mode, progress=module.log)
-        if not module._diff:
-            result.pop("diff", None)
-        for warning in result.pop("warnings", []):
-            module.warn(warning)
         return result
 
     _module.run(module, work)

@@ -194,7 +194,8 @@ def _plain_disk(device):
     }
 
 
-def _plain_nic(device):
+def plain_nic(device):
+    """One virtual NIC as plain data (shared with the restore helpers of ``vms``)."""
     backing = device.backing
     connectable = device.connectable
     port = getattr(backing, "port", None)
@@ -228,7 +229,7 @@ def _plain_record(obj_content, with_devices=True):
             has_snapshots=bool(snapshot and snapshot.rootSnapshotList),
             disks=[_plain_disk(device) for device in devices if isinstance(device, vim.vm.device.VirtualDisk)]
             if with_devices else None,
-            nics=[_plain_nic(device) for device in devices if isinstance(device, vim.vm.device.VirtualEthernetCard)]
+            nics=[plain_nic(device) for device in devices if isinstance(device, vim.vm.device.VirtualEthernetCard)]
             if with_devices else None,
         )
     elif "key" in props:

@@ -25,7 +25,7 @@ import json
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import NotFound, TaskFailed
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import tasks
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere._client import vim, vmodl
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere.inventory import retrieve_all
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere.inventory import plain_nic, retrieve_all
 
 MARKER_FIELD = "sovereign.vm_backup.restore"
 # The outcome of the last test of a recovery point, on the VM whose backup was tested (see ``test_record``).
@@ -124,16 +124,10 @@ def _record(obj_content, key, test_key=None):
 
 
 def _nic(device):
-    backing = device.backing
-    connectable = device.connectable
-    port = getattr(backing, "port", None)
-    return {
-        "label": device.deviceInfo.label if device.deviceInfo else None,
-        "mac": device.macAddress,
-        "connected": bool(connectable and connectable.connected),
-        "start_connected": bool(connectable and connectable.startConnected),
-        "network": getattr(backing, "deviceName", None) or getattr(port, "portgroupKey", None),
-    }
+    """A NIC as restore results show it: the inventory's reading, with the network by name or portgroup key."""
+    nic = plain_nic(device)
+    return {"label": nic["label"], "mac": nic["mac"], "connected": nic["connected"],
+            "start_connected": nic["start_connected"], "network": nic["device_name"] or nic["portgroup_key"]}
 
 
 def list_vms_with_markers(client, page_size=1000):
