@@ -213,7 +213,7 @@ def converge(spp, vsphere, items, state="present", purge=False, scope=None, purg
     policies = spp_policies.list_sla_policies(spp)
     if check_mode:
         policies = with_planned_policies(policies, planned_policies)
-    held_jobs = {job.get("name") for job in spp_jobs.list_jobs(spp) if job.get("status") == "HELD"}
+    held_jobs = spp_jobs.held_job_names(spp_jobs.list_jobs(spp))
     sites = spp_inventory.list_sites(spp)
     # In check mode a rescan would run first, so VMs only vCenter knows are planned as if already inventoried.
     current = build_current(records, policies, held_jobs, sites, assume_known=bool(unknown and rescan and check_mode))

@@ -25,11 +25,11 @@ the job start into an ad hoc backup of the VMs of the policy that need one.
 
 from __future__ import annotations
 
-import datetime
 import re
 import time
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils import _inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._time import iso_time, parse_duration
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
     Conflict,
     InvalidRequest,
@@ -44,7 +44,6 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import job
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import versions as spp_versions
 
-DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # A run that attaches to a session of someone else's may have to send its own backup afterwards, and that one may
 # meet yet another run: bounded.
 MAX_ROUNDS = 3
@@ -54,27 +53,6 @@ DISK_MODES_NOT_CAPTURED = ("independent", "rdm")
 
 
 # -- pure helpers ---------------------------------------------------------------------------------------------------
-
-
-def parse_duration(text):
-    """Seconds in a duration such as ``30m``, ``4h``, ``1d``, ``2w`` or ``1h30m`` (units s, m, h, d, w). Pure."""
-    value = re.sub(r"\s+", "", str(text or "")).lower()
-    parts = re.findall(r"(\d+)([smhdw])", value)
-    if not value or "".join(number + unit for number, unit in parts) != value:
-        raise InvalidRequest("skip_if_backed_up_within '%s' is not a duration such as 30m, 4h, 1d or 1h30m "
-                             "(units: s, m, h, d, w)" % text)
-    seconds = sum(int(number) * DURATION_UNITS[unit] for number, unit in parts)
-    if seconds <= 0:
-        raise InvalidRequest("skip_if_backed_up_within must be longer than 0, got '%s'" % text)
-    return seconds
-
-
-def iso_time(epoch_ms):
-    """``2026-01-05T21:00:00Z`` for epoch milliseconds; None for None. Pure."""
-    if epoch_ms is None:
-        return None
-    moment = datetime.datetime.fromtimestamp(int(epoch_ms) / 1000.0, tz=datetime.timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _violation(rule, vm, reason, fix, moref=None):
@@ -593,7 +571,7 @@ def run_backup(spp, vsphere, vms=None, policy=None, wait=True, timeout=3600, pol
     if timeout < 0 or poll_interval < 1:
         raise InvalidRequest("timeout must be 0 or more and poll_interval 1 or more (seconds); got %s and %s"
                              % (timeout, poll_interval))
-    within = parse_duration(skip_if_backed_up_within) if skip_if_backed_up_within else None
+    within = parse_duration(skip_if_backed_up_within, "skip_if_backed_up_within") if skip_if_backed_up_within else None
     run = BackupRun(spp, vsphere, progress=progress, now_ms=now_ms)
     groups, plan, order = run.prepare(vms=vms, policy=policy, within_seconds=within, if_running=if_running)
     changed = bool(groups)

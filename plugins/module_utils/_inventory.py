@@ -107,6 +107,10 @@ def _vm_record(vm, spp_vm, spp_disks):
             "spp_id": spp_disk.get("id"),
             "policies": sorted(spp_disk.get("storageProfiles") or []),
         })
+    if vm.get("disks") is None:
+        # vCenter's devices were not read: the backup server's disks still tell the disk-level policies.
+        disks = [{"label": d.get("name"), "key": None, "size_bytes": None, "mode": None, "spp_id": d.get("id"),
+                  "policies": sorted(d.get("storageProfiles") or [])} for d in spp_disks]
     return {
         "name": vm["name"],
         "moref": vm["moref"],
@@ -146,13 +150,16 @@ class InventoryReader:
     It keeps the backup server's raw VM and vdisk objects by id, because writes must send the server's own hrefs.
     """
 
-    def __init__(self, spp_client, vsphere_client, page_size=1000, with_disks=True, vcenter_vms=None):
+    def __init__(self, spp_client, vsphere_client, page_size=1000, with_disks=True, vcenter_vms=None,
+                 with_devices=None):
         """``vcenter_vms``: a vCenter listing the caller already read (``vsphere.inventory.list_vms``), reused by the
-        first ``read`` instead of listing vCenter again."""
+        first ``read`` instead of listing vCenter again. ``with_devices`` (default: ``with_disks``) reads the virtual
+        hardware (disks and NICs) from vCenter; ``with_disks`` also reads the backup server's vdisks."""
         self.spp = spp_client
         self.vsphere = vsphere_client
         self.page_size = page_size
         self.with_disks = with_disks
+        self.with_devices = with_disks if with_devices is None else with_devices
         self._vcenter_vms = vcenter_vms
         self.spp_vms_by_id = {}
         self.spp_disks_by_id = {}
@@ -161,7 +168,7 @@ class InventoryReader:
         if self._vcenter_vms is None or refresh_vcenter:
             # Devices dominate the cost of the listing: read them only when disks matter.
             self._vcenter_vms = vsphere_inventory.list_vms(self.vsphere, page_size=self.page_size,
-                                                           devices=self.with_disks)
+                                                           devices=self.with_devices)
         hypervisors = spp_inventory.list_hypervisors(self.spp, page_size=self.page_size)
         spp_vms = spp_inventory.list_vms(self.spp, page_size=self.page_size, hypervisors=hypervisors)
         spp_disks = spp_inventory.list_vdisks(self.spp, page_size=self.page_size) if self.with_disks else []
@@ -220,21 +227,3 @@ def collect_inventory(spp_client, vsphere_client, rescan=False, rescan_until_vis
 
     result.update(vms=vms, vcenter_only=vcenter_only, spp_only=spp_only)
     return result
-
-
-def summarize(vms, vcenter_only, spp_only):
-    """Counts for a quick look; the full compliance summary builds on this."""
-    per_policy = {}
-    for record in vms:
-        for name in set(record["policies"]) | {p for d in record["disks"] for p in d["policies"]}:
-            per_policy[name] = per_policy.get(name, 0) + 1
-    return {
-        "vms": len(vms) + len(vcenter_only),
-        "known_to_backup": len(vms),
-        "with_vm_policy": sum(1 for r in vms if r["policies"]),
-        "with_disk_policy_only": sum(1 for r in vms if not r["policies"] and any(d["policies"] for d in r["disks"])),
-        "without_policy": sum(1 for r in vms if not r["policies"] and not any(d["policies"] for d in r["disks"])),
-        "unknown_to_backup": len(vcenter_only),
-        "backup_only": len(spp_only),
-        "per_policy": dict(sorted(per_policy.items())),
-    }

@@ -96,7 +96,7 @@ def read_protection(spp, vsphere, moref, vcenter_vms):
     reader = _inventory.InventoryReader(spp, vsphere, with_disks=False, vcenter_vms=vcenter_vms)
     vms, vcenter_only, _spp_only = reader.read()
     records = [record for record in vms + vcenter_only if record["moref"] == moref]
-    held_jobs = {job.get("name") for job in spp_jobs.list_jobs(spp) if job.get("status") == "HELD"}
+    held_jobs = spp_jobs.held_job_names(spp_jobs.list_jobs(spp))
     current = _assignments.build_current(records, spp_policies.list_sla_policies(spp), held_jobs,
                                          spp_inventory.list_sites(spp))
     return current["vms"].get(moref) or {"moref": moref, "known_to_backup": False}, current["policies"]

@@ -33,6 +33,7 @@ from __future__ import annotations
 import datetime
 import time
 
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _time
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
     AmbiguousResult,
     ApiError,
@@ -87,11 +88,8 @@ def parse_time(value, option="recovery_point.before"):
 
 
 def iso_time(epoch_ms):
-    """``2026-01-31T22:00:00.000Z`` for epoch milliseconds; None for None. Pure."""
-    if epoch_ms is None:
-        return None
-    when = datetime.datetime.fromtimestamp(int(epoch_ms) / 1000.0, tz=datetime.timezone.utc)
-    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """``2026-01-31T22:00:00.000Z``: recovery points are told apart to the millisecond. Pure."""
+    return _time.iso_time(epoch_ms, milliseconds=True)
 
 
 def parse_recovery_point(value):

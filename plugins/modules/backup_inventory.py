@@ -9,15 +9,26 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: backup_inventory
-short_description: Report every VM of a vCenter with its IBM Storage Protect Plus backup policies
+short_description: Report backup coverage and compliance of every VM of a vCenter with IBM Storage Protect Plus
 version_added: 0.1.0
 description:
   - Lists the VMs of a vCenter and the VMs known to an IBM Storage Protect Plus (SPP) server, joins them on identity
     (vCenter instance UUID, moref and VM instance UUID, never on names alone), and returns each VM with its SLA
     policies at VM level and at disk level, its power state and whether it has snapshots.
   - VMs known to one side only are returned separately, in RV(vcenter_only) and RV(spp_only).
-  - Reads through one paged PropertyCollector listing on the vCenter side and paged listings on the SPP side; it
-    makes no per-VM call, so it stays fast on vCenters with thousands of VMs.
+  - Flags every VM that is not really protected, each flag with a short reason, and summarizes the flags, the VMs
+    per policy and the outcomes of the backup jobs of the last 24 hours and 7 days. The flags are
+    C(unknown_to_backup) (in vCenter, never inventoried by the backup server), C(unprotected) (no policy at VM or
+    disk level), C(held_only) (every policy is held, or no longer exists), C(stale) (has a policy but no good
+    recovery point within O(rpo)), C(blocked_first_backup) (has snapshots and was never backed up, so its first
+    backup fails), C(partially_covered) (independent or RDM disks, or disks without a policy while the VM is protected
+    at disk level only) and C(violation) (powered on while unprotected or held only).
+  - With O(fail_on), the module becomes a gate for pipelines; it fails and lists every VM that carries one of those
+    flags, with its reason and fix.
+  - Reads through one paged PropertyCollector listing on the vCenter side and paged listings on the SPP side
+    (hypervisors, VMs with their newest recovery point, vdisks, SLA policies, jobs and the job sessions of the last
+    7 days); it makes no per-VM call, so it stays fast on vCenters with thousands of VMs. O(include) leaves out what
+    a run does not need.
   - Read-only, apart from the optional rescan, which runs the SPP C(Hypervisor Inventory) job.
 author:
   - sovereign.vm_backup maintainers (@sovereign-cloud)
@@ -58,6 +69,37 @@ options:
       - How many seconds to wait, in all, for the inventory job runs.
     type: int
     default: 600
+  rpo:
+    description:
+      - Recovery point objective. A VM with a policy whose newest good recovery point is older than this, or that
+        has none, is flagged C(stale).
+      - A duration with units C(s), C(m), C(h), C(d) or C(w), for example C(24h), C(90m) or C(1d12h).
+    type: str
+    default: 24h
+  include:
+    description:
+      - What to read beyond the VMs, their policies, power state, snapshots and newest recovery point, which are
+        always read.
+      - C(disks) reads the virtual disks from vCenter (labels, sizes, independent and RDM disks); without it,
+        C(partially_covered) is not evaluated (its summary count is null) and RV(vms[].disks) is null. The disk-level
+        policies are read in every case, so a VM protected at disk level never looks unprotected.
+      - C(nics) reads the network adapters (RV(vms[].nics)). C(disks) and C(nics) both come from the VMs' virtual
+        hardware, the costly part of the vCenter listing.
+      - C(jobs) reads the backup job sessions of the last 7 days for RV(summary.jobs).
+      - An empty list makes the cheapest run, enough to answer "has every VM a policy?".
+    type: list
+    elements: str
+    choices: [disks, nics, jobs]
+    default: [disks, nics, jobs]
+  fail_on:
+    description:
+      - Flags that make the task fail, for pipelines and audits. The failure message lists every VM concerned with
+        its reason and fix; the result still carries RV(summary), and C(offenders) maps each flag to its VMs.
+      - C(partially_covered) needs C(disks) in O(include).
+    type: list
+    elements: str
+    choices: [unknown_to_backup, unprotected, held_only, stale, blocked_first_backup, partially_covered, violation]
+    default: []
 """
 
 EXAMPLES = r"""
@@ -79,9 +121,27 @@ EXAMPLES = r"""
     rescan_timeout: 900
   register: coverage
 
-- name: List the VMs that have no policy at all
+- name: List the VMs that are not compliant, with their reasons
   ansible.builtin.debug:
-    msg: "{{ coverage.vms | selectattr('policies', 'equalto', []) | map(attribute='name') | list }}"
+    msg: "{{ item.name }}: {{ item.reasons.values() | join(' ') }}"
+  loop: "{{ (coverage.vms + coverage.vcenter_only) | rejectattr('compliant') }}"
+  loop_control:
+    label: "{{ item.name }}"
+
+- name: Gate a pipeline on protection, reading only what that needs
+  sovereign.vm_backup.backup_inventory:
+    include: []
+    fail_on:
+      - unknown_to_backup
+      - unprotected
+      - held_only
+      - violation
+
+- name: Fail when a VM has no good recovery point within 12 hours
+  sovereign.vm_backup.backup_inventory:
+    rpo: 12h
+    include: [jobs]
+    fail_on: [stale]
 """
 
 RETURN = r"""
@@ -140,12 +200,44 @@ vms:
       type: list
       elements: dict
     nics:
-      description: Network adapters with C(label), C(mac), C(network) and C(connected).
+      description:
+        - Network adapters with C(label), C(mac), C(network) and C(connected).
+        - Null when O(include) leaves out C(nics).
       type: list
       elements: dict
+    disk_policies:
+      description: SLA policies assigned to one or more of the VM's disks (read even when O(include) leaves out
+        C(disks)).
+      type: list
+      elements: str
+    held_policies:
+      description: The VM's policies, at VM or disk level, that are held or no longer exist.
+      type: list
+      elements: str
+    last_backup:
+      description: Time of the newest good recovery point (ISO 8601, UTC), or null when the VM was never backed up.
+      type: str
+      sample: "2026-11-22T02:11:10Z"
+    last_backup_policy:
+      description: SLA policy of that recovery point.
+      type: str
+      sample: Gold
+    flags:
+      description: Compliance flags, in the order of O(fail_on)'s choices; empty for a compliant VM.
+      type: list
+      elements: str
+      sample: [unprotected, violation]
+    reasons:
+      description: One short sentence per flag.
+      type: dict
+      sample: {"unprotected": "no backup policy at VM or disk level.",
+               "violation": "powered on while unprotected: SecNumCloud requires a policy that is not held."}
+    compliant:
+      description: Whether the VM carries no flag.
+      type: bool
 vcenter_only:
   description: VMs that vCenter has and the backup server does not know yet (run with O(rescan=true)). Same keys as
-    RV(vms), with C(known_to_backup=false).
+    RV(vms), with C(known_to_backup=false) and the flag C(unknown_to_backup).
   returned: always
   type: list
   elements: dict
@@ -166,11 +258,25 @@ spp_only:
       type: list
       elements: str
 summary:
-  description: Counts of VMs, VMs with policies, VMs unknown to the backup server, and VMs per policy.
+  description:
+    - Counts over every vCenter VM (templates excluded), RV(vms) and RV(vcenter_only) together.
+    - C(flags) counts the VMs per flag; a flag that was not evaluated (see O(include)) is null.
+    - C(per_policy) gives, for every policy of the server, the VMs that have it at VM or disk level and whether it
+      is held.
+    - C(jobs) counts the backup job sessions (scheduled and on demand) started in the last 24 hours and the last
+      7 days by outcome (C(successful), C(failed), C(partial), C(running)), and C(per_day) gives the same per UTC day
+      for the last 7 days, oldest first. Null when O(include) leaves out C(jobs).
   returned: always
   type: dict
-  sample: {"vms": 12, "known_to_backup": 11, "with_vm_policy": 9, "with_disk_policy_only": 1,
-           "without_policy": 1, "unknown_to_backup": 1, "backup_only": 0, "per_policy": {"Gold": 9}}
+  sample: {"vms": 12, "known_to_backup": 11, "unknown_to_backup": 1, "backup_only": 0, "compliant": 8,
+           "non_compliant": 4, "with_vm_policy": 9, "with_disk_policy_only": 1, "without_policy": 2,
+           "flags": {"unknown_to_backup": 1, "unprotected": 2, "held_only": 0, "stale": 1,
+                     "blocked_first_backup": 0, "partially_covered": 1, "violation": 1},
+           "per_policy": {"Gold": {"vms": 9, "held": false}, "Silver": {"vms": 1, "held": false}},
+           "rpo": "24h", "rpo_seconds": 86400, "generated_at": "2026-11-22T02:11:10Z",
+           "jobs": {"last_24h": {"successful": 3, "failed": 0, "partial": 1, "running": 0, "total": 4},
+                    "last_7d": {"successful": 20, "failed": 1, "partial": 1, "running": 0, "total": 22},
+                    "per_day": [{"date": "2026-11-22", "successful": 3, "failed": 0, "partial": 1, "running": 0}]}}
 rescanned:
   description: Whether the inventory job ran.
   returned: always
@@ -179,7 +285,7 @@ rescanned:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _argspec, _inventory, _module
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _argspec, _coverage, _module
 
 
 def main():
@@ -189,17 +295,21 @@ def main():
             rescan=dict(type="bool", default=False),
             rescan_until_visible=dict(type="list", elements="str", default=[]),
             rescan_timeout=dict(type="int", default=600),
+            rpo=dict(type="str", default="24h"),
+            include=dict(type="list", elements="str", choices=list(_coverage.INCLUDE_CHOICES),
+                         default=list(_coverage.INCLUDE_CHOICES)),
+            fail_on=dict(type="list", elements="str", choices=list(_coverage.FLAGS), default=[]),
         ),
         supports_check_mode=True,
     )
 
     def work():
+        params = module.params
         with _module.clients(module) as (spp, vsphere):
-            found = _inventory.collect_inventory(
-                spp, vsphere, rescan=module.params["rescan"], rescan_until_visible=module.params["rescan_until_visible"],
-                timeout=module.params["rescan_timeout"], check_mode=module.check_mode, progress=module.log)
-        found["summary"] = _inventory.summarize(found["vms"], found["vcenter_only"], found["spp_only"])
-        return found
+            return _coverage.collect_coverage(
+                spp, vsphere, rpo=params["rpo"], include=params["include"], fail_on=params["fail_on"],
+                rescan=params["rescan"], rescan_until_visible=params["rescan_until_visible"],
+                rescan_timeout=params["rescan_timeout"], check_mode=module.check_mode, progress=module.log)
 
     _module.run(module, work)
 

@@ -73,15 +73,17 @@ def destroy_folder(client, path):
         wait(folder.Destroy_Task())
 
 
-def add_disk(client, name, label, size_gb=1):
-    """Add a thin disk called ``label`` (``Hard disk 2``) to a VM, on the controller of its first disk."""
+def add_disk(client, name, label, size_gb=1, disk_mode="persistent"):
+    """Add a thin disk called ``label`` (``Hard disk 2``) to a VM, on the controller of its first disk.
+
+    ``disk_mode`` ``independent_persistent`` makes a disk that VM snapshots, hence backups, do not capture."""
     vm = find_vm(client, name)
     disks = [d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualDisk)]
     used = {d.unitNumber for d in disks if d.controllerKey == disks[0].controllerKey}
     disk = vim.vm.device.VirtualDisk(
         key=-1, controllerKey=disks[0].controllerKey, unitNumber=min(set(range(16)) - used - {7}),
         capacityInKB=size_gb * 1024 * 1024, deviceInfo=vim.Description(label=label, summary="%d GB" % size_gb),
-        backing=vim.vm.device.VirtualDisk.FlatVer2BackingInfo(diskMode="persistent", thinProvisioned=True, fileName=""))
+        backing=vim.vm.device.VirtualDisk.FlatVer2BackingInfo(diskMode=disk_mode, thinProvisioned=True, fileName=""))
     change = vim.vm.device.VirtualDeviceSpec(operation="add", fileOperation="create", device=disk)
     wait(vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(deviceChange=[change])))
 

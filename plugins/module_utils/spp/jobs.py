@@ -113,6 +113,11 @@ def list_jobs(client, page_size=1000):
     return list(client.paginate(JOB_PATH, "jobs", page_size=page_size))
 
 
+def held_job_names(jobs):
+    """Names of the jobs whose schedule is held; an SLA whose job is held counts as held (spp-api.md 14.7)."""
+    return {job.get("name") for job in jobs if session_status(job) == "HELD"}
+
+
 def find_job(client, name, jobs=None):
     """The job named ``name`` (jobs are looked up by name; their ids differ between servers)."""
     if jobs is None:

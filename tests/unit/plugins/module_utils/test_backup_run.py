@@ -36,13 +36,13 @@ def record(name, moref, policies=(), known=True, snapshots=False, disks=None, uu
 @pytest.mark.parametrize("text, seconds", [("30m", 1800), ("4h", 14400), ("1d", 86400), ("1h30m", 5400),
                                            ("2w", 1209600), (" 45 s ", 45), ("1H", 3600)])
 def test_parse_duration(text, seconds):
-    assert br.parse_duration(text) == seconds
+    assert br.parse_duration(text, "skip_if_backed_up_within") == seconds
 
 
 @pytest.mark.parametrize("text", ["", "4", "h", "4x", "4h-1m", "0m", "-1h", "1.5h"])
 def test_parse_duration_rejects(text):
     with pytest.raises(InvalidRequest) as caught:
-        br.parse_duration(text)
+        br.parse_duration(text, "skip_if_backed_up_within")
     assert "skip_if_backed_up_within" in str(caught.value)
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._inventory import (
     join_inventories,
     missing_from_backup,
-    summarize,
     unknown_everywhere,
 )
 
@@ -66,16 +65,3 @@ def test_missing_and_unknown_selection_by_name_moref_or_uuid():
         VC, [vc_vm("a", "vm-1", "u1"), vc_vm("b", "vm-2", "u2")], HYPERVISORS, [spp_vm("x", "a", "vm-1", "u1")], [])
     assert missing_from_backup(vc_only, ["a", "vm-2", "u2", "zzz"]) == ["vm-2", "u2"]
     assert unknown_everywhere(vms, vc_only, ["a", "vm-2", "zzz"]) == ["zzz"]
-
-
-def test_summary_counts():
-    vms, vc_only, spp_only = join_inventories(
-        VC, [vc_vm("a", "vm-1", "u1"), vc_vm("b", "vm-2", "u2", disks=["Hard disk 1"]), vc_vm("c", "vm-3", "u3"),
-             vc_vm("d", "vm-4", "u4")], HYPERVISORS,
-        [spp_vm("x1", "a", "vm-1", "u1", ["Gold", "Silver"]), spp_vm("x2", "b", "vm-2", "u2"),
-         spp_vm("x3", "c", "vm-3", "u3"), spp_vm("x9", "gone", "vm-99", "u99", ["Gold"])],
-        [spp_disk("d1", "x2", "Hard disk 1", ["Bronze"])])
-    summary = summarize(vms, vc_only, spp_only)
-    assert summary == {"vms": 4, "known_to_backup": 3, "with_vm_policy": 1, "with_disk_policy_only": 1,
-                       "without_policy": 1, "unknown_to_backup": 1, "backup_only": 1,
-                       "per_policy": {"Bronze": 1, "Gold": 1, "Silver": 1}}

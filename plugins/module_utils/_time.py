@@ -1,0 +1,43 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, sovereign.vm_backup contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Durations written by users (``24h``, ``1h30m``) and the ISO times the modules return. Pure.
+
+Considered private: only this collection may import it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text, option="duration"):
+    """Seconds in a duration such as ``30m``, ``4h``, ``1d``, ``2w`` or ``1h30m`` (units s, m, h, d, w).
+
+    ``option`` names the task option in the error message.
+    """
+    value = re.sub(r"\s+", "", str(text if text is not None else "")).lower()
+    parts = re.findall(r"(\d+)([smhdw])", value)
+    if not value or "".join(number + unit for number, unit in parts) != value:
+        raise InvalidRequest("%s '%s' is not a duration such as 30m, 4h, 1d or 1h30m (units: s, m, h, d, w)"
+                             % (option, text))
+    seconds = sum(int(number) * DURATION_UNITS[unit] for number, unit in parts)
+    if seconds <= 0:
+        raise InvalidRequest("%s must be longer than 0, got '%s'" % (option, text))
+    return seconds
+
+
+def iso_time(epoch_ms, milliseconds=False):
+    """``2026-01-05T21:00:00Z`` (or ``...21:00:00.000Z``) for epoch milliseconds; None for None."""
+    if epoch_ms is None:
+        return None
+    moment = datetime.datetime.fromtimestamp(int(epoch_ms) / 1000.0, tz=datetime.timezone.utc)
+    if milliseconds:
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,217 @@
+# Copyright (c) 2026, sovereign.vm_backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""backup_inventory as a coverage report: a lab of its own holds one VM in each flag's situation, built through the
+collection's modules, vCenter and the emulator's clock; every flag, reason and summary count is asserted, and the
+report is checked against what both servers say."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+import vcenter
+from conftest import Environment, _external_env
+from lab import Lab
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
+
+pytestmark = pytest.mark.integration
+TARGET = "coverage"
+FAST = {"poll_interval": 1}
+
+# name -> flags the report must give, in the report's order
+EXPECTED = {
+    "DC0_H0_VM0": [],  # Gold, backed up now
+    "DC0_H0_VM1": ["stale"],  # Gold, last backup 48 h ago
+    "DC0_H0_VM2": ["unprotected", "violation"],  # no policy, running
+    "DC0_C0_RP0_VM0": ["held_only", "stale", "violation"],  # only Frozen (held), running, never backed up
+    "DC0_C0_RP0_VM1": ["partially_covered"],  # Gold, backed up, with an independent disk
+    "DC0_C0_RP0_VM2": ["stale", "partially_covered"],  # Offsite on Hard disk 1 only, Hard disk 2 without policy
+    "cov-snap": ["stale", "blocked_first_backup"],  # Gold, powered off, has a snapshot, never backed up
+    "cov-new": ["unknown_to_backup", "unprotected", "violation"],  # cloned and started after the last inventory
+}
+REASONS = {
+    ("DC0_H0_VM1", "stale"): "is 48 h old, older than the RPO of 24 h",
+    ("DC0_H0_VM2", "unprotected"): "no backup policy at VM or disk level",
+    ("DC0_H0_VM2", "violation"): "powered on while unprotected",
+    ("DC0_C0_RP0_VM0", "held_only"): "every policy is held or no longer exists (Frozen)",
+    ("DC0_C0_RP0_VM0", "stale"): "never backed up, although Frozen is assigned",
+    ("DC0_C0_RP0_VM0", "violation"): "powered on while every policy is held",
+    ("DC0_C0_RP0_VM1", "partially_covered"): "Hard disk 2 is independent: snapshots do not capture it.",
+    ("DC0_C0_RP0_VM2", "partially_covered"): "Hard disk 2 has no policy while the VM is protected at disk level.",
+    ("cov-snap", "blocked_first_backup"): "has vSphere snapshots and has never been backed up",
+    ("cov-new", "unknown_to_backup"): "never inventoried",
+}
+
+
+@pytest.fixture(scope="module")
+def coverage_lab(tmp_path_factory):
+    """A lab of its own, so that the summary counts are exact; it needs the emulator's clock (``/age``)."""
+    if _external_env():
+        pytest.skip("builds VMs in every flag's situation with the SPP emulator's admin API")
+    lab = Lab(str(tmp_path_factory.mktemp("coverage-lab")), vms=3, cluster_hosts=2, hosts=1, speed=0.05)
+    lab.start()
+    try:
+        env = Environment(lab.env, emulated=True)
+        _build_every_situation(env)
+        yield env
+    finally:
+        lab.stop()
+
+
+def _session_ids(lab):
+    return {s["id"] for s in lab.admin("GET", "/state")["sessions"] if s["type"] == "protection"}
+
+
+def _build_every_situation(lab):
+    lab.module("backup_sla_policy", {"name": "Frozen", "site": "Primary", "retention": {"days": 7}})
+    lab.module("backup_sla_policy", {"name": "Offsite", "site": "Secondary", "retention": {"days": 7}})
+    with lab.vsphere_client() as vsphere:
+        vcenter.add_disk(vsphere, "DC0_C0_RP0_VM1", "Hard disk 2", disk_mode="independent_persistent")
+        vcenter.add_disk(vsphere, "DC0_C0_RP0_VM2", "Hard disk 2")
+        vcenter.clone_vm(vsphere, "DC0_H0_VM0", "cov-snap", power_on=False)
+        vcenter.take_snapshot(vsphere, "cov-snap")
+    lab.admin("POST", "/inventory")
+    lab.module("vm_backup_policy", {"assignments": [
+        {"vm": "DC0_H0_VM0", "policies": ["Gold"]},
+        {"vm": "DC0_H0_VM1", "policies": ["Gold"]},
+        {"vm": "DC0_C0_RP0_VM0", "policies": ["Frozen"]},
+        {"vm": "DC0_C0_RP0_VM1", "policies": ["Gold"]},
+        {"vm": "DC0_C0_RP0_VM2", "disk": "Hard disk 1", "policies": ["Offsite"]},
+        {"vm": "cov-snap", "policies": ["Gold"]},
+    ]})
+    lab.module("backup_sla_policy", {"name": "Frozen", "held": True})
+
+    # Two days ago: one good backup of DC0_H0_VM1.
+    lab.module("vm_backup_run", dict(FAST, vms=["DC0_H0_VM1"]))
+    old_sessions = sorted(_session_ids(lab))
+    vm_ids = [vm_id for vm_id, vm in lab.admin("GET", "/state")["vms"].items() if vm["name"] == "DC0_H0_VM1"]
+    aged = lab.admin("POST", "/age", {"hours": 48, "vms": vm_ids, "sessions": old_sessions})
+    assert aged == {"aged_versions": 1, "aged_sessions": 1}
+    # Today: one good session for two VMs, and one failed session.
+    lab.module("vm_backup_run", dict(FAST, vms=["DC0_H0_VM0", "DC0_C0_RP0_VM1"]))
+    lab.admin("POST", "/vm-failure", {"vm": "DC0_H0_VM0", "count": 1, "message": "datastore full"})
+    lab.module("vm_backup_run", dict(FAST, vms=["DC0_H0_VM0"]), expect_rc=2)
+
+    with lab.vsphere_client() as vsphere:
+        vcenter.clone_vm(vsphere, "DC0_H0_VM2", "cov-new")
+        vcenter.wait(vcenter.find_vm(vsphere, "cov-new").PowerOnVM_Task())
+
+
+def everything(result):
+    return {vm["name"]: vm for vm in result["vms"] + result["vcenter_only"]}
+
+
+def test_every_flag_with_its_reason(coverage_lab):
+    result = coverage_lab.module(TARGET, {"rpo": "24h"})
+    assert result["changed"] is False
+    vms = everything(result)
+    assert {name: vm["flags"] for name, vm in vms.items()} == EXPECTED
+    for (name, flag), text in REASONS.items():
+        assert text in vms[name]["reasons"][flag], (name, flag, vms[name]["reasons"])
+    for name, vm in vms.items():
+        assert sorted(vm["reasons"]) == sorted(vm["flags"]), name
+        assert vm["compliant"] is (not vm["flags"])
+    assert [vm["name"] for vm in result["vcenter_only"]] == ["cov-new"]
+    assert vms["DC0_C0_RP0_VM0"]["held_policies"] == ["Frozen"]
+    assert vms["DC0_C0_RP0_VM2"]["policies"] == [] and vms["DC0_C0_RP0_VM2"]["disks"][0]["policies"] == ["Offsite"]
+    assert vms["DC0_H0_VM0"]["last_backup_policy"] == "Gold"
+
+
+def test_summary_counts(coverage_lab):
+    summary = coverage_lab.module(TARGET, {})["summary"]
+    assert {key: summary[key] for key in ("vms", "known_to_backup", "unknown_to_backup", "backup_only", "compliant",
+                                          "non_compliant", "with_vm_policy", "with_disk_policy_only",
+                                          "without_policy")} == {
+        "vms": 8, "known_to_backup": 7, "unknown_to_backup": 1, "backup_only": 0, "compliant": 1,
+        "non_compliant": 7, "with_vm_policy": 5, "with_disk_policy_only": 1, "without_policy": 2}
+    assert summary["flags"] == {"unknown_to_backup": 1, "unprotected": 2, "held_only": 1, "stale": 4,
+                                "blocked_first_backup": 1, "partially_covered": 2, "violation": 3}
+    assert summary["per_policy"] == {"Bronze": {"vms": 0, "held": False}, "Frozen": {"vms": 1, "held": True},
+                                     "Gold": {"vms": 4, "held": False}, "Offsite": {"vms": 1, "held": False},
+                                     "Silver": {"vms": 0, "held": False}}
+    assert summary["rpo"] == "24h" and summary["rpo_seconds"] == 86400
+
+    jobs = summary["jobs"]
+    assert jobs["last_24h"] == {"successful": 1, "failed": 1, "partial": 0, "running": 0, "total": 2}
+    assert jobs["last_7d"] == {"successful": 2, "failed": 1, "partial": 0, "running": 0, "total": 3}
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    days = [(today - datetime.timedelta(days=n)).isoformat() for n in range(6, -1, -1)]
+    assert [day["date"] for day in jobs["per_day"]] == days
+    per_day = {day["date"]: (day["successful"], day["failed"], day["partial"], day["running"])
+               for day in jobs["per_day"]}
+    two_days_ago = (today - datetime.timedelta(days=2)).isoformat()
+    assert per_day[days[-1]] == (1, 1, 0, 0) and per_day[two_days_ago] == (1, 0, 0, 0)
+    assert sum(sum(counts) for counts in per_day.values()) == 3
+
+
+def test_report_agrees_with_both_servers(coverage_lab):
+    vms = everything(coverage_lab.module(TARGET, {}))
+    with coverage_lab.spp_client() as spp:
+        listed = {vm["name"]: vm for vm in spp_inventory.list_vms(spp)}
+    with coverage_lab.vsphere_client() as vsphere:
+        for name, vm in vms.items():
+            assert str(vcenter.find_vm(vsphere, name).runtime.powerState) == vm["power_state"], name
+    for name, vm in vms.items():
+        if name not in listed:
+            assert vm["flags"][0] == "unknown_to_backup"
+            continue
+        assert sorted(listed[name].get("storageProfiles") or []) == vm["policies"], name
+        protection = (listed[name].get("protectionInfo") or {}).get("protectionTime")
+        expected = (datetime.datetime.fromtimestamp(protection / 1000, datetime.timezone.utc)
+                    .strftime("%Y-%m-%dT%H:%M:%SZ") if protection else None)
+        assert vm["last_backup"] == expected, name
+
+
+def test_rpo_decides_what_is_stale(coverage_lab):
+    vms = everything(coverage_lab.module(TARGET, {"rpo": "3d", "include": []}))
+    assert vms["DC0_H0_VM1"]["flags"] == [], "48 h is within an RPO of 3 days"
+    assert vms["DC0_C0_RP0_VM0"]["flags"] == ["held_only", "stale", "violation"], "never backed up stays stale"
+
+
+def test_include_nothing_reads_no_disks_and_no_sessions(coverage_lab):
+    coverage_lab.admin("DELETE", "/requests")
+    result = coverage_lab.module(TARGET, {"include": []})
+    counts = coverage_lab.admin("GET", "/requests")["counts"]
+    assert not any("jobsession" in key for key in counts), counts
+    assert counts.get("POST /api/hypervisor/search") == 1, "disk-level policies are always read, in one page"
+    # Listings only: no request names one VM.
+    assert not any("/vm/" in key for key in counts), counts
+    vms = everything(result)
+    assert all(vm["disks"] is None and vm["nics"] is None for vm in vms.values())
+    assert vms["DC0_C0_RP0_VM1"]["flags"] == [], "partially_covered needs the disks"
+    assert result["summary"]["flags"]["partially_covered"] is None and result["summary"]["jobs"] is None
+    assert result["summary"]["flags"]["violation"] == 3
+
+
+def test_full_report_makes_no_per_vm_call(coverage_lab):
+    coverage_lab.admin("DELETE", "/requests")
+    coverage_lab.module(TARGET, {})
+    counts = coverage_lab.admin("GET", "/requests")["counts"]
+    assert not any("/vm/" in key for key in counts), counts
+    assert counts.get("POST /api/hypervisor/search") == 1, "one page of vdisks"
+    assert counts.get("GET /api/endeavour/jobsession") == 1, "one page of sessions"
+
+
+def test_fail_on_lists_the_vms_concerned(coverage_lab):
+    result = coverage_lab.module(TARGET, {"fail_on": ["violation", "blocked_first_backup"]}, expect_rc=2)
+    assert result["failed_vms"] == ["DC0_C0_RP0_VM0", "DC0_H0_VM2", "cov-new", "cov-snap"]
+    assert result["offenders"] == {"violation": ["DC0_C0_RP0_VM0", "DC0_H0_VM2", "cov-new"],
+                                   "blocked_first_backup": ["cov-snap"]}
+    message = result["msg"]
+    assert message.startswith("4 VM(s) fail the coverage gate (blocked_first_backup, violation):"), message
+    assert "- [violation] cov-new: powered on while unprotected" in message
+    assert "- [blocked_first_backup] cov-snap: has vSphere snapshots" in message and "Fix: " in message
+    assert result["summary"]["flags"]["violation"] == 3, "the failed gate still reports the summary"
+    cheap = coverage_lab.module(TARGET, {"fail_on": ["blocked_first_backup"], "include": []}, expect_rc=2)
+    assert cheap["failed_vms"] == ["cov-snap"], "the gate works on the cheapest read too"
+
+
+def test_fail_on_a_flag_that_include_leaves_out_is_refused(coverage_lab):
+    result = coverage_lab.module(TARGET, {"fail_on": ["partially_covered"], "include": ["jobs"]}, expect_rc=2)
+    assert "fail_on partially_covered needs include: disks" in result["msg"]
+
+
+def test_unknown_rpo_is_refused(coverage_lab):
+    result = coverage_lab.module(TARGET, {"rpo": "one day"}, expect_rc=2)
+    assert "rpo 'one day' is not a duration" in result["msg"]
