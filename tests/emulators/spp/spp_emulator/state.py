@@ -11,7 +11,8 @@ import copy
 import secrets
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Iterable
 
 from .ids import MillisecondIds, Sequence, now_ms
 from .model import (
@@ -316,6 +317,45 @@ class State:
         self.views.invalidate(vm.id)
         return version
 
+    # --- time passing (admin API) -----------------------------------------------------------------------------
+
+    def age_versions(self, vm_ids: Iterable[str], delta_ms: int) -> int:
+        """Move every version (and copy) of these VMs delta_ms into the past; returns how many versions moved.
+
+        A VM's versions all move by the same amount, so their order (the newest is the last) stays right.
+        """
+        aged: set[str] = set()
+        for vm_id in vm_ids:
+            versions = self.versions.get(vm_id)
+            if not versions:
+                continue
+            self.versions[vm_id] = [_earlier_version(version, delta_ms) for version in versions]
+            aged.update(version.id for version in versions)
+            self.views.invalidate(vm_id)
+        # Restore sessions name the point they restored by id and time; keep the time that id now has.
+        for session in self.sessions.values():
+            for entry in session.restored:
+                if entry["versionId"] in aged:
+                    entry["protectionTime"] -= delta_ms
+        return len(aged)
+
+    def age_sessions(self, session_ids: Iterable[str], delta_ms: int) -> int:
+        """Move the start, end and log times of these job sessions delta_ms into the past; returns how many moved.
+
+        A session still running keeps running: it ends at the real time, as if it had started delta_ms earlier.
+        """
+        count = 0
+        for session_id in session_ids:
+            session = self.sessions[session_id]
+            session.start_ms -= delta_ms
+            if session.end_ms is not None:
+                session.end_ms -= delta_ms
+            self.logs[session_id] = [
+                replace(entry, log_time=entry.log_time - delta_ms) for entry in self.logs.get(session_id, [])
+            ]
+            count += 1
+        return count
+
     def take_vm_failure(self, vm: Vm) -> str | None:
         """The injected failure message for this VM's backup, if any (by id or by name)."""
         return self._take_failure(self.vm_failures, vm)
@@ -335,3 +375,8 @@ class State:
                         del failures[key]
                 return failure.message
         return None
+
+
+def _earlier_version(version: Version, delta_ms: int) -> Version:
+    copies = tuple(replace(kept, protection_time=kept.protection_time - delta_ms) for kept in version.copies)
+    return replace(version, protection_time=version.protection_time - delta_ms, copies=copies)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from ..errors import BadRequest, NotFound
 from ..faults import parse_fault
 from ..http_types import Request, Response, ok
 from ..router import RouteTable
-from ..state import VmFailure
+from ..state import State, VmFailure
 from ._common import views
 
 if TYPE_CHECKING:
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 
 routes = RouteTable()
 ADMIN = "/__emulator__"
+HOUR_MS = 3_600_000
 
 
 @routes.post(f"{ADMIN}/reset", public=True, locked=False)
@@ -142,6 +144,60 @@ def restore_failure(app: App, request: Request) -> Response:
 def clear_restore_failures(app: App, request: Request) -> Response:
     app.state.restore_failures.clear()
     return ok({"cleared": True})
+
+
+@routes.post(f"{ADMIN}/age", public=True)
+def age(app: App, request: Request) -> Response:
+    """{"hours": h > 0, "vms": [moref or id] (optional), "sessions": [id] (optional)}: move recovery points and job
+    sessions h hours into the past. Without either list, everything moves; with lists, only what they name."""
+    body = request.json_object()
+    hours = body.get("hours")
+    if not isinstance(hours, (int, float)) or isinstance(hours, bool) or not math.isfinite(hours) or hours <= 0:
+        raise BadRequest("hours must be a positive number.")
+    vm_keys, session_ids = _id_list(body, "vms"), _id_list(body, "sessions")
+    state = app.state
+    if vm_keys is None and session_ids is None:
+        vm_ids, session_ids = list(state.versions), list(state.sessions)
+    else:
+        vm_ids = _vm_ids(state, vm_keys or [])  # everything is checked before anything moves
+        unknown = [session_id for session_id in session_ids or [] if session_id not in state.sessions]
+        if unknown:
+            raise NotFound(f"No job session {', '.join(unknown)}.")
+    delta_ms = round(hours * HOUR_MS)
+    return ok(
+        {
+            "aged_versions": state.age_versions(vm_ids, delta_ms),
+            "aged_sessions": state.age_sessions(session_ids or [], delta_ms),
+        }
+    )
+
+
+def _id_list(body: dict, name: str) -> list[str] | None:
+    """The optional list `name` of the body, without duplicates (an id named twice must not age twice)."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or not all(isinstance(item, str) and item for item in value):
+        raise BadRequest(f"{name} must be a non-empty list of ids.")
+    return list(dict.fromkeys(value))
+
+
+def _vm_ids(state: State, keys: list[str]) -> list[str]:
+    """SPP VM ids of VMs named by id or moref, live or deleted with recovery points; 404 names the unknown ones."""
+    recorded = {vm.moref: vm.id for vm in state.known_vms.values()}
+    ids, unknown = [], []
+    for key in keys:
+        if key in state.inventory.vms or key in state.versions:
+            ids.append(key)
+        elif key in state.inventory.vms_by_moref:
+            ids.append(state.inventory.vms_by_moref[key].id)
+        elif key in recorded:
+            ids.append(recorded[key])
+        else:
+            unknown.append(key)
+    if unknown:
+        raise NotFound(f"No VM with the id or moref {', '.join(unknown)} in the inventory or the recovery points.")
+    return list(dict.fromkeys(ids))
 
 
 @routes.post(f"{ADMIN}/speed", public=True, locked=False)
