@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 import uuid
 
 import pytest
@@ -81,7 +82,8 @@ def test_protects_backs_up_once_and_starts_a_new_vm(fresh_lab, first_backup):
         assert result["moref"] == moref and result["power_state"] == "poweredOn" and result["policies"] == ["Gold"]
         assert again == result
         if first_backup:
-            assert result["last_backup"]["id"] == str(versions[0]["id"])
+            when = int(versions[0]["protectionInfo"]["protectionTime"]) // 1000
+            assert result["last_backup"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
         else:
             assert result["last_backup"] is None
 

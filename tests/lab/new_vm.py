@@ -6,7 +6,7 @@ Clones SOURCE into a VM named PREFIX-<unique suffix> next to it, through pyVmomi
 variables (community.vmware's names), and prints {"name": ..., "moref": ...} as JSON. VMs whose names start with
 PREFIX- are left over from earlier runs of the scenario (its destroy step provisions nothing): they are removed first.
 
-Usage: python new_vm.py SOURCE PREFIX
+Usage: python tests/lab/new_vm.py SOURCE PREFIX (the molecule scenario protected_vm and the demo use it)
 """
 
 from __future__ import annotations
