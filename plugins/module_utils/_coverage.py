@@ -90,8 +90,8 @@ def validate_include(include, fail_on=()):
     wanted = set(include or ())
     unknown = sorted(wanted - set(INCLUDE_CHOICES))
     if unknown:
-        raise InvalidRequest("unknown include value(s) %s; choose from %s" % (", ".join(unknown),
-                                                                            ", ".join(INCLUDE_CHOICES)))
+        raise InvalidRequest("unknown include value(s) %s; choose from %s"
+                             % (", ".join(unknown), ", ".join(INCLUDE_CHOICES)))
     bad_flags = sorted(set(fail_on or ()) - set(FLAGS))
     if bad_flags:
         raise InvalidRequest("unknown fail_on flag(s) %s; choose from %s" % (", ".join(bad_flags), ", ".join(FLAGS)))
@@ -136,9 +136,9 @@ def assess_vm(record, held, last_backup_ms, now_ms, rpo_seconds, with_disks=True
         reasons["blocked_first_backup"] = ("has vSphere snapshots and has never been backed up: its first backup "
                                            "fails until they are removed.")
     if with_disks:
-        gaps = ["%s is %s: snapshots do not capture it" % (disk.get("label"), "an RDM" if disk.get("mode") == "rdm"
-                                                            else "independent")
-                for disk in disks if disk.get("mode") in ("independent", "rdm")]
+        uncaptured = {"independent": "independent", "rdm": "an RDM"}
+        gaps = ["%s is %s: snapshots do not capture it" % (disk.get("label"), uncaptured[disk.get("mode")])
+                for disk in disks if disk.get("mode") in uncaptured]
         if disk_policies and not vm_policies:
             gaps += ["%s has no policy while the VM is protected at disk level" % disk.get("label")
                      for disk in disks if not disk.get("policies")]
@@ -204,40 +204,51 @@ def assess(vms, vcenter_only, spp_vms_by_id, held, now_ms, rpo_seconds, include)
                       flags=flags, reasons=reasons, compliant=not flags)
 
 
-def summarize(vms, vcenter_only, spp_only, held, include, rpo, rpo_seconds, now_ms, sessions=None):
-    """The report's ``summary`` (see the module's RETURN). Pure."""
-    everything = list(vms) + list(vcenter_only)
+def count_vms(records, backup_only, held, unevaluated=()):
+    """The VM counts of the summary over assessed ``records`` (known to the backup server or not). Pure.
+
+    ``held``: policy name -> held, for every policy of the server (each gets a ``per_policy`` entry, used or not);
+    ``unevaluated``: flags whose data was not read, counted as None. ``backup_only``: how many VMs only the backup
+    server knows. The coverage report recounts a filtered selection with it.
+    """
     per_policy = {name: {"vms": 0, "held": bool(is_held)} for name, is_held in held.items()}
-    disk_only = without = 0
-    for record in everything:
-        disk_policies = set(record["disk_policies"])
+    disk_only = without = known = 0
+    for record in records:
+        disk_policies = set(record.get("disk_policies") or [])
         for name in set(record.get("policies") or []) | disk_policies:
             per_policy.setdefault(name, {"vms": 0, "held": True})["vms"] += 1  # a policy deleted since assignment
         if not record.get("policies"):
             disk_only += bool(disk_policies)
             without += not disk_policies
-    flags = {}
-    for flag in FLAGS:
-        needs = FLAG_NEEDS.get(flag)
-        flags[flag] = None if needs and needs not in include else sum(1 for r in everything if flag in r["flags"])
-    compliant = sum(1 for record in everything if record["compliant"])
-    return dict(
-        vms=len(everything),
-        known_to_backup=len(vms),
-        unknown_to_backup=len(vcenter_only),
-        backup_only=len(spp_only),
-        with_vm_policy=sum(1 for record in everything if record.get("policies")),
-        with_disk_policy_only=disk_only,
-        without_policy=without,
-        compliant=compliant,
-        non_compliant=len(everything) - compliant,
-        flags=flags,
-        per_policy=dict(sorted(per_policy.items())),
+        known += bool(record.get("known_to_backup"))
+    compliant = sum(1 for record in records if not record.get("flags"))
+    return {
+        "vms": len(records),
+        "known_to_backup": known,
+        "unknown_to_backup": len(records) - known,
+        "backup_only": backup_only,
+        "compliant": compliant,
+        "non_compliant": len(records) - compliant,
+        "with_vm_policy": len(records) - disk_only - without,
+        "with_disk_policy_only": disk_only,
+        "without_policy": without,
+        "flags": {flag: None if flag in unevaluated else sum(1 for r in records if flag in (r.get("flags") or ()))
+                  for flag in FLAGS},
+        "per_policy": dict(sorted(per_policy.items())),
+    }
+
+
+def summarize(vms, vcenter_only, spp_only, held, include, rpo, rpo_seconds, now_ms, sessions=None):
+    """The report's ``summary`` (see the module's RETURN). Pure."""
+    unevaluated = [flag for flag, needs in FLAG_NEEDS.items() if needs not in include]
+    summary = count_vms(list(vms) + list(vcenter_only), len(spp_only), held, unevaluated)
+    summary.update(
         rpo=rpo,
         rpo_seconds=rpo_seconds,
         generated_at=iso_time(now_ms),
         jobs=summarize_jobs(sessions or [], now_ms) if "jobs" in include else None,
     )
+    return summary
 
 
 def gate(vms, vcenter_only, fail_on, summary):

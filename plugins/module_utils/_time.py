@@ -41,3 +41,21 @@ def iso_time(epoch_ms, milliseconds=False):
     if milliseconds:
         return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value, option):
+    """A date (``2026-11-20``, midnight UTC) or an ISO 8601 time (``2026-11-20T08:00:00Z``; no zone means UTC) as an
+    aware UTC datetime; None and "" stay None. ``option`` names the task option in the error message."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidRequest("%s: %r is neither a date (2026-11-20) nor an ISO 8601 time (2026-11-20T08:00:00Z)."
+                             % (option, value)) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.astimezone(datetime.timezone.utc)

@@ -1,0 +1,731 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, sovereign.vm_backup contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Coverage reports a person can read: the filtered report document, and its JSON, CSV and HTML renderings.
+
+Considered private: only this collection may import it. Everything here is pure (no file or network I/O): the
+``coverage_report`` module reads and writes the files. The input is the result of ``backup_inventory`` (see
+``_coverage``): ``vms``, ``vcenter_only``, ``spp_only`` and ``summary`` with the compliance keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime
+import hashlib
+import html
+import io
+import json
+import re
+
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _coverage
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._time import iso_time, parse_time
+
+FORMATS = ("json", "csv", "html")
+FILE_NAMES = {"json": "coverage.json", "csv": "coverage.csv", "html": "coverage.html"}
+# The order backup_inventory lists flags in; the report keeps it everywhere (cards, chart, CSV).
+FLAGS = _coverage.FLAGS
+JOB_OUTCOMES = ("successful", "failed", "partial", "running")
+CSV_COLUMNS = ("VM", "moref", "power state", "policies", "disk policies", "held policies", "last backup",
+               "last backup policy", "compliant", "flags", "reasons", "known to backup", "folder", "datacenter",
+               "cluster", "host")
+# A spreadsheet runs a cell that starts with one of these as a formula; such cells get a leading apostrophe.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+DEFAULT_TITLE = "Backup coverage"
+
+
+# -- Filters ------------------------------------------------------------------------------------------------------
+
+
+def iso(moment):
+    return None if moment is None else iso_time(int(moment.timestamp() * 1000))
+
+
+def disk_policies(record):
+    """``{disk label: [policies]}`` for the disks that have policies of their own (empty when disks were not read)."""
+    return {disk.get("label"): sorted(disk.get("policies") or []) for disk in record.get("disks") or []
+            if disk.get("policies")}
+
+
+def all_policies(record):
+    """The VM's policies at VM or disk level (``disk_policies`` is there even when the disks were not read)."""
+    return set(record.get("policies") or []) | set(record.get("disk_policies") or [])
+
+
+def _keep(record, policies, since, before):
+    if policies and not all_policies(record) & set(policies):
+        return False
+    last_backup = parse_time(record.get("last_backup"), "last_backup")
+    if since is not None and (last_backup is None or last_backup < since):
+        return False  # never backed up: not backed up since any date
+    if before is not None and last_backup is not None and last_backup >= before:
+        return False  # never backed up is kept: it has no backup after the date
+    return True
+
+
+def _check_coverage(coverage):
+    if not isinstance(coverage, dict) or not isinstance(coverage.get("vms"), list) \
+            or not isinstance(coverage.get("summary"), dict):
+        raise InvalidRequest("coverage must be the registered result of sovereign.vm_backup.backup_inventory "
+                             "(a dict with vms, vcenter_only, spp_only and summary).")
+    records = coverage["vms"] + (coverage.get("vcenter_only") or [])
+    if "flags" not in coverage["summary"] or any("flags" not in record for record in records):
+        raise InvalidRequest("coverage has no compliance data (flags, reasons, last_backup): it comes from an older "
+                             "backup_inventory. Update the collection and register backup_inventory's result again.")
+
+
+def build_report(coverage, policies=None, backed_up_since=None, backed_up_before=None, now=None):
+    """The report document ``{summary, filters, vms}``: the VMs of both lists that pass the filters, sorted by name,
+    with the summary recounted over them.
+
+    ``policies`` keeps VMs with one of them at VM or disk level. ``backed_up_since`` keeps VMs whose last good backup
+    is at or after the time, so VMs never backed up are dropped; ``backed_up_before`` keeps VMs whose last good
+    backup is strictly before it, and VMs never backed up. ``now`` stands in for ``summary.generated_at`` when the
+    coverage has none.
+    """
+    _check_coverage(coverage)
+    since = parse_time(backed_up_since, "backed_up_since")
+    before = parse_time(backed_up_before, "backed_up_before")
+    selected = sorted(policies or [])
+    records = coverage["vms"] + (coverage.get("vcenter_only") or [])
+    vms = sorted((r for r in records if _keep(r, selected, since, before)),
+                 key=lambda r: (r.get("name") or "", r.get("moref") or ""))
+    backup_only = [r for r in coverage.get("spp_only") or [] if _keep(r, selected, since, before)]
+    filters = {"policies": selected or None, "backed_up_since": iso(since), "backed_up_before": iso(before)}
+    return {"summary": summarize(vms, backup_only, coverage["summary"], selected, now), "filters": filters, "vms": vms}
+
+
+def summarize(vms, backup_only, source, selected_policies=(), now=None):
+    """The contract's ``summary`` recounted over the selected VMs (``_coverage.count_vms``); RPO and job outcomes come
+    from ``source``. A flag the inventory did not read (null in ``source``) stays null. With a policy filter,
+    ``per_policy`` lists the selected policies only.
+    """
+    source_per_policy = source.get("per_policy") or {}
+    held = {name: bool(info.get("held")) for name, info in source_per_policy.items()}
+    unevaluated = [flag for flag, count in (source.get("flags") or {}).items() if count is None]
+    summary = _coverage.count_vms(vms, len(backup_only), held, unevaluated)
+    if selected_policies:
+        summary["per_policy"] = {name: summary["per_policy"].get(name, {"vms": 0, "held": held.get(name, False)})
+                                 for name in sorted(selected_policies)}
+    summary.update(
+        rpo=source.get("rpo"),
+        rpo_seconds=source.get("rpo_seconds"),
+        generated_at=source.get("generated_at") or iso(now or datetime.datetime.now(datetime.timezone.utc)),
+        jobs=source.get("jobs"),
+    )
+    return summary
+
+
+# -- JSON ---------------------------------------------------------------------------------------------------------
+
+
+def render_json(report):
+    return json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+# -- CSV ----------------------------------------------------------------------------------------------------------
+
+
+def _cell(value):
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def reason_text(vm):
+    reasons = vm.get("reasons") or {}
+    return " | ".join("%s: %s" % (flag, reasons[flag]) if reasons.get(flag) else flag for flag in vm.get("flags") or [])
+
+
+def csv_row(vm):
+    disks = ";".join("%s=%s" % (label, ",".join(policies)) for label, policies in sorted(disk_policies(vm).items()))
+    return [_cell(value) for value in (
+        vm.get("name"), vm.get("moref"), vm.get("power_state"), ";".join(vm.get("policies") or []), disks,
+        ";".join(vm.get("held_policies") or []), vm.get("last_backup"), vm.get("last_backup_policy"),
+        "no" if vm.get("flags") else "yes", ";".join(vm.get("flags") or []), reason_text(vm),
+        "yes" if vm.get("known_to_backup") else "no", vm.get("folder"), vm.get("datacenter"), vm.get("cluster"),
+        vm.get("host"))]
+
+
+def render_csv(report):
+    """One row per VM under a header row; RFC 4180 quoting, CRLF line ends, as spreadsheets expect."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for vm in report["vms"]:
+        writer.writerow(csv_row(vm))
+    return buffer.getvalue()
+
+
+# -- Chart data ---------------------------------------------------------------------------------------------------
+
+
+def flag_chart(summary):
+    """Bars of the coverage-by-flag chart: ``[{flag, count, share}]`` in flag order; count None when not read."""
+    total = summary.get("vms") or 0
+    bars = []
+    for flag in FLAGS:
+        count = (summary.get("flags") or {}).get(flag)
+        bars.append({"flag": flag, "count": count,
+                     "share": None if count is None or not total else round(count / total, 4)})
+    return bars
+
+
+def job_chart(jobs):
+    """Stacked bars of the job outcomes per day, oldest first, and the largest day total (the scale); None when the
+    inventory did not collect jobs."""
+    if jobs is None:
+        return None
+    days = []
+    for day in jobs.get("per_day") or []:
+        counts = {outcome: int(day.get(outcome) or 0) for outcome in JOB_OUTCOMES}
+        days.append(dict(counts, date=day.get("date"), total=sum(counts.values())))
+    return {"days": days, "max": max([day["total"] for day in days] or [0]),
+            "last_24h": jobs.get("last_24h"), "last_7d": jobs.get("last_7d")}
+
+
+def html_rows(vms):
+    """What the HTML table needs of each VM (not disks and NICs, which would only weigh the page down)."""
+    return [{
+        "name": vm.get("name"), "moref": vm.get("moref"), "power_state": vm.get("power_state"),
+        "policies": list(vm.get("policies") or []), "disk_policies": disk_policies(vm),
+        "held_policies": list(vm.get("held_policies") or []), "last_backup": vm.get("last_backup"),
+        "last_backup_policy": vm.get("last_backup_policy"), "flags": list(vm.get("flags") or []),
+        "reasons": dict(vm.get("reasons") or {}), "known_to_backup": bool(vm.get("known_to_backup")),
+        "folder": vm.get("folder"),
+    } for vm in vms]
+
+
+# -- HTML ---------------------------------------------------------------------------------------------------------
+
+
+def script_json(data):
+    """JSON safe inside ``<script type="application/json">``: no ``<``, ``>`` or ``&`` can end the element or open a
+    comment, and the line separators JavaScript once choked on are escaped too. JSON.parse reads it back unchanged."""
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    for char, escaped in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("\u2028", "\\u2028"),
+                          ("\u2029", "\\u2029")):
+        text = text.replace(char, escaped)
+    return text
+
+
+def _csp_hash(source):
+    return "'sha256-%s'" % base64.b64encode(hashlib.sha256(source.encode("utf-8")).digest()).decode("ascii")
+
+
+_DATA_OPEN = '<script type="application/json" id="report-data">'
+_DATA_PATTERN = re.compile(re.escape(_DATA_OPEN) + r"(.*?)</script>", re.S)
+
+
+def html_payload(report, title):
+    return {"title": title, "summary": report["summary"], "filters": report["filters"], "vms": html_rows(report["vms"]),
+            "charts": {"flags": flag_chart(report["summary"]), "jobs": job_chart(report["summary"].get("jobs"))},
+            "generated_at": report["summary"].get("generated_at")}
+
+
+def render_html(report, title=DEFAULT_TITLE):
+    """One self-contained page: inline CSS and script, the data as JSON in the page, nothing fetched.
+
+    The page's Content-Security-Policy allows only this style and this script (by hash) and no network at all, so
+    even a VM name that slipped through as markup could neither run nor load anything. The script builds every
+    element from the data with textContent.
+    """
+    title = title or DEFAULT_TITLE
+    csp = "default-src 'none'; style-src %s; script-src %s; img-src data:; base-uri 'none'; form-action 'none'" % (
+        _csp_hash(_STYLE), _csp_hash(_SCRIPT))
+    return _PAGE.format(
+        csp=html.escape(csp, quote=False), title=html.escape(title), style=_STYLE, script=_SCRIPT,
+        data_open=_DATA_OPEN, data=script_json(html_payload(report, title)))
+
+
+def comparable(fmt, text):
+    """The content of a rendered file with the report's generation time left out, to tell whether a new rendering
+    would change anything. None when the text is not a report of ours (it is then rewritten)."""
+    if text is None:
+        return None
+    if fmt == "csv":
+        return text
+    try:
+        if fmt == "json":
+            data = json.loads(text)
+            data["summary"]["generated_at"] = None
+            return json.dumps(data, sort_keys=True)
+        match = _DATA_PATTERN.search(text)
+        data = json.loads(match.group(1))
+        data["generated_at"] = data["summary"]["generated_at"] = None
+        return _DATA_PATTERN.sub(lambda _match: _DATA_OPEN + json.dumps(data, sort_keys=True) + "</script>", text)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def render(report, fmt, title=DEFAULT_TITLE):
+    if fmt == "json":
+        return render_json(report)
+    if fmt == "csv":
+        return render_csv(report)
+    return render_html(report, title)
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="sovereign.vm_backup.coverage_report">
+<title>{title}</title>
+<style>{style}</style>
+</head>
+<body>
+<header class="page-header">
+  <h1 id="title">{title}</h1>
+  <p class="meta" id="meta"></p>
+  <p class="meta" id="filters"></p>
+</header>
+<noscript><p class="notice">This report draws its tables with JavaScript. The same data is in coverage.json and
+coverage.csv next to this file.</p></noscript>
+<main>
+  <section aria-labelledby="h-summary">
+    <h2 id="h-summary">Summary</h2>
+    <div class="cards" id="cards"></div>
+    <h3 class="group-label">Non-compliant VMs by flag <span>(a VM can have several flags)</span></h3>
+    <div class="cards" id="flag-cards"></div>
+  </section>
+  <div class="charts">
+    <section aria-labelledby="h-flags" class="panel">
+      <h2 id="h-flags">Coverage by flag</h2>
+      <div id="flag-chart"></div>
+    </section>
+    <section aria-labelledby="h-jobs" class="panel">
+      <h2 id="h-jobs">Backup job outcomes, last 7 days</h2>
+      <div id="job-chart"></div>
+    </section>
+  </div>
+  <section aria-labelledby="h-policies">
+    <h2 id="h-policies">Policies</h2>
+    <table class="grid" id="policy-table"><caption class="visually-hidden">VMs per backup policy</caption>
+      <thead><tr><th scope="col">Policy</th><th scope="col" class="num">VMs</th><th scope="col">State</th></tr></thead>
+      <tbody></tbody></table>
+  </section>
+  <section aria-labelledby="h-vms">
+    <h2 id="h-vms">Virtual machines</h2>
+    <div class="toolbar">
+      <label for="vm-filter">Filter</label>
+      <input type="search" id="vm-filter" placeholder="name, policy, flag, reason\u2026" autocomplete="off">
+      <label class="check"><input type="checkbox" id="only-noncompliant"> Non-compliant only</label>
+      <span id="vm-count" class="muted" aria-live="polite"></span>
+    </div>
+    <table class="grid" id="vm-table"><caption class="visually-hidden">Virtual machines and their backup
+      compliance; select a column header to sort</caption>
+      <thead><tr></tr></thead><tbody></tbody></table>
+  </section>
+</main>
+{data_open}{data}</script>
+<script>{script}</script>
+</body>
+</html>
+"""
+
+# Okabe-Ito colours (safe for the common colour-vision deficiencies); every colour also has a text label.
+_STYLE = """
+:root { --ink: #1d232b; --muted: #5b6673; --line: #d9dee4; --bg: #f6f7f9; --card: #fff; --accent: #0b5cad;
+  --ok: #009e73; --bad: #d55e00; --warn: #e69f00; --info: #56b4e9; --grey: #8a94a0; }
+* { box-sizing: border-box; }
+html { font-size: 15px; }
+body { margin: 0; background: var(--bg); color: var(--ink); line-height: 1.45;
+  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "DejaVu Sans", sans-serif; }
+.page-header { background: var(--card); border-bottom: 1px solid var(--line); padding: 24px 32px 16px; }
+h1 { margin: 0 0 4px; font-size: 1.6rem; font-weight: 650; letter-spacing: -0.01em; }
+h2 { font-size: 1.05rem; font-weight: 650; margin: 0 0 12px; }
+main { padding: 20px 32px 40px; max-width: 1400px; }
+section { margin-bottom: 28px; }
+.meta { margin: 2px 0; color: var(--muted); font-size: 0.93rem; }
+.meta strong { color: var(--ink); font-weight: 600; }
+.notice { margin: 16px 32px; padding: 12px; border: 1px solid var(--warn); background: #fff8e6; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 12px; }
+.card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px;
+  border-top: 4px solid var(--grey); }
+.card .value { display: block; font-size: 1.7rem; font-weight: 650; font-variant-numeric: tabular-nums; }
+.card .label { display: block; color: var(--muted); font-size: 0.85rem; }
+.card.total { border-top-color: var(--accent); }
+.card.good { border-top-color: var(--ok); }
+.card.bad { border-top-color: var(--bad); }
+.card.zero { border-top-color: var(--line); }
+.card.zero .value { color: var(--muted); }
+.card .value.na { font-size: 1rem; font-weight: 500; color: var(--muted); padding: 9px 0; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 16px; margin-bottom: 28px; }
+.panel { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 16px 18px;
+  margin: 0; }
+svg text { font: 12px system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "DejaVu Sans", sans-serif;
+  fill: var(--ink); }
+svg .axis { stroke: var(--line); }
+svg .muted-text { fill: var(--muted); }
+.legend { display: flex; flex-wrap: wrap; gap: 14px; margin: 8px 0 0; padding: 0; list-style: none;
+  font-size: 0.85rem; color: var(--muted); }
+.swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; margin-right: 6px;
+  vertical-align: -1px; }
+.jobs-24h { margin: 0 0 10px; font-size: 0.9rem; color: var(--muted); }
+.jobs-24h strong { color: var(--ink); }
+.empty { color: var(--muted); font-style: italic; margin: 8px 0; }
+table.grid { width: 100%; border-collapse: collapse; background: var(--card); border: 1px solid var(--line);
+  font-size: 0.92rem; }
+.grid th, .grid td { text-align: left; padding: 8px 10px; border-bottom: 1px solid var(--line);
+  vertical-align: top; }
+.grid thead th { background: #eef1f4; font-weight: 600; white-space: nowrap; }
+.grid .num { text-align: right; font-variant-numeric: tabular-nums; }
+#policy-table { max-width: 640px; }
+th button { all: unset; font: inherit; color: inherit; cursor: pointer; display: inline-flex; gap: 6px;
+  align-items: center; }
+th button:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
+th button .arrow { color: var(--muted); font-size: 0.8em; min-width: 1em; }
+tr.noncompliant td:first-child { box-shadow: inset 4px 0 0 var(--bad); }
+tr.noncompliant { background: #fff6f0; }
+.grid tbody th { font-weight: 400; }
+.vm-name { font-weight: 600; word-break: break-word; }
+.nowrap, .grid [data-col=power_state] { white-space: nowrap; }
+.grid td[data-col=reasons] { min-width: 22em; }
+.grid td[data-col=flags] { min-width: 10em; }
+.group-label { font-size: 0.9rem; font-weight: 600; color: var(--muted); margin: 16px 0 8px; }
+.group-label span { font-weight: 400; }
+.sub { display: block; color: var(--muted); font-size: 0.82rem; }
+.badge { display: inline-block; border-radius: 999px; padding: 1px 9px; font-size: 0.8rem; font-weight: 600;
+  margin: 0 4px 3px 0; border: 1px solid transparent; white-space: nowrap; }
+.badge.ok { background: #e3f5ef; color: #00664a; border-color: #9fd9c7; }
+.badge.flag { background: #fde9dc; color: #8a3a00; border-color: #f1b58c; }
+.badge.held { background: #fdf1d6; color: #7a5200; border-color: #efcf85; }
+.badge.pol { background: #eef1f4; color: var(--ink); border-color: var(--line); font-weight: 500; }
+.reasons { margin: 0; padding-left: 1.1em; }
+.reasons li { margin-bottom: 2px; }
+.toolbar { display: flex; flex-wrap: wrap; gap: 12px; align-items: center; margin-bottom: 10px; }
+.toolbar input[type=search] { font: inherit; padding: 6px 10px; border: 1px solid var(--line); border-radius: 6px;
+  min-width: 280px; background: var(--card); }
+.toolbar input[type=search]:focus { outline: 2px solid var(--accent); outline-offset: 1px; }
+.toolbar .check { color: var(--muted); }
+.muted { color: var(--muted); font-size: 0.9rem; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
+  white-space: nowrap; }
+@media print {
+  body { background: #fff; font-size: 11px; }
+  .page-header, main { padding: 8px 0; }
+  .toolbar { display: none; }
+  .card, .panel, table.grid { break-inside: avoid; }
+  .grid tr { break-inside: avoid; }
+  .grid thead { display: table-header-group; }
+  th button .arrow { display: none; }
+  tr.noncompliant { background: none; }
+  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+}
+"""
+
+_SCRIPT = r"""
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("report-data").textContent);
+  var summary = data.summary;
+  var SVG = "http://www.w3.org/2000/svg";
+  var FLAG_LABELS = {
+    unknown_to_backup: "Unknown to backup", unprotected: "Unprotected", held_only: "Held only", stale: "Stale",
+    blocked_first_backup: "Blocked first backup", partially_covered: "Partially covered", violation: "Violation"
+  };
+  var OUTCOMES = [["successful", "Successful", "#009e73"], ["failed", "Failed", "#d55e00"],
+                  ["partial", "Partial", "#e69f00"], ["running", "Running", "#56b4e9"]];
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+  function svg(tag, attrs, text) {
+    var node = document.createElementNS(SVG, tag);
+    Object.keys(attrs || {}).forEach(function (key) { node.setAttribute(key, attrs[key]); });
+    if (text !== undefined) { node.textContent = String(text); }
+    return node;
+  }
+  function flagLabel(flag) { return FLAG_LABELS[flag] || flag; }
+  function when(isoTime) { return isoTime ? isoTime.replace("T", " ").replace("Z", " UTC") : "never"; }
+  function ageHours(isoTime) {
+    if (!isoTime || !data.generated_at) { return null; }
+    return Math.max(0, Math.round((Date.parse(data.generated_at) - Date.parse(isoTime)) / 36e5));
+  }
+
+  // Header
+  var meta = document.getElementById("meta");
+  [["Data as of ", when(data.generated_at)], ["RPO ", summary.rpo || "not set"]].forEach(function (part, i) {
+    if (i) { meta.appendChild(document.createTextNode("  \u00b7  ")); }
+    meta.appendChild(document.createTextNode(part[0]));
+    meta.appendChild(el("strong", null, part[1]));
+  });
+  var filterParts = [];
+  if (data.filters.policies) { filterParts.push("policies " + data.filters.policies.join(", ")); }
+  if (data.filters.backed_up_since) { filterParts.push("last backup since " + when(data.filters.backed_up_since)); }
+  if (data.filters.backed_up_before) {
+    filterParts.push("last backup before " + when(data.filters.backed_up_before) + " or never");
+  }
+  document.getElementById("filters").textContent =
+    filterParts.length ? "Filtered: " + filterParts.join("; ") : "All VMs (no filter)";
+
+  // Summary cards
+  var cards = document.getElementById("cards");
+  function card(key, label, value, tone, parent) {
+    var box = el("div", "card " + (tone || ""));
+    box.setAttribute("data-key", key);
+    var number = el("span", "value" + (value === null ? " na" : ""), value === null ? "not collected" : value);
+    box.appendChild(number);
+    box.appendChild(el("span", "label", label));
+    (parent || cards).appendChild(box);
+  }
+  function tone(value) { return value === null ? "" : (value ? "bad" : "zero"); }
+  card("vms", "VMs", summary.vms, "total");
+  card("compliant", "Compliant", summary.compliant, "good");
+  card("non_compliant", "Non-compliant", summary.non_compliant, tone(summary.non_compliant));
+  card("backup_only", "Backup only (not in vCenter)", summary.backup_only, tone(summary.backup_only));
+  var flagCards = document.getElementById("flag-cards");
+  Object.keys(FLAG_LABELS).forEach(function (flag) {
+    card("flags." + flag, flagLabel(flag), summary.flags[flag], tone(summary.flags[flag]), flagCards);
+  });
+
+  // Coverage by flag: horizontal bars, count and share written next to each bar.
+  (function () {
+    var bars = data.charts.flags, width = 520, rowH = 28, labelW = 160, barW = 260;
+    var box = svg("svg", {viewBox: "0 0 " + width + " " + (bars.length * rowH + 8), width: "100%", role: "img",
+                          "aria-labelledby": "h-flags"});
+    bars.forEach(function (bar, i) {
+      var y = i * rowH + 4;
+      box.appendChild(svg("text", {x: labelW - 10, y: y + 17, "text-anchor": "end"}, flagLabel(bar.flag)));
+      box.appendChild(svg("rect", {x: labelW, y: y + 4, width: barW, height: 18, fill: "#eef1f4", rx: 3}));
+      if (bar.count === null) {
+        box.appendChild(svg("text", {x: labelW + 8, y: y + 17, "class": "muted-text"}, "not collected"));
+        return;
+      }
+      var w = bar.share ? Math.max(2, Math.round(bar.share * barW)) : 0;
+      var rect = svg("rect", {x: labelW, y: y + 4, width: w, height: 18, fill: bar.count ? "#d55e00" : "#8a94a0",
+                              rx: 3});
+      rect.appendChild(svg("title", {}, flagLabel(bar.flag) + ": " + bar.count));
+      box.appendChild(rect);
+      var pct = bar.share === null ? "" : " (" + Math.round(bar.share * 100) + " %)";
+      box.appendChild(svg("text", {x: labelW + barW + 8, y: y + 17}, bar.count + pct));
+    });
+    document.getElementById("flag-chart").appendChild(box);
+  })();
+
+  // Job outcomes per day: stacked bars with a legend; the last 24 h as text above.
+  (function () {
+    var target = document.getElementById("job-chart"), jobs = data.charts.jobs;
+    if (!jobs) { target.appendChild(el("p", "empty", "Job outcomes not collected.")); return; }
+    if (jobs.last_24h) {
+      var line = el("p", "jobs-24h");
+      line.appendChild(document.createTextNode("Last 24 h: "));
+      OUTCOMES.forEach(function (o, i) {
+        if (i) { line.appendChild(document.createTextNode(", ")); }
+        var n = el("strong", null, jobs.last_24h[o[0]] || 0);
+        n.setAttribute("data-key", "jobs.last_24h." + o[0]);
+        line.appendChild(n);
+        line.appendChild(document.createTextNode(" " + o[1].toLowerCase()));
+      });
+      target.appendChild(line);
+    }
+    var width = 520, height = 200, left = 34, bottom = 22, top = 14, plotH = height - top - bottom;
+    var slot = (width - left) / Math.max(1, jobs.days.length), barW = Math.min(44, slot * 0.6);
+    var step = Math.max(1, Math.ceil((jobs.max || 1) / 4)), scale = step * Math.ceil((jobs.max || 1) / step);
+    var ticks = [];
+    for (var t = 0; t <= scale; t += step) { ticks.push(t); }
+    var box = svg("svg", {viewBox: "0 0 " + width + " " + height, width: "100%", role: "img",
+                          "aria-labelledby": "h-jobs"});
+    ticks.forEach(function (tick) {
+      var y = top + plotH - tick / scale * plotH;
+      box.appendChild(svg("line", {x1: left, x2: width, y1: y, y2: y, "class": "axis"}));
+      box.appendChild(svg("text", {x: left - 6, y: y + 4, "text-anchor": "end", "class": "muted-text"}, tick));
+    });
+    jobs.days.forEach(function (day, i) {
+      var x = left + i * slot + (slot - barW) / 2, y = top + plotH;
+      var group = svg("g", {"data-date": day.date});
+      OUTCOMES.forEach(function (o) {
+        var n = day[o[0]];
+        if (!n) { return; }
+        var h = n / scale * plotH;
+        y -= h;
+        var rect = svg("rect", {x: x, y: y, width: barW, height: h, fill: o[2]});
+        rect.appendChild(svg("title", {}, day.date + " " + o[1].toLowerCase() + ": " + n));
+        group.appendChild(rect);
+      });
+      group.appendChild(svg("text", {x: x + barW / 2, y: y - 4, "text-anchor": "middle",
+                                     "class": day.total ? "" : "muted-text"}, day.total));
+      group.appendChild(svg("text", {x: x + barW / 2, y: height - 6, "text-anchor": "middle", "class": "muted-text"},
+                            (day.date || "").slice(5)));
+      box.appendChild(group);
+    });
+    target.appendChild(box);
+    var legend = el("ul", "legend");
+    OUTCOMES.forEach(function (o) {
+      var item = el("li");
+      var swatch = el("span", "swatch");
+      swatch.style.background = o[2];
+      item.appendChild(swatch);
+      item.appendChild(document.createTextNode(o[1] + " (7 days: " + ((jobs.last_7d || {})[o[0]] || 0) + ")"));
+      legend.appendChild(item);
+    });
+    target.appendChild(legend);
+  })();
+
+  // Policies
+  var policyBody = document.querySelector("#policy-table tbody");
+  Object.keys(summary.per_policy).sort().forEach(function (name) {
+    var row = el("tr"), info = summary.per_policy[name];
+    row.appendChild(el("th", null, name)).setAttribute("scope", "row");
+    row.appendChild(el("td", "num", info.vms));
+    var state = el("td");
+    state.appendChild(el("span", info.held ? "badge held" : "badge ok", info.held ? "Held" : "Active"));
+    row.appendChild(state);
+    policyBody.appendChild(row);
+  });
+  if (!Object.keys(summary.per_policy).length) {
+    var none = el("tr"), cell = el("td", "empty", "No policy.");
+    cell.colSpan = 3;
+    none.appendChild(cell);
+    policyBody.appendChild(none);
+  }
+
+  // VMs: a sortable table. Each column has a key that sorts (text, number or time) and a cell builder.
+  function badges(parent, names, cls) {
+    names.forEach(function (name) { parent.appendChild(el("span", "badge " + cls, name)); });
+  }
+  function allPolicyText(vm) {
+    var disks = Object.keys(vm.disk_policies).map(function (d) { return d + "=" + vm.disk_policies[d].join(","); });
+    return vm.policies.concat(disks).join(" ");
+  }
+  var COLUMNS = [
+    {key: "name", label: "VM", type: "text", value: function (vm) { return vm.name || ""; },
+     cell: function (td, vm) {
+       td.appendChild(el("span", "vm-name", vm.name));
+       td.appendChild(el("span", "sub", (vm.folder || "") + (vm.moref ? "  \u00b7  " + vm.moref : "")));
+     }},
+    {key: "power_state", label: "Power state", type: "text", value: function (vm) { return vm.power_state || ""; },
+     cell: function (td, vm) {
+       var labels = {poweredOn: "On", poweredOff: "Off", suspended: "Suspended"};
+       td.textContent = labels[vm.power_state] || vm.power_state || "";
+     }},
+    {key: "policies", label: "Policies", type: "text", value: allPolicyText,
+     cell: function (td, vm) {
+       badges(td, vm.policies.filter(function (p) { return vm.held_policies.indexOf(p) < 0; }), "pol");
+       badges(td, vm.policies.filter(function (p) { return vm.held_policies.indexOf(p) >= 0; }).map(function (p) {
+         return p + " (held)"; }), "held");
+       Object.keys(vm.disk_policies).sort().forEach(function (disk) {
+         td.appendChild(el("span", "sub", disk + ": " + vm.disk_policies[disk].join(", ")));
+       });
+       if (!vm.policies.length && !Object.keys(vm.disk_policies).length) { td.appendChild(el("span", "sub", "none")); }
+       if (!vm.known_to_backup) { td.appendChild(el("span", "sub", "not known to the backup server")); }
+     }},
+    {key: "last_backup", label: "Last backup", type: "time",
+     value: function (vm) { return vm.last_backup ? Date.parse(vm.last_backup) : -Infinity; },
+     cell: function (td, vm) {
+       td.appendChild(el("span", "nowrap", when(vm.last_backup)));
+       var age = ageHours(vm.last_backup);
+       var sub = [];
+       if (age !== null) { sub.push("age " + age + " h"); }
+       if (vm.last_backup_policy) { sub.push(vm.last_backup_policy); }
+       if (sub.length) { td.appendChild(el("span", "sub", sub.join("  \u00b7  "))); }
+     }},
+    {key: "flags", label: "Flags", type: "number", value: function (vm) { return vm.flags.length; },
+     cell: function (td, vm) {
+       if (!vm.flags.length) { td.appendChild(el("span", "badge ok", "Compliant")); return; }
+       badges(td, vm.flags.map(flagLabel), "flag");
+     }},
+    {key: "reasons", label: "Reasons", type: "text",
+     value: function (vm) { return vm.flags.map(function (f) { return vm.reasons[f] || ""; }).join(" "); },
+     cell: function (td, vm) {
+       if (!vm.flags.length) { return; }
+       var list = el("ul", "reasons");
+       vm.flags.forEach(function (flag) {
+         var item = el("li");
+         item.setAttribute("data-flag", flag);
+         item.appendChild(el("strong", null, flagLabel(flag) + ": "));
+         item.appendChild(document.createTextNode(vm.reasons[flag] || ""));
+         list.appendChild(item);
+       });
+       td.appendChild(list);
+     }}
+  ];
+
+  var table = document.getElementById("vm-table"), body = table.querySelector("tbody");
+  var headRow = table.querySelector("thead tr"), sortState = {key: null, dir: 1};
+  var collator = new Intl.Collator(undefined, {numeric: true, sensitivity: "base"});
+  var rows = data.vms.map(function (vm) {
+    var row = el("tr", vm.flags.length ? "noncompliant" : "compliant");
+    row.setAttribute("data-name", vm.name || "");
+    COLUMNS.forEach(function (column) {
+      var td = el(column.key === "name" ? "th" : "td");
+      if (column.key === "name") { td.setAttribute("scope", "row"); }
+      td.setAttribute("data-col", column.key);
+      column.cell(td, vm);
+      row.appendChild(td);
+    });
+    if (vm.flags.length) {
+      row.cells[0].appendChild(el("span", "visually-hidden", " (non-compliant)"));
+    }
+    var search = [vm.name, vm.moref, vm.folder, vm.power_state, allPolicyText(vm), vm.flags.join(" "),
+                  vm.flags.map(flagLabel).join(" "), COLUMNS[5].value(vm)].join(" ").toLowerCase();
+    return {vm: vm, row: row, search: search};
+  });
+
+  COLUMNS.forEach(function (column) {
+    var th = el("th");
+    th.setAttribute("scope", "col");
+    th.setAttribute("aria-sort", "none");
+    th.setAttribute("data-col", column.key);
+    var button = el("button");
+    button.type = "button";
+    button.appendChild(el("span", null, column.label));
+    button.appendChild(el("span", "arrow"));
+    button.addEventListener("click", function () { sortBy(column); });
+    th.appendChild(button);
+    headRow.appendChild(th);
+  });
+
+  function compare(column, a, b) {
+    var x = column.value(a.vm), y = column.value(b.vm);
+    if (column.type === "text") { return collator.compare(x, y); }
+    return x === y ? 0 : (x < y ? -1 : 1);
+  }
+  function sortBy(column) {
+    sortState.dir = sortState.key === column.key ? -sortState.dir : 1;
+    sortState.key = column.key;
+    rows.sort(function (a, b) {
+      return sortState.dir * compare(column, a, b) || collator.compare(a.vm.name || "", b.vm.name || "");
+    });
+    Array.prototype.forEach.call(headRow.cells, function (th) {
+      var active = th.getAttribute("data-col") === column.key;
+      th.setAttribute("aria-sort", active ? (sortState.dir > 0 ? "ascending" : "descending") : "none");
+      th.querySelector(".arrow").textContent = active ? (sortState.dir > 0 ? "\u25b2" : "\u25bc") : "";
+    });
+    draw();
+  }
+
+  var filterBox = document.getElementById("vm-filter"), onlyBad = document.getElementById("only-noncompliant");
+  function draw() {
+    var words = filterBox.value.toLowerCase().split(/\s+/).filter(Boolean), shown = 0;
+    var fragment = document.createDocumentFragment();
+    rows.forEach(function (item) {
+      var visible = (!onlyBad.checked || item.vm.flags.length > 0) &&
+        words.every(function (w) { return item.search.indexOf(w) >= 0; });
+      item.row.hidden = !visible;
+      if (visible) { shown += 1; }
+      fragment.appendChild(item.row);
+    });
+    body.appendChild(fragment);
+    document.getElementById("vm-count").textContent = shown + " of " + rows.length + " VMs shown";
+  }
+  filterBox.addEventListener("input", draw);
+  onlyBad.addEventListener("change", draw);
+  if (!rows.length) {
+    var emptyRow = el("tr"), emptyCell = el("td", "empty", "No VM matches the report's filters.");
+    emptyCell.colSpan = COLUMNS.length;
+    emptyRow.appendChild(emptyCell);
+    body.appendChild(emptyRow);
+  }
+  draw();
+  document.body.setAttribute("data-ready", "true");
+})();
+"""
