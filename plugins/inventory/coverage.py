@@ -30,7 +30,7 @@ description:
   - "Host variables, all prefixed with C(sovereign_backup_): C(name), C(moref), C(instance_uuid), C(spp_id) (null
     when C(known_to_backup) is false), C(known_to_backup), C(power_state), C(has_snapshots), C(folder), C(datacenter),
     C(cluster), C(esxi_host) (the ESXi host name), C(policies) (VM level), C(disk_policies) (the policies of the VM's
-    disks, null when O(include) leaves out V(disks)), C(disks) and C(nics) (null unless in O(include)),
+    disks, read in every case), C(disks) and C(nics) (null unless in O(include)),
     C(held_policies), C(last_backup) (newest good recovery point, ISO 8601 UTC, or null), C(last_backup_policy),
     C(flags) (list), C(reasons) (flag to sentence) and C(compliant) (bool)."
   - The plugin does not read the VMs' IP addresses and never sets C(ansible_host). The hosts are meant for tasks
@@ -190,17 +190,8 @@ def inventory_source(report):
     }
 
 
-def disk_policies(record):
-    """Policies of the VM's disks (sorted), or None when the disks were not read."""
-    if record.get("disks") is None:
-        return None
-    return sorted({name for disk in record["disks"] for name in disk.get("policies") or []})
-
-
 def host_variables(record):
-    variables = {VARIABLE_PREFIX + RENAMED_KEYS.get(key, key): value for key, value in record.items()}
-    variables[VARIABLE_PREFIX + "disk_policies"] = disk_policies(record)
-    return variables
+    return {VARIABLE_PREFIX + RENAMED_KEYS.get(key, key): value for key, value in record.items()}
 
 
 def inventory_hostnames(records, hostnames="name"):
@@ -241,7 +232,7 @@ def build_inventory(source, hostnames="name", group_prefix=""):
     hosts = {}
     for name, record in zip(names, records):
         hosts[name] = host_variables(record)
-        policies = set(record.get("policies") or []) | set(disk_policies(record) or [])
+        policies = set(record.get("policies") or []) | set(record.get("disk_policies") or [])
         member_of = ["policy_" + policy for policy in policies] + list(record.get("flags") or [])
         if record.get("compliant"):
             member_of.append(COMPLIANT_GROUP)

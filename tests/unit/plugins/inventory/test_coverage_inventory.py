@@ -36,6 +36,7 @@ def record(name, moref, policies=(), flags=(), disks=None, **extra):
         "name": name, "moref": moref, "instance_uuid": "uuid-" + moref, "spp_id": "spp-" + moref,
         "known_to_backup": True, "power_state": "poweredOn", "has_snapshots": False, "folder": "/DC0/vm",
         "datacenter": "DC0", "host": "esx1", "cluster": "C0", "policies": list(policies), "disks": disks, "nics": None,
+        "disk_policies": sorted({p for disk in disks or [] for p in disk["policies"]}),
         "held_policies": [], "last_backup": None, "last_backup_policy": None, "flags": list(flags),
         "reasons": {flag: "because %s." % flag for flag in flags}, "compliant": not flags,
     }
@@ -109,7 +110,7 @@ def test_host_variables_are_the_prefixed_record():
     assert variables["newborn"]["sovereign_backup_spp_id"] is None
 
 
-def test_without_disks_the_disk_data_is_unknown_not_empty():
+def test_without_disks_the_disk_policies_are_still_known():
     data = report()
     for item in data["vms"] + data["vcenter_only"]:
         item["disks"] = None
@@ -117,8 +118,10 @@ def test_without_disks_the_disk_data_is_unknown_not_empty():
     data["summary"]["flags"]["partially_covered"] = None
     built = coverage.build_inventory(coverage.inventory_source(data))
     assert "partially_covered" not in built["groups"], "an empty group would claim that no VM is partly covered"
-    assert built["hosts"]["diskonly"]["sovereign_backup_disk_policies"] is None
-    assert built["groups"]["policy_Silver"] == []
+    # The backup server's disk-level policies are read in every case: the VM stays in its policy's group.
+    assert built["hosts"]["diskonly"]["sovereign_backup_disk_policies"] == ["Silver"]
+    assert built["hosts"]["diskonly"]["sovereign_backup_disks"] is None
+    assert built["groups"]["policy_Silver"] == ["diskonly"]
 
 
 def test_duplicate_names_are_deterministic_whatever_the_listing_order():
