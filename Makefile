@@ -17,7 +17,7 @@ COLLECTIONS := $(ROOT)/.build/collections
 COLL_LINK   := $(COLLECTIONS)/ansible_collections/sovereign/vm_backup
 SANITY_DIR  := $(ROOT)/.build/sanity/ansible_collections/sovereign/vm_backup
 GOPATH_DEB  := /usr/share/gocode
-APT_PKGS    := golang-go golang-github-vmware-govmomi-dev git
+APT_PKGS    := golang-go golang-github-vmware-govmomi-dev git chromium chromium-driver
 GET_PIP     := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 PYTEST_ARGS ?=
 
@@ -26,7 +26,7 @@ export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PATH := $(BIN):$(PATH)
 
 .PHONY: help setup apt venv vcsim collection lab lab-stop demo test units emulator-tests integration molecule sanity \
-        lint changelog-lint bench clean
+        lint changelog-lint bench peer-venv clean
 
 help:
 	@sed -n '2,6p' Makefile | sed 's/^# *//'
@@ -86,12 +86,13 @@ test: setup
 units:
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider $(PYTEST_ARGS)
 
-# Each xdist worker starts a lab of its own, so the lab-backed suites run two at a time on two cores.
+# Each xdist worker starts a lab of its own, so the lab-backed suites run two at a time on two cores. Tests marked
+# with an xdist_group (a module that builds a lab of its own) stay on one worker (--dist loadgroup).
 emulator-tests:
 	$(PY) -m pytest tests/emulator -q -p no:cacheprovider -n 2 $(PYTEST_ARGS)
 
 integration:
-	$(PY) -m pytest tests/integration -q -p no:cacheprovider -n 2 $(PYTEST_ARGS)
+	SOVEREIGN_REQUIRE_BROWSER=1 $(PY) -m pytest tests/integration -q -p no:cacheprovider -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 # Molecule scenarios (extensions/molecule/<role>) run against one lab, like a real vCenter and SPP: their create and
 # destroy steps have nothing to provision. With SPP_URL and VMWARE_HOST set, they run against those servers instead.
@@ -123,8 +124,21 @@ lint:
 changelog-lint:
 	$(BIN)/antsibull-changelog lint
 
-bench: setup
-	$(PY) tests/perf/run.py
+# The benchmarks' peer (community.vmware from the `ansible` community bundle) lives in a venv of its own, so that
+# neither its ansible-core nor its collections mix with the project's. `make bench BENCH_ARGS="--only inventory"`
+# runs one section.
+PEER_VENV  := $(ROOT)/.venv-peer
+BENCH_ARGS ?=
+
+peer-venv: $(PEER_VENV)/.installed
+
+$(PEER_VENV)/.installed: tests/perf/requirements-peer.txt
+	@test -x $(PEER_VENV)/bin/python || $(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/python -m pip install -q -r $<
+	@touch $@
+
+bench: setup peer-venv
+	$(PY) tests/perf/run.py $(BENCH_ARGS)
 
 clean: lab-stop
 	rm -rf .build .cache tests/output

@@ -15,7 +15,7 @@ from conftest import Environment, _external_env
 from lab import Lab
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("coverage_lab")]  # one lab of its own, built once
 TARGET = "coverage"
 FAST = {"poll_interval": 1}
 
