@@ -85,7 +85,7 @@ options:
         policies are read in every case, so a VM protected at disk level never looks unprotected.
       - C(nics) reads the network adapters (RV(vms[].nics)). C(disks) and C(nics) both come from the VMs' virtual
         hardware, the costly part of the vCenter listing.
-      - C(jobs) reads the backup job sessions of the last 7 days for RV(summary.jobs).
+      - C(jobs) reads the backup job sessions of the last 7 days for the C(jobs) part of RV(summary).
       - An empty list makes the cheapest run, enough to answer "has every VM a policy?".
     type: list
     elements: str
