@@ -8,21 +8,32 @@ Considered private: only this collection may import it. One paged ``RetrieveProp
 ContainerView reads the VMs together with the folders, datacenters, hosts, clusters, networks and datastores needed to
 describe them; reading VM attributes one by one would be 25-30 times slower even on loopback (see testbed.md).
 
-The work is split in two: ``_plain_record`` turns pyVmomi objects into plain dicts, and the pure functions below
-(``assemble_vms`` and its helpers) build the result from those dicts, so they are unit-testable without vCenter.
+The work is split in two: ``_xml_record`` turns the retrieved XML values (``_soap``: pyVmomi sends the request, the
+answer is parsed with ElementTree, several times faster than pyVmomi's own decoding) into plain dicts, and the pure
+functions below (``assemble_vms`` and its helpers) build the result from those dicts, so they are unit-testable
+without vCenter.
 """
 
 from __future__ import annotations
 
+import functools
+
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import NotFound
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import _soap
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere._client import vim, vmodl
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere._soap import VIM_NAMESPACE, XSI_TYPE
+
+try:
+    from pyVmomi import VmomiSupport
+except ImportError:
+    VmomiSupport = None  # _client reports the missing library when a client is created
 
 VM_PROPERTIES = [
     "name", "parent", "parentVApp", "config.instanceUuid", "config.uuid", "config.template", "runtime.powerState",
     "runtime.host", "snapshot",
 ]
-# The device list is most of the payload: decoding it costs pyVmomi about 6 times the rest (12.8 s against 1.9 s for
-# 10,000 simulated VMs), so callers that need no disks or NICs can leave it out.
+# The device list is most of the payload (about 6 KB of XML per simulated VM, several times the rest), so callers
+# that need no disks or NICs can leave it out.
 DEVICE_PROPERTY = "config.hardware.device"
 # Managed entity type name -> properties read for it. A type also covers its subtypes, both in the ContainerView and
 # in a PropertySpec: ComputeResource covers ClusterComputeResource, Network covers DistributedVirtualPortgroup.
@@ -173,29 +184,157 @@ def assemble_vms(objects):
     return vms
 
 
-# -- pyVmomi objects to plain dicts -------------------------------------------------------------------------------
+# -- XML property values to plain dicts ---------------------------------------------------------------------------
+# The answer is read as XML (see ``_soap``); each value reads as pyVmomi would decode it: text for strings and
+# references, an absent member as the default of its pyVmomi type, devices and backings classified by their xsi:type
+# through pyVmomi's type registry, so that every subtype counts (VirtualVmxnet3, VirtualSriovEthernetCard...).
+
+
+@functools.lru_cache(maxsize=None)
+def _qualified(path):
+    return "/".join("{%s}%s" % (VIM_NAMESPACE, part) for part in path.split("/"))
+
+
+@functools.lru_cache(maxsize=None)
+def _wsdl_class(xsi_type):
+    """The pyVmomi class named by an xsi:type (``VirtualVmxnet3``, ``vim25:VirtualDisk``); None if unknown."""
+    if not xsi_type:
+        return None
+    try:
+        return VmomiSupport.GuessWsdlType(xsi_type.rpartition(":")[2])
+    except KeyError:
+        return None
+
+
+def _class_of(element):
+    return _wsdl_class(element.get(XSI_TYPE)) if element is not None else None
+
+
+@functools.lru_cache(maxsize=None)
+def _is_a(cls, base):
+    return cls is not None and issubclass(cls, base)
+
+
+@functools.lru_cache(maxsize=None)
+def _absent(cls, name):
+    """What pyVmomi gives for member ``name`` missing from a ``cls`` answer (``getattr(obj, name, None)``)."""
+    return getattr(cls(), name, None) if cls is not None else None
+
+
+def _text(element):
+    """A string or reference value (pyVmomi reads an empty element as ``""``); None when the value is absent."""
+    if element is None:
+        return None
+    return element.text or ""
+
+
+def _true(element):
+    return element is not None and element.text in ("true", "1")
+
+
+def _member(element, cls, name, convert=None):
+    """Member ``name`` of the data object ``element`` of pyVmomi class ``cls``, as ``getattr(obj, name, None)``."""
+    if element is None:
+        return None
+    child = element.find(_qualified(name))
+    if child is None:
+        return _absent(cls, name)
+    text = child.text or ""
+    return convert(text) if convert else text
+
+
+def _label(device):
+    info = device.find(_qualified("deviceInfo"))
+    return _member(info, vim.Description, "label")
+
+
+def _xml_disk(device, device_class):
+    backing = device.find(_qualified("backing"))
+    backing_class = _class_of(backing)
+    return {
+        "label": _label(device),
+        "key": _member(device, device_class, "key", int),
+        "capacity_bytes": _member(device, device_class, "capacityInBytes", int),
+        "capacity_kb": _member(device, device_class, "capacityInKB", int),
+        "disk_mode": _member(backing, backing_class, "diskMode"),
+        "rdm": _is_a(backing_class, vim.vm.device.VirtualDisk.RawDiskMappingVer1BackingInfo),
+        "datastore": _member(backing, backing_class, "datastore"),
+        "file_name": _member(backing, backing_class, "fileName"),
+    }
+
+
+def _xml_nic(device, device_class):
+    backing = device.find(_qualified("backing"))
+    backing_class = _class_of(backing)
+    connectable = device.find(_qualified("connectable"))
+    port = backing.find(_qualified("port")) if backing is not None else None
+    return {
+        "label": _label(device),
+        "key": _member(device, device_class, "key", int),
+        "mac": _member(device, device_class, "macAddress"),
+        "connected": connectable is not None and _true(connectable.find(_qualified("connected"))),
+        "start_connected": connectable is not None and _true(connectable.find(_qualified("startConnected"))),
+        "network": _member(backing, backing_class, "network"),
+        "portgroup_key": _member(port, vim.dvs.PortConnection, "portgroupKey"),
+        "device_name": _member(backing, backing_class, "deviceName")
+        or _member(backing, backing_class, "opaqueNetworkId"),
+    }
+
+
+@functools.lru_cache(maxsize=None)
+def _device_kind(xsi_type):
+    """``(kind, pyVmomi class)`` of a device's xsi:type; kind is ``disk``, ``nic`` or None for any other device."""
+    device_class = _wsdl_class(xsi_type)
+    if _is_a(device_class, vim.vm.device.VirtualDisk):
+        return "disk", device_class
+    if _is_a(device_class, vim.vm.device.VirtualEthernetCard):
+        return "nic", device_class
+    return None, device_class
+
+
+def _xml_devices(devices):
+    """``(disks, nics)`` of a ``config.hardware.device`` value (None when the VM has no readable configuration)."""
+    disks, nics = [], []
+    for device in devices if devices is not None else ():
+        kind, device_class = _device_kind(device.get(XSI_TYPE))
+        if kind == "disk":
+            disks.append(_xml_disk(device, device_class))
+        elif kind == "nic":
+            nics.append(_xml_nic(device, device_class))
+    return disks, nics
+
+
+def _xml_record(obj_type, props, with_devices=True):
+    """The plain record of one retrieved object: its type (WSDL name), ``{property path: <val> element}``."""
+    record = {"type": obj_type, "name": _text(props.get("name")), "parent": _text(props.get("parent"))}
+    if _is_a(_wsdl_class(obj_type), vim.VirtualMachine):
+        snapshot = props.get("snapshot")
+        record.update(
+            parent_vapp=_text(props.get("parentVApp")),
+            instance_uuid=_text(props.get("config.instanceUuid")),
+            bios_uuid=_text(props.get("config.uuid")),
+            template=_true(props.get("config.template")),
+            power_state=_text(props.get("runtime.powerState")) or None,
+            host=_text(props.get("runtime.host")),
+            has_snapshots=snapshot is not None and snapshot.find(_qualified("rootSnapshotList")) is not None,
+            disks=None,
+            nics=None,
+        )
+        if with_devices:
+            record["disks"], record["nics"] = _xml_devices(props.get(DEVICE_PROPERTY))
+    elif "key" in props:
+        record["key"] = _text(props["key"])
+    if "parentFolder" in props:
+        record["parent_folder"] = _text(props["parentFolder"])
+    return record
 
 
 def _moref(value):
     return value._moId if value is not None else None
 
 
-def _plain_disk(device):
-    backing = device.backing
-    return {
-        "label": device.deviceInfo.label if device.deviceInfo else None,
-        "key": device.key,
-        "capacity_bytes": getattr(device, "capacityInBytes", None),
-        "capacity_kb": getattr(device, "capacityInKB", None),
-        "disk_mode": getattr(backing, "diskMode", None),
-        "rdm": isinstance(backing, vim.vm.device.VirtualDisk.RawDiskMappingVer1BackingInfo),
-        "datastore": _moref(getattr(backing, "datastore", None)),
-        "file_name": getattr(backing, "fileName", None),
-    }
-
-
 def plain_nic(device):
-    """One virtual NIC as plain data (shared with the restore helpers of ``vms``)."""
+    """One virtual NIC (a pyVmomi object) as plain data, for the restore helpers of ``vms``."""
     backing = device.backing
     connectable = device.connectable
     port = getattr(backing, "port", None)
@@ -209,34 +348,6 @@ def plain_nic(device):
         "portgroup_key": getattr(port, "portgroupKey", None),
         "device_name": getattr(backing, "deviceName", None) or getattr(backing, "opaqueNetworkId", None),
     }
-
-
-def _plain_record(obj_content, with_devices=True):
-    """``(moref, record)`` for one ``ObjectContent`` of the PropertyCollector; ``disks``/``nics`` None if not read."""
-    props = {prop.name: prop.val for prop in obj_content.propSet}
-    obj = obj_content.obj
-    record = {"type": obj._wsdlName, "name": props.get("name"), "parent": _moref(props.get("parent"))}
-    if isinstance(obj, vim.VirtualMachine):
-        devices = props.get(DEVICE_PROPERTY) or []
-        snapshot = props.get("snapshot")
-        record.update(
-            parent_vapp=_moref(props.get("parentVApp")),
-            instance_uuid=props.get("config.instanceUuid"),
-            bios_uuid=props.get("config.uuid"),
-            template=bool(props.get("config.template")),
-            power_state=str(props["runtime.powerState"]) if props.get("runtime.powerState") else None,
-            host=_moref(props.get("runtime.host")),
-            has_snapshots=bool(snapshot and snapshot.rootSnapshotList),
-            disks=[_plain_disk(device) for device in devices if isinstance(device, vim.vm.device.VirtualDisk)]
-            if with_devices else None,
-            nics=[plain_nic(device) for device in devices if isinstance(device, vim.vm.device.VirtualEthernetCard)]
-            if with_devices else None,
-        )
-    elif "key" in props:
-        record["key"] = props["key"]
-    if "parentFolder" in props:
-        record["parent_folder"] = _moref(props["parentFolder"])
-    return _moref(obj), record
 
 
 # -- PropertyCollector --------------------------------------------------------------------------------------------
@@ -254,7 +365,11 @@ def _filter_spec(view, with_devices=True):
 
 
 def retrieve_all(property_collector, spec_set, page_size):
-    """Every ``ObjectContent`` of a retrieval, page by page (``RetrievePropertiesEx`` then the continuation token)."""
+    """Every ``ObjectContent`` of a retrieval, page by page (``RetrievePropertiesEx`` then the continuation token).
+
+    Decoded by pyVmomi, for the small retrievals of ``vms`` that want pyVmomi objects; bulk listings of many VMs go
+    through ``_soap.retrieve_properties``.
+    """
     options = vmodl.query.PropertyCollector.RetrieveOptions(maxObjects=page_size)
     result = property_collector.RetrievePropertiesEx(specSet=spec_set, options=options)
     while result is not None:
@@ -268,10 +383,16 @@ def collect_records(client, page_size=1000, devices=True):
     """moref -> plain record for every VM and every context object of the vCenter."""
     content = client.content
     types = [vim.VirtualMachine] + [getattr(vim, name) for name in CONTEXT_PROPERTIES]
-    view = content.viewManager.CreateContainerView(content.rootFolder, types, True)
     try:
-        results = retrieve_all(content.propertyCollector, [_filter_spec(view, devices)], page_size)
-        return dict(_plain_record(item, devices) for item in results)
+        view = content.viewManager.CreateContainerView(content.rootFolder, types, True)
+    except vmodl.MethodFault as fault:
+        raise _soap.fault_error(client.origin, "CreateContainerView", fault._wsdlName, fault.msg) from None
+    try:
+        options = vmodl.query.PropertyCollector.RetrieveOptions(maxObjects=page_size)
+        return {
+            moref: _xml_record(obj_type, props, devices)
+            for obj_type, moref, props in _soap.retrieve_properties(client, [_filter_spec(view, devices)], options)
+        }
     finally:
         view.Destroy()
 
