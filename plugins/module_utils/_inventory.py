@@ -10,6 +10,7 @@ I/O through the two clients, with one paged listing per kind of object and no pe
 
 from __future__ import annotations
 
+import concurrent.futures
 import time
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest, WaitTimeout
@@ -165,13 +166,18 @@ class InventoryReader:
         self.spp_disks_by_id = {}
 
     def read(self, refresh_vcenter=False):
-        if self._vcenter_vms is None or refresh_vcenter:
-            # Devices dominate the cost of the listing: read them only when disks matter.
-            self._vcenter_vms = vsphere_inventory.list_vms(self.vsphere, page_size=self.page_size,
-                                                           devices=self.with_devices)
-        hypervisors = spp_inventory.list_hypervisors(self.spp, page_size=self.page_size)
-        spp_vms = spp_inventory.list_vms(self.spp, page_size=self.page_size, hypervisors=hypervisors)
-        spp_disks = spp_inventory.list_vdisks(self.spp, page_size=self.page_size) if self.with_disks else []
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as vcenter_thread:
+            listing = None
+            if self._vcenter_vms is None or refresh_vcenter:
+                # The two servers answer at the same time: vCenter lists in a thread while the SPP listings run.
+                # Devices dominate the cost of vCenter's listing: read them only when disks or NICs matter.
+                listing = vcenter_thread.submit(vsphere_inventory.list_vms, self.vsphere, page_size=self.page_size,
+                                                devices=self.with_devices)
+            hypervisors = spp_inventory.list_hypervisors(self.spp, page_size=self.page_size)
+            spp_vms = spp_inventory.list_vms(self.spp, page_size=self.page_size, hypervisors=hypervisors)
+            spp_disks = spp_inventory.list_vdisks(self.spp, page_size=self.page_size) if self.with_disks else []
+            if listing is not None:
+                self._vcenter_vms = listing.result()
         self.spp_vms_by_id = {vm.get("id"): vm for vm in spp_vms}
         self.spp_disks_by_id = {disk.get("id"): disk for disk in spp_disks}
         return join_inventories(self.vsphere.instance_uuid, self._vcenter_vms, hypervisors, spp_vms, spp_disks)
