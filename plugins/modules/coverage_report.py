@@ -39,6 +39,7 @@ attributes:
     details: A file is rewritten only when its content would differ, ignoring the report's generation time.
   action_group:
     support: none
+    membership: []
     details: It connects to nothing, so it is not in the group C(sovereign.vm_backup.all) whose C(module_defaults) set
       connection options.
 notes:
