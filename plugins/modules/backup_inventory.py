@@ -123,25 +123,26 @@ EXAMPLES = r"""
 
 - name: List the VMs that are not compliant, with their reasons
   ansible.builtin.debug:
-    msg: "{{ item.name }}: {{ item.reasons.values() | join(' ') }}"
-  loop: "{{ (coverage.vms + coverage.vcenter_only) | rejectattr('compliant') }}"
-  loop_control:
-    label: "{{ item.name }}"
+    msg: "{{ (coverage.vms + coverage.vcenter_only) | rejectattr('compliant') | items2dict(key_name='name', value_name='reasons') }}"
 
-- name: Gate a pipeline on protection, reading only what that needs
+- name: Gate a pipeline - no VM may run without a policy that is not held (reads only what that needs)
   sovereign.vm_backup.backup_inventory:
     include: []
     fail_on:
       - unknown_to_backup
-      - unprotected
-      - held_only
       - violation
 
-- name: Fail when a VM has no good recovery point within 12 hours
+- name: Daily audit with a 12-hour RPO; fail_on [stale] would make it a gate
   sovereign.vm_backup.backup_inventory:
     rpo: 12h
     include: [jobs]
-    fail_on: [stale]
+  register: audit
+
+- name: Show the stale VMs and the backup jobs of the last 24 hours
+  ansible.builtin.debug:
+    msg:
+      - "stale: {{ (audit.vms + audit.vcenter_only) | selectattr('flags', 'contains', 'stale') | map(attribute='name') | list }}"
+      - "jobs, last 24 h: {{ audit.summary.jobs.last_24h }}"
 """
 
 RETURN = r"""

@@ -62,6 +62,21 @@ class Environment:
         client.connect()
         return client
 
+    def command_env(self, env=None):
+        """The environment of an ansible command run against these servers; ``env`` adds variables, or removes them
+        with None."""
+        run_env = dict(os.environ)
+        run_env.update(self.env)
+        for key, value in (env or {}).items():
+            if value is None:
+                run_env.pop(key, None)
+            else:
+                run_env[key] = value
+        run_env.update(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
+                       ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCALHOST_WARNING="false",
+                       ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+        return run_env
+
     def playbook(self, name, extra_vars=None, check=False, diff=False, verbosity=0, env=None, expect_rc=0):
         """Run ``targets/<name>.yml`` (or the playbook at ``name``, an absolute path); return (rc, output, results)
         where results is what the play saved."""
@@ -76,17 +91,8 @@ class Environment:
                 argv.append("--diff")
             if verbosity:
                 argv.append("-" + "v" * verbosity)
-            run_env = dict(os.environ)
-            run_env.update(self.env)
-            for key, value in (env or {}).items():  # None removes a variable
-                if value is None:
-                    run_env.pop(key, None)
-                else:
-                    run_env[key] = value
-            run_env.update(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
-                           ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCALHOST_WARNING="false",
-                           ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_PYTHON_INTERPRETER=sys.executable)
-            completed = subprocess.run(argv, env=run_env, capture_output=True, text=True, timeout=900, check=False)
+            completed = subprocess.run(argv, env=self.command_env(env), capture_output=True, text=True, timeout=900,
+                                       check=False)
             output = completed.stdout + completed.stderr
             results = None
             if os.path.exists(results_file):

@@ -41,11 +41,15 @@ CONNECTION_OPTIONS = frozenset(_argspec.connection_argument_spec())
 DEFAULT_POLICIES = frozenset(("Gold", "Silver", "Bronze"))
 TEMPLATE_VARIABLE = re.compile(r"{{\s*([A-Za-z_]\w*)")
 
+LAB_VMS = ("DC0_H0_VM0", "DC0_H0_VM1", "DC0_H0_VM2", "DC0_C0_RP0_VM0", "DC0_C0_RP0_VM1", "DC0_C0_RP0_VM2")
+
 # What each module's EXAMPLES need in the lab. ``known_vms`` exist before the last inventory, ``new_vms`` after it
 # (examples with ``rescan`` or ``rescan_until_visible`` make them known); values are the VM's folder (None: the
 # source VM's folder). VMs are clones of DC0_H0_VM0, so they run in site Primary and have "Hard disk 1".
 PREPARATION = {
-    "backup_inventory": {"new_vms": {"app01": None, "app02": None}},
+    # The gate example fails on running VMs without a policy: the lab's VMs get one, as someone would give it.
+    "backup_inventory": {"new_vms": {"app01": None, "app02": None},
+                         "by_hand": {name: ["Gold"] for name in LAB_VMS}},
     "backup_sla_policy": {"known_vms": {"app01": None}, "policies": {"Legacy": "Secondary"}},
     "vm_backup_policy": {
         "folders": ["/DC0/vm/prod"],

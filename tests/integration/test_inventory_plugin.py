@@ -19,7 +19,6 @@ import uuid
 import pytest
 
 import vcenter
-from conftest import COLLECTIONS
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 
@@ -41,15 +40,7 @@ def write_config(directory, text=""):
 def ansible_inventory(lab, config, *args, env=None, expect_rc=0):
     """Run ansible-inventory on ``config`` with the lab's connection variables (``env`` adds or, with None, removes
     variables); return its output."""
-    run_env = dict(os.environ)
-    run_env.update(lab.env)
-    for key, value in (env or {}).items():
-        if value is None:
-            run_env.pop(key, None)
-        else:
-            run_env[key] = value
-    run_env.update(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
-                   ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_INVENTORY_UNPARSED_FAILED="true")
+    run_env = lab.command_env(dict(env or {}, ANSIBLE_INVENTORY_UNPARSED_FAILED="true"))
     completed = subprocess.run([ANSIBLE_INVENTORY, "-i", config] + list(args), env=run_env, capture_output=True,
                                text=True, timeout=600, check=False)
     output = completed.stdout + completed.stderr
