@@ -83,14 +83,15 @@ options:
       - C(disks) reads the virtual disks from vCenter (labels, sizes, independent and RDM disks); without it,
         C(partially_covered) is not evaluated (its summary count is null) and RV(vms[].disks) is null. The disk-level
         policies are read in every case, so a VM protected at disk level never looks unprotected.
-      - C(nics) reads the network adapters (RV(vms[].nics)). C(disks) and C(nics) both come from the VMs' virtual
-        hardware, the costly part of the vCenter listing.
+      - C(nics) reads the network adapters (RV(vms[].nics)). They say nothing about protection, so the default
+        leaves them out. C(disks) and C(nics) both come from the VMs' virtual hardware, the costly part of the vCenter
+        listing.
       - C(jobs) reads the backup job sessions of the last 7 days for the C(jobs) part of RV(summary).
       - An empty list makes the cheapest run, enough to answer "has every VM a policy?".
     type: list
     elements: str
     choices: [disks, nics, jobs]
-    default: [disks, nics, jobs]
+    default: [disks, jobs]
   fail_on:
     description:
       - Flags that make the task fail, for pipelines and audits. The failure message lists every VM concerned with
@@ -203,7 +204,7 @@ vms:
     nics:
       description:
         - Network adapters with C(label), C(mac), C(network) and C(connected).
-        - Null when O(include) leaves out C(nics).
+        - Null unless O(include) has C(nics).
       type: list
       elements: dict
     disk_policies:
@@ -298,7 +299,7 @@ def main():
             rescan_timeout=dict(type="int", default=600),
             rpo=dict(type="str", default="24h"),
             include=dict(type="list", elements="str", choices=list(_coverage.INCLUDE_CHOICES),
-                         default=list(_coverage.INCLUDE_CHOICES)),
+                         default=list(_coverage.DEFAULT_INCLUDE)),
             fail_on=dict(type="list", elements="str", choices=list(_coverage.FLAGS), default=[]),
         ),
         supports_check_mode=True,

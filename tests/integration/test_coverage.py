@@ -215,3 +215,14 @@ def test_fail_on_a_flag_that_include_leaves_out_is_refused(coverage_lab):
 def test_unknown_rpo_is_refused(coverage_lab):
     result = coverage_lab.module(TARGET, {"rpo": "one day"}, expect_rc=2)
     assert "rpo 'one day' is not a duration" in result["msg"]
+
+
+def test_nics_only_on_request(coverage_lab):
+    default = everything(coverage_lab.module(TARGET, {}))
+    assert all(vm["nics"] is None and vm["disks"] for vm in default.values()), "NICs are not coverage data"
+    asked = everything(coverage_lab.module(TARGET, {"include": ["nics"]}))
+    with coverage_lab.vsphere_client() as vsphere:
+        macs = sorted(d.macAddress for d in vcenter.find_vm(vsphere, "DC0_H0_VM0").config.hardware.device
+                      if hasattr(d, "macAddress"))
+    assert sorted(nic["mac"] for nic in asked["DC0_H0_VM0"]["nics"]) == macs
+    assert asked["DC0_H0_VM0"]["disks"] is None
