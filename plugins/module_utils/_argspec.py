@@ -80,7 +80,8 @@ def _require(params, spp=False, vcenter=False):
     missing = missing_connection_options(params, spp=spp, vcenter=vcenter)
     if missing:
         raise ConfigurationError("missing connection option(s): %s. Set them on the task, in module_defaults "
-                                 "(group/sovereign.vm_backup.all) or in the environment" % ", ".join(missing),
+                                 "(group/sovereign.vm_backup.all), in the inventory source's configuration, or in "
+                                 "the environment" % ", ".join(missing),
                                  missing=missing)
 
 
