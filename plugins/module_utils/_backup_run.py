@@ -95,13 +95,9 @@ def resolve_targets(wanted, records):
     return targets, violations
 
 
-def disk_policies(record):
-    return sorted({name for disk in record.get("disks") or [] for name in disk.get("policies") or []})
-
-
 def policy_members(records, policy):
     """The VMs that SLA ``policy`` protects, at VM level or on one of their disks, sorted by name. Pure."""
-    return [r for r in records if policy in r.get("policies", []) or policy in disk_policies(r)]
+    return [r for r in records if policy in r.get("policies", []) or policy in _inventory.disk_policies(r)]
 
 
 def choose_policy(record, held, policy=None):
@@ -111,7 +107,7 @@ def choose_policy(record, held, policy=None):
     Without it, the VM's first VM-level policy (in name order) that is not held, so the choice is deterministic.
     """
     name, moref = record["name"], record.get("moref")
-    vm_level, disk_level = list(record.get("policies") or []), disk_policies(record)
+    vm_level, disk_level = list(record.get("policies") or []), _inventory.disk_policies(record)
     if policy:
         if policy not in vm_level and policy not in disk_level:
             mine = ", ".join(vm_level + ["%s (disk)" % p for p in disk_level if p not in vm_level]) or "none"

@@ -113,7 +113,7 @@ def assess_vm(record, held, last_backup_ms, now_ms, rpo_seconds, with_disks=True
     reasons = {}
     vm_policies = list(record.get("policies") or [])
     disks = record.get("disks") or []
-    disk_policies = sorted({name for disk in disks for name in disk.get("policies") or []})
+    disk_policies = _inventory.disk_policies(record)
     assigned = sorted(set(vm_policies) | set(disk_policies))
     held_policies = [name for name in assigned if held.get(name, True)]
     powered_on = record.get("power_state") == "poweredOn"
@@ -191,13 +191,13 @@ def summarize_jobs(sessions, now_ms, days=7):
 
 def assess(vms, vcenter_only, spp_vms_by_id, held, now_ms, rpo_seconds, include):
     """Add the compliance keys (``disk_policies``, ``held_policies``, ``last_backup``, ``last_backup_policy``,
-    ``flags``, ``reasons``, ``compliant``) to every record of ``vms`` and ``vcenter_only``, in place; ``disks``/``nics`` become None when
-    ``include`` leaves them out. Pure apart from that mutation."""
+    ``flags``, ``reasons``, ``compliant``) to every record of ``vms`` and ``vcenter_only``, in place; ``disks`` and
+    ``nics`` become None when ``include`` leaves them out. Pure apart from that mutation."""
     with_disks = "disks" in include
     for record in list(vms) + list(vcenter_only):
         last_ms, last_policy = latest_protection(spp_vms_by_id.get(record.get("spp_id")))
         flags, reasons, held_policies = assess_vm(record, held, last_ms, now_ms, rpo_seconds, with_disks)
-        record["disk_policies"] = sorted({name for disk in record.get("disks") or [] for name in disk["policies"]})
+        record["disk_policies"] = _inventory.disk_policies(record)  # kept: the disks may be dropped just below
         if not with_disks:
             record["disks"] = None
         if "nics" not in include:

@@ -37,6 +37,11 @@ def _spp_identity(spp_vm):
     return moref, instance_uuid
 
 
+def disk_policies(record):
+    """The SLA policies assigned to one or more disks of a joined record (sorted names). Pure."""
+    return sorted({name for disk in record.get("disks") or [] for name in disk.get("policies") or []})
+
+
 def _spp_only_record(spp_vm, disks):
     moref, instance_uuid = _spp_identity(spp_vm)
     return {
@@ -46,8 +51,7 @@ def _spp_only_record(spp_vm, disks):
         "instance_uuid": instance_uuid,
         "hypervisor_id": spp_vm.get("hypervisorKey"),
         "policies": sorted(spp_vm.get("storageProfiles") or []),
-        "disk_policies": {d.get("name"): sorted(d.get("storageProfiles") or []) for d in disks
-                          if d.get("storageProfiles")},
+        "disk_policies": sorted({name for d in disks for name in d.get("storageProfiles") or []}),
     }
 
 
@@ -96,22 +100,23 @@ def _by_name(record):
 
 
 def _vm_record(vm, spp_vm, spp_disks):
-    disk_by_label = {d.get("name"): d for d in spp_disks}
-    disks = []
-    for disk in vm.get("disks") or []:
-        spp_disk = disk_by_label.get(disk["label"]) or {}
-        disks.append({
-            "label": disk["label"],
-            "key": disk.get("key"),
-            "size_bytes": disk.get("size_bytes"),
-            "mode": disk.get("mode", "normal"),
-            "spp_id": spp_disk.get("id"),
-            "policies": sorted(spp_disk.get("storageProfiles") or []),
-        })
     if vm.get("disks") is None:
         # vCenter's devices were not read: the backup server's disks still tell the disk-level policies.
         disks = [{"label": d.get("name"), "key": None, "size_bytes": None, "mode": None, "spp_id": d.get("id"),
                   "policies": sorted(d.get("storageProfiles") or [])} for d in spp_disks]
+    else:
+        disk_by_label = {d.get("name"): d for d in spp_disks}
+        disks = []
+        for disk in vm["disks"]:
+            spp_disk = disk_by_label.get(disk["label"]) or {}
+            disks.append({
+                "label": disk["label"],
+                "key": disk.get("key"),
+                "size_bytes": disk.get("size_bytes"),
+                "mode": disk.get("mode", "normal"),
+                "spp_id": spp_disk.get("id"),
+                "policies": sorted(spp_disk.get("storageProfiles") or []),
+            })
     return {
         "name": vm["name"],
         "moref": vm["moref"],

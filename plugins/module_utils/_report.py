@@ -28,7 +28,6 @@ FORMATS = ("json", "csv", "html")
 FILE_NAMES = {"json": "coverage.json", "csv": "coverage.csv", "html": "coverage.html"}
 # The order backup_inventory lists flags in; the report keeps it everywhere (cards, chart, CSV).
 FLAGS = _coverage.FLAGS
-JOB_OUTCOMES = ("successful", "failed", "partial", "running")
 CSV_COLUMNS = ("VM", "moref", "power state", "policies", "disk policies", "held policies", "last backup",
                "last backup policy", "compliant", "flags", "reasons", "known to backup", "folder", "datacenter",
                "cluster", "host")
@@ -44,7 +43,7 @@ def iso(moment):
     return None if moment is None else iso_time(int(moment.timestamp() * 1000))
 
 
-def disk_policies(record):
+def policies_per_disk(record):
     """``{disk label: [policies]}`` for the disks that have policies of their own (empty when disks were not read)."""
     return {disk.get("label"): sorted(disk.get("policies") or []) for disk in record.get("disks") or []
             if disk.get("policies")}
@@ -140,7 +139,7 @@ def reason_text(vm):
 
 
 def csv_row(vm):
-    disks = ";".join("%s=%s" % (label, ",".join(policies)) for label, policies in sorted(disk_policies(vm).items()))
+    disks = ";".join("%s=%s" % (label, ",".join(policies)) for label, policies in sorted(policies_per_disk(vm).items()))
     return [_cell(value) for value in (
         vm.get("name"), vm.get("moref"), vm.get("power_state"), ";".join(vm.get("policies") or []), disks,
         ";".join(vm.get("held_policies") or []), vm.get("last_backup"), vm.get("last_backup_policy"),
@@ -180,7 +179,7 @@ def job_chart(jobs):
         return None
     days = []
     for day in jobs.get("per_day") or []:
-        counts = {outcome: int(day.get(outcome) or 0) for outcome in JOB_OUTCOMES}
+        counts = {outcome: int(day.get(outcome) or 0) for outcome in _coverage.OUTCOMES}
         days.append(dict(counts, date=day.get("date"), total=sum(counts.values())))
     return {"days": days, "max": max([day["total"] for day in days] or [0]),
             "last_24h": jobs.get("last_24h"), "last_7d": jobs.get("last_7d")}
@@ -190,7 +189,7 @@ def html_rows(vms):
     """What the HTML table needs of each VM (not disks and NICs, which would only weigh the page down)."""
     return [{
         "name": vm.get("name"), "moref": vm.get("moref"), "power_state": vm.get("power_state"),
-        "policies": list(vm.get("policies") or []), "disk_policies": disk_policies(vm),
+        "policies": list(vm.get("policies") or []), "disk_policies": policies_per_disk(vm),
         "held_policies": list(vm.get("held_policies") or []), "last_backup": vm.get("last_backup"),
         "last_backup_policy": vm.get("last_backup_policy"), "flags": list(vm.get("flags") or []),
         "reasons": dict(vm.get("reasons") or {}), "known_to_backup": bool(vm.get("known_to_backup")),

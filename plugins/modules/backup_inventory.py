@@ -259,6 +259,10 @@ spp_only:
       description: SLA policies still assigned at VM level.
       type: list
       elements: str
+    disk_policies:
+      description: SLA policies still assigned to one or more of its disks.
+      type: list
+      elements: str
 summary:
   description:
     - Counts over every vCenter VM (templates excluded), RV(vms) and RV(vcenter_only) together.

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._inventory import (
+    disk_policies,
     join_inventories,
     missing_from_backup,
     unknown_everywhere,
@@ -65,3 +66,12 @@ def test_missing_and_unknown_selection_by_name_moref_or_uuid():
         VC, [vc_vm("a", "vm-1", "u1"), vc_vm("b", "vm-2", "u2")], HYPERVISORS, [spp_vm("x", "a", "vm-1", "u1")], [])
     assert missing_from_backup(vc_only, ["a", "vm-2", "u2", "zzz"]) == ["vm-2", "u2"]
     assert unknown_everywhere(vms, vc_only, ["a", "vm-2", "zzz"]) == ["zzz"]
+
+
+def test_disk_policies_are_policy_names_on_both_sides():
+    vms, _vc_only, spp_only = join_inventories(
+        VC, [vc_vm("a", "vm-1", "u1", disks=["Hard disk 1", "Hard disk 2"])], HYPERVISORS,
+        [spp_vm("x1", "a", "vm-1", "u1"), spp_vm("x9", "gone", "vm-99", "u99")],
+        [spp_disk("d1", "x1", "Hard disk 2", ["Silver", "DR"]), spp_disk("d9", "x9", "Hard disk 1", ["Gold"])])
+    assert disk_policies(vms[0]) == ["DR", "Silver"]
+    assert spp_only[0]["name"] == "gone" and spp_only[0]["disk_policies"] == ["Gold"]
