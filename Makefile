@@ -3,6 +3,8 @@
 #   make test   set everything up and run every test (unit, emulator, integration, sanity, lint)
 #   make lab    start the lab in the background and print its `export` lines; `make lab-stop` stops it
 #   make bench  run the benchmarks in tests/perf
+#   make matrix run unit, sanity and smoke tests under the oldest and newest ansible-core that the collection claims
+#   make lock   regenerate the locked dependency sets (requirements-dev.lock, tests/matrix/*.lock)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -18,18 +20,23 @@ COLL_LINK   := $(COLLECTIONS)/ansible_collections/sovereign/vm_backup
 SANITY_DIR  := $(ROOT)/.build/sanity/ansible_collections/sovereign/vm_backup
 GOPATH_DEB  := /usr/share/gocode
 APT_PKGS    := golang-go golang-github-vmware-govmomi-dev git chromium chromium-driver
-GET_PIP     := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 PYTEST_ARGS ?=
+# The development toolchain is installed from a lock with hashes, so that a fresh machine gets what CI tested;
+# `make lock` refreshes it with uv. INSTALL_FROM=ranges (used by `make test-latest`) takes the newest of everything.
+LOCK        := requirements-dev.lock
+INSTALL_FROM ?= lock
+UV_VERSION  := 0.13.9
+UV          := $(ROOT)/.build/uv/bin/uv
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup apt venv vcsim collection lab lab-stop demo test units emulator-tests integration molecule sanity \
-        lint changelog-lint bench peer-venv clean
+.PHONY: help setup apt venv vcsim collection lab lab-stop demo test test-latest units emulator-tests integration \
+        molecule sanity lint changelog-lint bench peer-venv lock matrix matrix-edge smoke tarball-test ee-test clean
 
 help:
-	@sed -n '2,6p' Makefile | sed 's/^# *//'
+	@sed -n '2,8p' Makefile | sed 's/^# *//'
 
 # ---------------------------------------------------------------------------------------------------------------
 # Set-up (idempotent)
@@ -47,11 +54,31 @@ apt:
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+ifeq ($(INSTALL_FROM),ranges)
+$(VENV)/.installed: FORCE
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --upgrade --upgrade-strategy eager -r requirements-dev.txt
 	@touch $@
+else
+$(VENV)/.installed: $(LOCK)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --require-hashes --no-deps -r $(LOCK)
+	@touch $@
+endif
+
+FORCE:
+
+# uv resolves for a target Python without installing it, so one machine writes the locks of every edge.
+$(UV):
+	@$(PYTHON) -m venv $(ROOT)/.build/uv
+	$(ROOT)/.build/uv/bin/python -m pip install -q uv==$(UV_VERSION)
+
+UV_COMPILE = $(UV) pip compile -q --generate-hashes --upgrade --custom-compile-command "make lock"
+lock: $(UV)
+	$(UV_COMPILE) --python-version 3.11 -o $(LOCK) requirements-dev.txt
+	$(UV_COMPILE) --python-version 3.11 -o tests/matrix/oldest.lock tests/matrix/oldest.in
+	$(UV_COMPILE) --python-version 3.12 -o tests/matrix/newest.lock tests/matrix/newest.in
 
 vcsim: $(VCSIM)
 
@@ -107,22 +134,49 @@ molecule:
 	  (cd extensions && $(BIN)/molecule test -s $$scenario) || { status=1; break; }; done; \
 	[ -z "$$started" ] || $(PY) tests/lab/lab.py stop --dir $(MOLECULE_LAB); exit $$status
 
-$(GET_PIP): tests/sanity/get_pip_offline.py
-	@mkdir -p $(dir $@)
-	@cp $< $@
-
-sanity: $(GET_PIP)
+# ansible-test runs on the venv's own Python, whichever edge of the matrix that venv is.
+sanity:
+	@$(PY) tests/sanity/place_get_pip.py
 	@rm -rf $(SANITY_DIR) && mkdir -p $(SANITY_DIR)
 	@git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -xf - -C $(SANITY_DIR)
 	@# A repository of its own, so that ansible-test lists the copy's files rather than the enclosing checkout's.
 	@cd $(SANITY_DIR) && git init -q && git add -A
-	cd $(SANITY_DIR) && $(BIN)/ansible-test sanity --local --python 3.11 --color no
+	cd $(SANITY_DIR) && $(BIN)/ansible-test sanity --local --color no \
+	  --python $$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
 lint:
 	$(BIN)/ansible-lint --offline
 
 changelog-lint:
 	$(BIN)/antsibull-changelog lint
+
+# ---------------------------------------------------------------------------------------------------------------
+# The support matrix: the oldest and the newest ansible-core that meta/runtime.yml claims, each in a venv of its own
+# built from tests/matrix/<edge>.lock, run the unit tests, sanity, and the integration tests marked `smoke`.
+# ansible-core 2.20 and later need Python 3.12: the newest edge takes pyenv's 3.12 unless PYTHON_NEWEST says otherwise.
+MATRIX_DIR    := $(ROOT)/.venv-matrix
+MATRIX_EDGES  := oldest newest
+PYTHON_oldest ?= $(PYTHON)
+PYTHON_newest ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12))
+
+matrix: apt vcsim collection
+	@for edge in $(MATRIX_EDGES); do $(MAKE) --no-print-directory matrix-edge EDGE=$$edge || exit 1; done
+	@for edge in $(MATRIX_EDGES); do echo "MATRIX $$edge: $$(cat $(MATRIX_DIR)/$$edge/.versions): passed"; done
+
+$(MATRIX_DIR)/%/.installed: tests/matrix/%.lock
+	@test -n "$(PYTHON_$*)" || { echo "no Python for the $* edge of the matrix: set PYTHON_$*" >&2; exit 1; }
+	@test -x $(MATRIX_DIR)/$*/bin/python || $(PYTHON_$*) -m venv $(MATRIX_DIR)/$*
+	$(MATRIX_DIR)/$*/bin/python -m pip install -q --require-hashes --no-deps -r $<
+	@$(MATRIX_DIR)/$*/bin/python -c 'import sys, ansible; print("ansible-core %s on Python %d.%d.%d" \
+	  % ((ansible.__version__,) + sys.version_info[:3]))' > $(MATRIX_DIR)/$*/.versions
+	@touch $@
+
+matrix-edge: $(MATRIX_DIR)/$(EDGE)/.installed
+	@echo "MATRIX $(EDGE): $$(cat $(MATRIX_DIR)/$(EDGE)/.versions)"
+	@$(MAKE) --no-print-directory units sanity smoke VENV=$(MATRIX_DIR)/$(EDGE)
+
+smoke:
+	$(PY) -m pytest tests/integration -m smoke -q -p no:cacheprovider -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 # The benchmarks' peer (community.vmware from the `ansible` community bundle) lives in a venv of its own, so that
 # neither its ansible-core nor its collections mix with the project's. `make bench BENCH_ARGS="--only inventory"`

@@ -2,8 +2,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Offline stand-in for the get-pip.py that ansible-test downloads to seed pip into its sanity virtualenvs.
 
-``make sanity`` copies it to ~/.ansible/test/cache/get_pip_24_2.py. It bootstraps pip from the interpreter's own
-ensurepip, then installs what ansible-test asked for from the package index configured on the machine.
+``make sanity`` copies it to ~/.ansible/test/cache/get_pip_<version>.py (see place_get_pip.py). It bootstraps pip
+from the interpreter's own ensurepip, then installs what ansible-test asked for from the package index configured on
+the machine.
 """
 
 from __future__ import annotations
