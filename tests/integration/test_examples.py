@@ -17,6 +17,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -24,6 +25,7 @@ import pytest
 import yaml
 
 import vcenter
+from ansible_warnings import our_warnings
 from ansible_collections.sovereign.vm_backup.plugins.module_utils import _argspec
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
@@ -64,8 +66,8 @@ PREPARATION = {
 }
 
 
-def ansible_doc(*args):
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
+def ansible_doc(*args, collections=COLLECTIONS):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
                ANSIBLE_NOCOLOR="1")
     return subprocess.run([ANSIBLE_DOC, "-t", "module"] + list(args), env=env, capture_output=True, text=True,
                           timeout=300, check=False)
@@ -186,15 +188,36 @@ EFFECTS = {"backup_inventory": backup_inventory_effects, "backup_sla_policy": ba
 
 # -- tests --------------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("module", MODULES)
-def test_ansible_doc_renders_the_module_with_examples(module):
-    completed = ansible_doc(PREFIX + module)
+def assert_doc_renders(module, collections=COLLECTIONS):
+    """ansible-doc renders the module, and says nothing about this collection on stderr (a third party's
+    deprecation notice, such as cryptography's about DSA inside ansible-core, is not ours to fail on)."""
+    completed = ansible_doc(PREFIX + module, collections=collections)
     assert completed.returncode == 0, completed.stderr
     assert "EXAMPLES:" in completed.stdout and "RETURN VALUES:" in completed.stdout
-    assert completed.stderr.strip() == "", completed.stderr
+    assert our_warnings(completed.stderr) == [], completed.stderr
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize("module", MODULES)
+def test_ansible_doc_renders_the_module_with_examples(module):
+    assert_doc_renders(module)
     tasks = examples_of(module)
     assert all(isinstance(task, dict) and task.get("name") for task in tasks), "every example task has a name"
     assert any(collection_action(task)[0] == PREFIX + module for task in tasks)
+
+
+def test_a_warning_raised_by_our_code_fails_the_doc_check(tmp_path):
+    """The check above is not blind: a copy of the collection whose doc fragment warns at import fails it."""
+    copy = tmp_path / "ansible_collections" / "sovereign" / "vm_backup"
+    copy.mkdir(parents=True)
+    for part in ("galaxy.yml", "meta", "plugins"):
+        source = os.path.join(ROOT, part)
+        (shutil.copytree if os.path.isdir(source) else shutil.copyfile)(source, str(copy / part))
+    fragment = copy / "plugins" / "doc_fragments" / "connection.py"
+    fragment.write_text(fragment.read_text(encoding="utf-8")
+                        + "\nimport warnings\nwarnings.warn('a warning of our own', UserWarning)\n", encoding="utf-8")
+    with pytest.raises(AssertionError, match="a warning of our own"):
+        assert_doc_renders(MODULES[0], collections=str(tmp_path))
 
 
 def test_the_preparation_covers_every_name_the_examples_use():
@@ -207,6 +230,7 @@ def test_the_preparation_covers_every_name_the_examples_use():
         assert names["vars"] <= set(preparation.get("vars", {})), (module, names["vars"])
 
 
+@pytest.mark.smoke
 @pytest.mark.parametrize("module", sorted(PREPARATION))
 def test_examples_run_against_the_lab(fresh_lab, tmp_path, module):
     preparation = PREPARATION[module]
@@ -220,6 +244,7 @@ def test_examples_run_against_the_lab(fresh_lab, tmp_path, module):
         prepare(fresh_lab, preparation, created_vms)
         _rc, output, _results = fresh_lab.playbook(str(playbook))
         assert re.search(r"localhost\s+: ok=%d\s+changed=\d+\s+unreachable=0\s+failed=0" % len(tasks), output), output
+        assert our_warnings(output) == [], output
         EFFECTS[module](fresh_lab, output)
     finally:
         cleanup(fresh_lab, preparation, created_vms)
