@@ -230,7 +230,7 @@ def point_summary(version, copy=None, kind=None):
     """What the result says of a recovery point. Pure."""
     when = spp_versions.protection_time(version) or None
     return {"id": str(version.get("id")), "time": when, "time_iso": iso_time(when),
-            "copy": kind if copy is not None else None, "copy_id": str(copy.get("id")) if copy is not None else None,
+            "copy_kind": kind if copy is not None else None, "copy_id": str(copy.get("id")) if copy is not None else None,
             "policy": nested_get(version, "protectionInfo", "storageProfileName"),
             "session_id": str(version["sessionId"]) if version.get("sessionId") else None, "session_status": None}
 

@@ -305,8 +305,10 @@ recovery_point:
       description: When the backup was taken, in ISO 8601 UTC.
       type: str
       sample: "2026-11-22T00:28:34.135Z"
-    copy:
-      description: The copy kind asked for with O(copy), or null when the backup server chose.
+    copy_kind:
+      description:
+        - The copy kind asked for with O(copy), or null when the backup server chose.
+        - Not named C(copy), which Jinja's dot notation would resolve to the dictionary method.
       type: str
     copy_id:
       description: Id of that copy.

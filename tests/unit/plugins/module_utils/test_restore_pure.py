@@ -198,9 +198,9 @@ def test_point_summary_with_a_copy():
     replica = copy("c9", "REPLICATION", point["links"]["self"]["href"])
     point["sessionId"] = 1767225500000
     assert _restore.point_summary(point, replica, "replication") == {
-        "id": "v1", "time": T0, "time_iso": "2026-01-01T00:00:00.000Z", "copy": "replication", "copy_id": "c9",
+        "id": "v1", "time": T0, "time_iso": "2026-01-01T00:00:00.000Z", "copy_kind": "replication", "copy_id": "c9",
         "policy": "Gold", "session_id": "1767225500000", "session_status": None}
-    assert _restore.point_summary(point)["copy"] is None
+    assert _restore.point_summary(point)["copy_kind"] is None
 
 
 # -- markers ------------------------------------------------------------------------------------------------------
