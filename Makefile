@@ -5,6 +5,8 @@
 #   make bench  run the benchmarks in tests/perf
 #   make matrix run unit, sanity and smoke tests under the oldest and newest ansible-core that the collection claims
 #   make lock   regenerate the locked dependency sets (requirements-dev.lock, tests/matrix/*.lock)
+#   make build  build the collection tarball into .build/dist
+#   make test-latest  run `make test` in .venv-latest, with the newest of everything (unlocked): shows drift early
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -33,10 +35,10 @@ export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PATH := $(BIN):$(PATH)
 
 .PHONY: help setup apt venv vcsim collection lab lab-stop demo test test-latest units emulator-tests integration \
-        molecule sanity lint changelog-lint bench peer-venv lock matrix matrix-edge smoke tarball-test ee-test clean
+        molecule sanity lint changelog-lint bench peer-venv lock matrix matrix-edge smoke build clean
 
 help:
-	@sed -n '2,8p' Makefile | sed 's/^# *//'
+	@sed -n '2,9p' Makefile | sed 's/^# *//'
 
 # ---------------------------------------------------------------------------------------------------------------
 # Set-up (idempotent)
@@ -109,6 +111,11 @@ demo: setup
 # Tests
 test: setup
 	@$(MAKE) --no-print-directory units emulator-tests integration molecule sanity lint changelog-lint
+
+# Not in CI: the newest release of everything that requirements-dev.txt allows, so that a third party's new release
+# breaks this target before it breaks a fresh machine (then fix, and `make lock`).
+test-latest:
+	@$(MAKE) --no-print-directory test VENV=$(ROOT)/.venv-latest INSTALL_FROM=ranges
 
 units:
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider $(PYTEST_ARGS)
@@ -193,6 +200,10 @@ $(PEER_VENV)/.installed: tests/perf/requirements-peer.txt
 
 bench: setup peer-venv
 	$(PY) tests/perf/run.py $(BENCH_ARGS)
+
+# The tarball that users install (galaxy.yml's build_ignore keeps the lab, the tests and the build outputs out).
+build: venv
+	$(BIN)/ansible-galaxy collection build --force --output-path $(ROOT)/.build/dist $(ROOT)
 
 clean: lab-stop
 	rm -rf .build .cache tests/output
