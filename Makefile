@@ -1,6 +1,6 @@
 # sovereign.vm_backup — set-up, the local lab, tests and benchmarks.
 #   make demo   set everything up, start the lab, run playbooks/demo.yml against it, stop the lab
-#   make test   set everything up and run every test (unit, emulator, integration, sanity, lint)
+#   make test   set everything up and run every test (unit, emulator, integration, sanity, lint, matrix)
 #   make lab    start the lab in the background and print its `export` lines; `make lab-stop` stops it
 #   make bench  run the benchmarks in tests/perf
 #   make matrix run unit, sanity and smoke tests under the oldest and newest ansible-core that the collection claims
@@ -110,7 +110,7 @@ demo: setup
 # ---------------------------------------------------------------------------------------------------------------
 # Tests
 test: setup
-	@$(MAKE) --no-print-directory units emulator-tests integration molecule sanity lint changelog-lint
+	@$(MAKE) --no-print-directory units emulator-tests integration molecule sanity lint changelog-lint matrix
 
 # Not in CI: the newest release of everything that requirements-dev.txt allows, so that a third party's new release
 # breaks this target before it breaks a fresh machine (then fix, and `make lock`).
