@@ -29,6 +29,12 @@ SOURCE = "DC0_H0_VM1"
 CLONE = "DC0_H0_VM1_FROM_TARBALL"
 
 
+def users_env(collections):
+    """An environment that knows only the installed collection: neither this checkout's collections path (which
+    `make` exports) nor Python's own path may serve it."""
+    return dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false")
+
+
 def run(argv, **kwargs):
     completed = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False, **kwargs)
     assert completed.returncode == 0, (argv, (completed.stdout + completed.stderr)[-4000:])
@@ -47,7 +53,8 @@ def installed(tmp_path_factory):
     run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "-r", os.path.join(ROOT, "requirements.txt"),
          "ansible-core==%s" % ansible.__version__])
     collections = work / "collections"
-    run([str(venv / "bin" / "ansible-galaxy"), "collection", "install", "-p", str(collections), tarball])
+    run([str(venv / "bin" / "ansible-galaxy"), "collection", "install", "-p", str(collections), tarball],
+        env=users_env(str(collections)))
     return tarball, str(venv / "bin"), str(collections)
 
 
@@ -72,7 +79,7 @@ def test_the_tarball_holds_the_collection_and_nothing_of_the_lab(installed):
     assert "roles/restore_clone/meta/argument_specs.yml" in members and "requirements.txt" in members
     assert [m for m in members if m.startswith(NEVER_SHIPPED) or "/." in "/" + m or "__pycache__" in m] == []
     listed = run([os.path.join(bin_dir, "ansible-galaxy"), "collection", "list", "-p", collections],
-                 env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false"))
+                 env=users_env(collections))
     assert re.search(r"sovereign\.vm_backup\s+0\.\d+\.\d+", listed.stdout), listed.stdout
 
 
@@ -142,6 +149,8 @@ def test_the_execution_environment_context_installs_our_python_requirements(inst
     assert "sovereign.vm_backup" in (context / "_build" / "requirements.yml").read_text(encoding="utf-8")
 
     introspect = [os.path.join(bin_dir, "python"), str(context / "_build" / "scripts" / "introspect.py"), "introspect"]
+    assert os.path.isfile(os.path.join(collections, "ansible_collections", "sovereign", "vm_backup", "meta",
+                                       "execution-environment.yml"))
     found = run(introspect + [collections]).stdout  # what the installed collection itself declares
     for package in ("pyvmomi", "requests"):
         assert re.search(r"^- '%s\b.*# from collection sovereign\.vm_backup'$" % package, found, re.M), found
