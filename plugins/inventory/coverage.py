@@ -27,6 +27,16 @@ description:
   - Policy names are made safe for group names the standard way, as P(ansible.builtin.constructed#inventory) does;
     every character that is not a letter, a digit or C(_) becomes C(_), whatever C(TRANSFORM_INVALID_GROUP_CHARS)
     says, so that the group names do not depend on the controller's configuration.
+  - When the names of several policies are made the same group name (V(Gold-EU) and V(Gold.EU) would both give
+    C(policy_Gold_EU)), one group would hold the VMs of all of them. Instead, each of them gets that name followed by
+    C(_) and the first 8 hexadecimal digits of the SHA-256 of C(policy_<exact name>) (C(policy_Gold_EU_8a50eb47) for
+    V(Gold-EU)), which do not change when other policies come and go, and a warning says which group is which
+    policy's. A policy whose name needs no change (V(Gold_EU)) keeps its plain group name.
+  - "Every string that comes from vCenter or the backup server (VM, folder, datacenter, cluster, ESXi host and policy
+    names, reasons, anything) is data, never a template. The plugin marks every host variable unsafe, and every host
+    name that could be read as a template (it holds C({) or starts with C(#jinja2:)), so that no supported
+    ansible-core renders them, neither in O(compose), O(groups) and O(keyed_groups) nor in a later play: a VM named
+    C({{ 7*7 }}) is the host C({{ 7*7 }}), and its C(sovereign_backup_name) is C({{ 7*7 }}), not C(49)."
   - "Host variables, all prefixed with C(sovereign_backup_): C(name), C(moref), C(instance_uuid), C(spp_id) (null
     when C(known_to_backup) is false), C(known_to_backup), C(power_state), C(has_snapshots), C(folder), C(datacenter),
     C(cluster), C(esxi_host) (the ESXi host name), C(policies) (VM level), C(disk_policies) (the policies of the VM's
@@ -79,6 +89,13 @@ options:
       - V(name) is the VM name. When several VMs share a name (in different folders), each of them is named
         C(<name>_<moref>), so that no VM hides another and the names do not depend on the listing order; a
         warning lists them.
+      - "With V(name), a VM named like the controller (C(localhost), C(127.0.0.1), C(::1): the names of ansible-core's
+        C(LOCALHOST) constant) or like an implicit group (C(all), C(ungrouped)) is named C(<name>_<moref>) too
+        (C(localhost_vm-42)), with a warning. Otherwise the VM would replace Ansible's implicit localhost, and
+        C(delegate_to: localhost) would run with the VM's variables instead of on the controller. Other loopback
+        names, such as C(localhost.localdomain), are ordinary host names to Ansible and are kept."
+      - Should C(<name>_<moref>) be the name of another VM, C(_<moref>) is added again until the name is free, so that
+        no VM takes the place of another. C(sovereign_backup_name) always holds the VM's real name.
       - V(moref) is the vCenter managed object id (C(vm-42)), unique within a vCenter.
       - V(instance_uuid) is the vCenter instance UUID of the VM.
     type: str
@@ -154,7 +171,9 @@ cache_timeout: 3600
 """
 
 import collections
+import hashlib
 
+from ansible import constants as C
 from ansible.errors import AnsibleParserError
 from ansible.inventory.group import to_safe_group_name
 from ansible.module_utils.common.text.converters import to_text
@@ -172,6 +191,11 @@ VARIABLE_PREFIX = "sovereign_backup_"
 # Record keys whose name would mislead among host variables.
 RENAMED_KEYS = {"host": "esxi_host"}
 COMPLIANT_GROUP = "compliant"
+POLICY_GROUP_PREFIX = "policy_"
+# The groups every inventory has. A host pattern that names one of them means the group, never a host.
+IMPLICIT_GROUPS = frozenset(("all", "ungrouped"))
+# Hex digits of the SHA-256 of a group's label that tell apart groups whose safe names would be the same.
+GROUP_DIGEST_LENGTH = 8
 
 
 # -- pure: coverage report -> hosts, variables and groups ---------------------------------------------------------
@@ -194,24 +218,52 @@ def host_variables(record):
     return {VARIABLE_PREFIX + RENAMED_KEYS.get(key, key): value for key, value in record.items()}
 
 
-def inventory_hostnames(records, hostnames="name"):
-    """``(names, duplicates)``: the inventory hostname of each record, in order, and ``{shared name: [hostnames]}``.
+def reserved_host_names():
+    """The names no VM may have as its inventory hostname, because Ansible gives them a meaning of its own.
 
-    A name several VMs share becomes ``<name>_<moref>`` for each of them: no VM hides another, and which VM gets
-    which name does not depend on the order vCenter lists them in.
+    - ``C.LOCALHOST`` (``localhost``, ``127.0.0.1`` and ``::1`` in ansible-core 2.17 to 2.21): an inventory host with
+      one of these names becomes Ansible's localhost, so ``delegate_to: localhost`` and ``hosts: localhost`` would run
+      with that VM's variables (a composed ``ansible_host``, its connection) instead of on the controller. Read from
+      ansible-core, which may add names. Other loopback names (``localhost.localdomain``, ``127.0.0.2``) are ordinary
+      hosts to Ansible: it never makes them its localhost.
+    - ``all`` and ``ungrouped``: the implicit groups; a host of that name could not be targeted by its name.
+    """
+    return frozenset(C.LOCALHOST) | IMPLICIT_GROUPS
+
+
+def could_be_a_template(text):
+    """Whether ansible-core before 2.19 would render ``text`` as a template somewhere: it holds ``{`` (every delimiter
+    Ansible's Jinja uses starts with it: ``{{``, ``{%``, ``{#``) or starts with ``#jinja2:``, a header that sets other
+    delimiters (``#jinja2:variable_start_string:'<'`` ...). Pure."""
+    return "{" in text or text.startswith("#jinja2:")
+
+
+def inventory_hostnames(records, hostnames="name", reserved=frozenset()):
+    """``(names, duplicates, renamed_reserved)``: the inventory hostname of each record, in order; ``{shared name:
+    [hostnames]}``; and ``{reserved name: [hostnames]}``. Pure.
+
+    A VM is ``<name>_<moref>`` rather than ``<name>`` when several VMs share the name (no VM hides another, and which
+    VM gets which name does not depend on the order vCenter lists them in), or when the name is in ``reserved`` (see
+    reserved_host_names: a VM called ``localhost`` must not stand in for the controller). Should ``<name>_<moref>`` be
+    the name of another VM, ``_<moref>`` is added again: no VM can take another's place by its choice of name.
     """
     def base(record):
         return record.get(hostnames) or record["moref"]  # a record without instance UUID still gets a name
 
     counts = collections.Counter(base(record) for record in records)
-    names, duplicates = [], {}
+    to_rename = {name for name, count in counts.items() if count > 1 or name in reserved}
+    kept = set(counts) - to_rename
+    names, duplicates, renamed_reserved = [], {}, {}
     for record in records:
-        name = base(record)
-        if counts[name] > 1:
-            duplicates.setdefault(name, []).append("%s_%s" % (name, record["moref"]))
-            name = "%s_%s" % (name, record["moref"])
-        names.append(name)
-    return names, {name: sorted(hosts) for name, hosts in duplicates.items()}
+        name = hostname = base(record)
+        if name in to_rename:
+            hostname = "%s_%s" % (name, record["moref"])
+            while hostname in kept:  # morefs are unique, so only a name kept as it is can be in the way
+                hostname = "%s_%s" % (hostname, record["moref"])
+            (renamed_reserved if name in reserved else duplicates).setdefault(name, []).append(hostname)
+        names.append(hostname)
+    return (names, {name: sorted(hosts) for name, hosts in duplicates.items()},
+            {name: sorted(hosts) for name, hosts in renamed_reserved.items()})
 
 
 def group_name(prefix, name):
@@ -219,29 +271,81 @@ def group_name(prefix, name):
     return to_safe_group_name(prefix + name, force=True, silent=True)
 
 
-def build_inventory(source, hostnames="name", group_prefix=""):
-    """``{"hosts": {hostname: variables}, "groups": {group: [hostnames]}, "duplicates": {...}}``, all sorted. Pure.
+def _digest(label, length):
+    return hashlib.sha256(label.encode("utf-8")).hexdigest()[:length]
 
-    Every policy and every flag that was read gets its group, even an empty one.
+
+def distinct_group_names(labels, prefix=""):
+    """``(groups, collisions)``: ``{label: group name}``, a distinct group for each label (``policy_<policy name>``
+    or a flag), and ``{safe name: {label: group name}}`` for the labels whose safe names were the same. Pure.
+
+    Making a name safe turns every character that is not a letter, a digit or ``_`` into ``_``, so ``policy_Gold-EU``
+    and ``policy_Gold.EU`` would both be ``policy_Gold_EU``: one group for the VMs of two policies, and a play meant
+    for one policy would run on the other's VMs too. Each such label gets ``_`` and the first 8 hex digits of the
+    SHA-256 of the label appended instead: they depend on the label alone, so a group keeps its name whatever policies
+    come and go. A label that needed no change (a policy named ``Gold_EU``) keeps the plain name, for the same reason.
     """
+    safe = {label: group_name(prefix, label) for label in sorted(set(labels))}
+    sharing = collections.defaultdict(list)
+    for label, name in safe.items():
+        sharing[name].append(label)
+    shared = {name for name, same in sharing.items() if len(same) > 1}
+    kept = {name for label, name in safe.items() if name not in shared or name == prefix + label}
+    groups = {}
+    for label, name in safe.items():
+        if name in shared and name != prefix + label:
+            suffixed = "%s_%s" % (name, _digest(label, GROUP_DIGEST_LENGTH))
+            if suffixed in kept:  # only a label crafted to look like another's group: the whole digest then
+                suffixed = "%s_%s" % (name, _digest(label, 64))
+            name = suffixed
+        groups[label] = name
+    collisions = {name: {label: groups[label] for label in sharing[name]} for name in sorted(shared)}
+    return groups, collisions
+
+
+def group_source(label):
+    """What a group label stands for, in words: ``SLA policy Gold-EU``, ``flag stale``."""
+    if label.startswith(POLICY_GROUP_PREFIX):
+        return "SLA policy %s" % label[len(POLICY_GROUP_PREFIX):]
+    return "flag %s" % label
+
+
+def group_labels(record):
+    """The labels of the plugin's groups the VM of ``record`` belongs to (before prefix and safe names)."""
+    policies = set(record.get("policies") or []) | set(record.get("disk_policies") or [])
+    labels = [POLICY_GROUP_PREFIX + policy for policy in sorted(policies)] + list(record.get("flags") or [])
+    if record.get("compliant"):
+        labels.append(COMPLIANT_GROUP)
+    return labels
+
+
+def build_inventory(source, hostnames="name", group_prefix="", reserved=None):
+    """``{"hosts": {hostname: variables}, "groups": {group: [hostnames]}, "duplicates": {...}, "reserved": {...},
+    "group_collisions": {...}}``, all sorted. Pure.
+
+    Every policy and every flag that was read gets its group, even an empty one. ``reserved``: the names no host may
+    have, by default reserved_host_names(). ``duplicates``, ``reserved`` and ``group_collisions`` say which names were
+    changed (see inventory_hostnames and distinct_group_names), for the warnings.
+    """
+    if reserved is None:
+        reserved = reserved_host_names()
     records = sorted(source["vms"], key=lambda r: (r.get("name") or "", r.get("moref") or ""))
-    names, duplicates = inventory_hostnames(records, hostnames)
-    groups = {group_name(group_prefix, flag): [] for flag in list(source["flags_read"]) + [COMPLIANT_GROUP]}
-    for policy in source["policies"]:
-        groups[group_name(group_prefix, "policy_" + policy)] = []
-    hosts = {}
-    for name, record in zip(names, records):
-        hosts[name] = host_variables(record)
-        policies = set(record.get("policies") or []) | set(record.get("disk_policies") or [])
-        member_of = ["policy_" + policy for policy in policies] + list(record.get("flags") or [])
-        if record.get("compliant"):
-            member_of.append(COMPLIANT_GROUP)
-        for group in member_of:
-            groups.setdefault(group_name(group_prefix, group), []).append(name)
+    names, duplicates, renamed_reserved = inventory_hostnames(records, hostnames, reserved)
+    membership = {name: group_labels(record) for name, record in zip(names, records)}
+    always = list(source["flags_read"]) + [COMPLIANT_GROUP] + [POLICY_GROUP_PREFIX + p for p in source["policies"]]
+    labels = set(always).union(*membership.values())
+    group_of, collisions = distinct_group_names(labels, group_prefix)
+    groups = {group_of[label]: [] for label in always}
+    for name, member_of in membership.items():
+        for label in member_of:
+            groups.setdefault(group_of[label], []).append(name)
+    hosts = {name: host_variables(record) for name, record in zip(names, records)}
     return {
         "hosts": dict(sorted(hosts.items())),
         "groups": {group: sorted(set(members)) for group, members in sorted(groups.items())},
         "duplicates": duplicates,
+        "reserved": renamed_reserved,
+        "group_collisions": collisions,
     }
 
 
@@ -303,22 +407,57 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _populate(self, source):
         built = build_inventory(source, self.get_option("hostnames"), self.get_option("group_prefix"))
-        for name, hosts in built["duplicates"].items():
-            display.warning("%d VMs are named %s; their inventory hostnames are %s"
-                            % (len(hosts), name, ", ".join(hosts)))
+        self._warn_about_changed_names(built)
         for group in built["groups"]:
             self.inventory.add_group(group)
         strict = self.get_option("strict")
-        for host, variables in built["hosts"].items():
-            self.inventory.add_host(host)
-            for key, value in variables.items():
-                # Names come from vCenter and SPP: never templated (ansible-core < 2.19 would, without wrap_var).
-                self.inventory.set_variable(host, key, wrap_var(value))
-            self._set_composite_vars(self.get_option("compose"), variables, host, strict=strict)
-            # Conditional and keyed groups see the composed variables too, as in ansible.builtin.constructed.
-            host_vars = self.inventory.get_host(host).get_vars()
+        for hostname, variables in built["hosts"].items():
+            # Every name and value here comes from vCenter or the backup server, the hostname too: data, never a
+            # template. ansible-core before 2.19 renders any string that is not marked unsafe wherever it is used:
+            # in compose, groups and keyed_groups here, and in every play later (inventory_hostname included), so a VM
+            # named "{{ lookup('pipe', ...) }}" would run a command on the controller. 2.19 and later trust no such
+            # string; wrap_var only keeps them untrusted there. Every variable is marked, every string in it; the
+            # hostname when it could be a template (see _marked_hostname).
+            host = self.inventory.add_host(self._marked_hostname(hostname))
+            for key, value in wrap_var(variables).items():
+                self.inventory.set_variable(host, key, value)
+            # As in ansible.builtin.constructed, compose, groups and keyed_groups see the host's variables as the
+            # inventory holds them (marked unsafe, inventory_hostname included); groups and keyed_groups see the
+            # composed variables too.
+            self._set_composite_vars(self.get_option("compose"), self._host_vars(host), host, strict=strict)
+            host_vars = self._host_vars(host)
             self._add_host_to_composed_groups(self.get_option("groups"), host_vars, host, strict=strict)
             self._add_host_to_keyed_groups(self.get_option("keyed_groups"), host_vars, host, strict=strict)
         for group, hosts in built["groups"].items():
             for host in hosts:
-                self.inventory.add_host(host, group=group)
+                self.inventory.add_host(self._marked_hostname(host), group=group)
+
+    @staticmethod
+    def _marked_hostname(hostname):
+        """The hostname, marked unsafe when it could be a template. Not every hostname: ansible-inventory --list of
+        ansible-core before 2.19 writes an unsafe hostname as {"__ansible_unsafe": ...} in the host lists of the
+        groups, which the tools that read those lists as names (AWX's inventory import among them) do not take; and
+        a name that could not be a template is not rendered, marked or not (short of a play that builds a template
+        out of it)."""
+        return wrap_var(hostname) if could_be_a_template(hostname) else hostname
+
+    def _host_vars(self, host):
+        return self.inventory.get_host(host).get_vars()
+
+    def _warn_about_changed_names(self, built):
+        """One warning per VM or group whose name is not the plain one, saying why and what it is instead."""
+        for name, hosts in built["duplicates"].items():
+            self.display.warning("%d VMs are named %s; their inventory hostnames are %s"
+                                 % (len(hosts), name, ", ".join(hosts)))
+        for name, hosts in built["reserved"].items():
+            if len(hosts) == 1:
+                vms = "the VM named %s is the inventory host" % name
+            else:
+                vms = "the %d VMs named %s are the inventory hosts" % (len(hosts), name)
+            self.display.warning("Ansible reserves the host name %s (the controller, or an implicit group), so %s %s; "
+                                 "sovereign_backup_name keeps the name" % (name, vms, ", ".join(hosts)))
+        for name, groups in built["group_collisions"].items():
+            self.display.warning(
+                "The groups of %s would all be %s (a group name keeps only letters, digits and _), which would mix "
+                "their VMs; instead, %s" % (" and ".join(map(group_source, groups)), name, ", ".join(
+                    "the group of %s is %s" % (group_source(label), group) for label, group in groups.items())))

@@ -378,3 +378,41 @@ def test_cache_keeps_the_report_until_flushed(run_plugin, tmp_path):
 
     uncached, calls = run_plugin(config.replace("cache: true", "cache: false"), report(), env=env)
     assert len(calls) == 1 and uncached["groups"] == first["groups"]
+
+
+def test_names_from_the_servers_are_data_never_templates(run_plugin, tmp_path):
+    """VM and policy names that are templates stay literal in compose, groups and keyed_groups (ansible-core before
+    2.19 would render them, lookups included, unless the plugin marks them unsafe); a VM named localhost is not
+    Ansible's localhost; two policies that make the same group name get two groups."""
+    evidence = tmp_path / "PWNED"
+    touch = "{{ lookup('pipe', 'touch %s') }}" % evidence
+    data = report()
+    data["vms"] += [record("{{ 7*7 }}", "vm-20", policies=["Gold-EU"]), record("localhost", "vm-21"),
+                    record(touch, "vm-22", policies=["Gold.EU", touch], folder=touch)]
+    data["summary"]["per_policy"].update({name: {"vms": 1, "held": False} for name in ("Gold-EU", "Gold.EU", touch)})
+    config = textwrap.dedent("""
+        plugin: sovereign.vm_backup.coverage
+        compose:
+          ansible_host: sovereign_backup_name + '.example.com'
+          hostname_as_composed: inventory_hostname
+          folder_as_composed: sovereign_backup_folder
+          policies_as_composed: sovereign_backup_policies
+        groups:
+          named_like_a_template: sovereign_backup_name.startswith('{')
+        keyed_groups:
+          - key: sovereign_backup_name
+            prefix: name
+    """)
+    result, _calls = run_plugin(config, data, env=CONNECTION)
+    assert not evidence.exists(), "a name ran a command"
+    hostvars, groups = result["hostvars"], result["groups"]
+    assert hostvars["{{ 7*7 }}"]["ansible_host"] == "{{ 7*7 }}.example.com"
+    assert hostvars["{{ 7*7 }}"]["hostname_as_composed"] == "{{ 7*7 }}"
+    assert hostvars[touch]["ansible_host"] == touch + ".example.com"
+    assert hostvars[touch]["folder_as_composed"] == touch
+    assert hostvars[touch]["policies_as_composed"] == ["Gold.EU", touch]
+    assert groups["named_like_a_template"] == sorted(["{{ 7*7 }}", touch])
+    assert groups["name____7_7___"] == ["{{ 7*7 }}"], "keyed_groups saw the literal name"
+    assert "localhost" not in hostvars and hostvars["localhost_vm-21"]["sovereign_backup_name"] == "localhost"
+    assert groups["policy_Gold_EU_8a50eb47"] == ["{{ 7*7 }}"] and groups["policy_Gold_EU_2297b5de"] == [touch]
+    assert "policy_Gold_EU" not in groups
