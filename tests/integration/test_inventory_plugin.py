@@ -19,6 +19,7 @@ import uuid
 import pytest
 
 import vcenter
+from helpers import plain
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 
@@ -61,17 +62,6 @@ def graph(lab, config, *args, **kwargs):
         elif current is not None:
             current.append(found.group("name"))
     return {name: sorted(hosts) for name, hosts in groups.items()}
-
-
-def plain(value):
-    """JSON of ``--list`` without the markers of untrusted strings that ansible-core 2.19 writes."""
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
 
 
 def hostvars(lab, config, **kwargs):

@@ -28,6 +28,7 @@ import uuid
 import pytest
 
 import vcenter
+from helpers import plain
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
 
 pytestmark = [pytest.mark.integration, pytest.mark.smoke,  # in `make matrix` too: it matters most before 2.19
@@ -86,17 +87,6 @@ def run(lab, argv, cwd, env=None):
                                check=False)
     assert completed.returncode == 0, (completed.stdout + completed.stderr)[-6000:]
     return completed.stdout, completed.stderr
-
-
-def plain(value):
-    """JSON of ``--list`` without the markers of unsafe strings that ansible-core writes (host names and values)."""
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
 
 
 def listing(lab, config, cwd):

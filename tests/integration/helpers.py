@@ -1,0 +1,17 @@
+# Copyright (c) 2026, sovereign.vm_backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Helpers that several integration test modules share (test modules do not import each other for them)."""
+
+from __future__ import annotations
+
+
+def plain(value):
+    """JSON of ``ansible-inventory --list`` without the markers of unsafe strings that ansible-core writes (host names
+    and values)."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
