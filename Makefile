@@ -160,7 +160,7 @@ changelog-lint:
 # ---------------------------------------------------------------------------------------------------------------
 # The support matrix: the oldest and the newest ansible-core that meta/runtime.yml claims, each in a venv of its own
 # built from tests/matrix/<edge>.lock, run the unit tests, sanity, and the integration tests marked `smoke`.
-# ansible-core 2.20 and later need Python 3.12: the newest edge takes pyenv's 3.12 unless PYTHON_NEWEST says otherwise.
+# ansible-core 2.20 and later need Python 3.12: the newest edge takes pyenv's 3.12 unless PYTHON_newest says otherwise.
 MATRIX_DIR    := $(ROOT)/.venv-matrix
 MATRIX_EDGES  := oldest newest
 PYTHON_oldest ?= $(PYTHON)

@@ -447,17 +447,17 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _warn_about_changed_names(self, built):
         """One warning per VM or group whose name is not the plain one, saying why and what it is instead."""
         for name, hosts in built["duplicates"].items():
-            self.display.warning("%d VMs are named %s; their inventory hostnames are %s"
+            display.warning("%d VMs are named %s; their inventory hostnames are %s"
                                  % (len(hosts), name, ", ".join(hosts)))
         for name, hosts in built["reserved"].items():
             if len(hosts) == 1:
                 vms = "the VM named %s is the inventory host" % name
             else:
                 vms = "the %d VMs named %s are the inventory hosts" % (len(hosts), name)
-            self.display.warning("Ansible reserves the host name %s (the controller, or an implicit group), so %s %s; "
+            display.warning("Ansible reserves the host name %s (the controller, or an implicit group), so %s %s; "
                                  "sovereign_backup_name keeps the name" % (name, vms, ", ".join(hosts)))
         for name, groups in built["group_collisions"].items():
-            self.display.warning(
+            display.warning(
                 "The groups of %s would all be %s (a group name keeps only letters, digits and _), which would mix "
                 "their VMs; instead, %s" % (" and ".join(map(group_source, groups)), name, ", ".join(
                     "the group of %s is %s" % (group_source(label), group) for label, group in groups.items())))

@@ -76,9 +76,9 @@ def _blocks(text):
         yield "\n".join(block)
 
 
-def our_warnings(text, root=ROOT, names=None):
+def our_warnings(text, root=ROOT):
     """The warnings in ``text`` (an ansible command's stdout or stderr) that are about this collection."""
-    names = collection_names(root) if names is None else names
+    names = collection_names(root)
     our_paths = ("ansible_collections/sovereign/vm_backup/",) + tuple(
         os.path.join(os.path.realpath(root), content) + os.sep for content in ("plugins", "roles", "playbooks"))
     named = re.compile(r"(?<![\w.-])(?:%s)(?![\w-])" % "|".join(

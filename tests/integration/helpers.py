@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 def plain(value):
     """JSON of ``ansible-inventory --list`` without the markers of unsafe strings that ansible-core writes (host names
@@ -15,3 +17,10 @@ def plain(value):
     if isinstance(value, list):
         return [plain(item) for item in value]
     return value
+
+
+def recap(output, host="localhost"):
+    """The PLAY RECAP counts of ``host`` in an ansible-playbook output: ``{"ok": 4, "changed": 1, "failed": 0 ...}``."""
+    line = re.search(r"^%s\s*:(.*)$" % re.escape(host), output.split("PLAY RECAP")[-1], re.M)
+    assert line, "no PLAY RECAP line for %s in:\n%s" % (host, output[-3000:])
+    return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", line.group(1))}

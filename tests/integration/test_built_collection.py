@@ -20,6 +20,7 @@ import ansible
 import pytest
 
 import vcenter
+from helpers import recap
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("built_collection")]
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -65,10 +66,6 @@ def playbook(lab, installed_collection, *args):
                PATH=bin_dir + os.pathsep + env.get("PATH", ""))
     completed = run([os.path.join(bin_dir, "ansible-playbook")] + list(args), env=env)
     return completed.stdout
-
-
-def recap(output):
-    return {key: int(value) for key, value in re.findall(r"(ok|changed|failed)=(\d+)", output.split("PLAY RECAP")[-1])}
 
 
 def test_the_tarball_holds_the_collection_and_nothing_of_the_lab(installed):

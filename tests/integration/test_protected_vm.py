@@ -7,13 +7,13 @@ policy the role fails and the VM stays off. End states are read through pyVmomi 
 from __future__ import annotations
 
 import contextlib
-import re
 import time
 import uuid
 
 import pytest
 
 import vcenter
+from helpers import recap
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import versions as spp_versions
@@ -33,9 +33,6 @@ def new_vm(lab):
         finally:
             vcenter.destroy_vm(vsphere, name)
 
-
-def recap_changed(output):
-    return int(re.search(r"localhost\s*:.*changed=(\d+)", output).group(1))
 
 
 def power_state(lab, name):
@@ -65,7 +62,7 @@ def test_protects_backs_up_once_and_starts_a_new_vm(fresh_lab, first_backup):
         assert spp_vm(fresh_lab, moref)[0] is None, "the backup server must not know the new VM yet"
 
         _rc, check, planned = run_role(fresh_lab, name, ["Gold"], first_backup=first_backup, check=True)
-        assert recap_changed(check) > 0 and "Check mode cannot plan the" in check
+        assert recap(check)["changed"] > 0 and "Check mode cannot plan the" in check
         assert spp_vm(fresh_lab, moref)[0] is None or not spp_vm(fresh_lab, moref)[0].get("storageProfiles")
         assert power_state(fresh_lab, name) == "poweredOff", "check mode changes nothing"
         assert planned["policies"] == ["Gold"]
@@ -73,8 +70,8 @@ def test_protects_backs_up_once_and_starts_a_new_vm(fresh_lab, first_backup):
         _rc, first, result = run_role(fresh_lab, name, ["Gold"], first_backup=first_backup)
         _rc, second, again = run_role(fresh_lab, name, ["Gold"], first_backup=first_backup)
 
-        assert recap_changed(first) > 0, first[-3000:]
-        assert recap_changed(second) == 0, second[-3000:]
+        assert recap(first)["changed"] > 0, first[-3000:]
+        assert recap(second)["changed"] == 0, second[-3000:]
         assert power_state(fresh_lab, name) == "poweredOn"
         record, versions = spp_vm(fresh_lab, moref)
         assert record is not None and record.get("storageProfiles") == ["Gold"]
@@ -97,7 +94,7 @@ def test_adds_the_mandatory_policy_and_keeps_the_others_unless_exclusive(fresh_l
         assert power_state(fresh_lab, name) == "poweredOn"
 
         _rc, output, result = run_role(fresh_lab, name, ["Gold"], exclusive=True)
-        assert recap_changed(output) == 1, "only the policy set changes"
+        assert recap(output)["changed"] == 1, "only the policy set changes"
         assert spp_vm(fresh_lab, moref)[0]["storageProfiles"] == ["Gold"] and result["policies"] == ["Gold"]
 
 

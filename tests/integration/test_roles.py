@@ -5,11 +5,10 @@ promote path promotes once, then changes nothing."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 import vcenter
+from helpers import recap
 
 pytestmark = pytest.mark.integration
 SOURCE = "DC0_C0_RP0_VM2"
@@ -30,9 +29,6 @@ def test_restore_test_cleans_up_when_verification_fails(fresh_lab):
     assert not [s for s in sessions if s.get("status") == "RESOURCE ACTIVE"], "no test restore may stay mounted"
 
 
-def recap_changed(output):
-    return int(re.search(r"localhost\s*:.*changed=(\d+)", output).group(1))
-
 
 def test_restore_test_promotes_once_then_changes_nothing(fresh_lab):
     source = "DC0_C0_RP0_VM1"
@@ -44,7 +40,7 @@ def test_restore_test_promotes_once_then_changes_nothing(fresh_lab):
     _rc, first, _result = fresh_lab.playbook("restore_test_role", {"source_vm": source, "promote": True})
     _rc, second, _result = fresh_lab.playbook("restore_test_role", {"source_vm": source, "promote": True})
 
-    assert recap_changed(first) > 0 and recap_changed(second) == 0, second[-3000:]
+    assert recap(first)["changed"] > 0 and recap(second)["changed"] == 0, second[-3000:]
     with fresh_lab.vsphere_client() as vsphere:
         promoted = vcenter.find_vm(vsphere, source)
         assert promoted is not None and promoted._moId != before, "the test VM took the source's place"  # pylint: disable=protected-access
