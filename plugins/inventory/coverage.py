@@ -448,14 +448,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         """One warning per VM or group whose name is not the plain one, saying why and what it is instead."""
         for name, hosts in built["duplicates"].items():
             display.warning("%d VMs are named %s; their inventory hostnames are %s"
-                                 % (len(hosts), name, ", ".join(hosts)))
+                            % (len(hosts), name, ", ".join(hosts)))
         for name, hosts in built["reserved"].items():
             if len(hosts) == 1:
                 vms = "the VM named %s is the inventory host" % name
             else:
                 vms = "the %d VMs named %s are the inventory hosts" % (len(hosts), name)
             display.warning("Ansible reserves the host name %s (the controller, or an implicit group), so %s %s; "
-                                 "sovereign_backup_name keeps the name" % (name, vms, ", ".join(hosts)))
+                            "sovereign_backup_name keeps the name" % (name, vms, ", ".join(hosts)))
         for name, groups in built["group_collisions"].items():
             display.warning(
                 "The groups of %s would all be %s (a group name keeps only letters, digits and _), which would mix "

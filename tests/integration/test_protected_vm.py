@@ -34,7 +34,6 @@ def new_vm(lab):
             vcenter.destroy_vm(vsphere, name)
 
 
-
 def power_state(lab, name):
     with lab.vsphere_client() as vsphere:
         return str(vcenter.find_vm(vsphere, name).runtime.powerState)

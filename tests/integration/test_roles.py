@@ -29,7 +29,6 @@ def test_restore_test_cleans_up_when_verification_fails(fresh_lab):
     assert not [s for s in sessions if s.get("status") == "RESOURCE ACTIVE"], "no test restore may stay mounted"
 
 
-
 def test_restore_test_promotes_once_then_changes_nothing(fresh_lab):
     source = "DC0_C0_RP0_VM1"
     fresh_lab.module("vm_backup_policy", {"vm": source, "policies": ["Gold"]})
