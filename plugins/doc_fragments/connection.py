@@ -4,8 +4,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Connection options of the collection's modules.
 
-The ``spp`` fragment documents exactly what ``_argspec.spp_argument_spec()`` builds and the ``vcenter`` fragment
-what ``_argspec.vcenter_argument_spec()`` builds; tests/unit/plugins/module_utils/test_argspec.py fails when they
+The ``spp`` fragment documents exactly what ``_connection.spp_argument_spec()`` builds and the ``vcenter`` fragment
+what ``_connection.vcenter_argument_spec()`` builds; tests/unit/plugins/module_utils/test_connection.py fails when they
 drift apart. Modules use ``extends_documentation_fragment: [sovereign.vm_backup.connection,
 sovereign.vm_backup.connection.spp]`` (and ``sovereign.vm_backup.connection.vcenter`` when they talk to vCenter).
 """

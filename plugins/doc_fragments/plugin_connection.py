@@ -5,7 +5,7 @@
 """Connection options of the collection's plugins (inventory), the same as the modules' ones.
 
 Plugins read their options through Ansible's configuration manager, so the environment variables are declared with
-``env:`` here instead of the ``fallback`` of ``_argspec.connection_argument_spec()``. Names, types, defaults and
+``env:`` here instead of the ``fallback`` of ``_connection.connection_argument_spec()``. Names, types, defaults and
 variables mirror that spec exactly; tests/unit/test_inventory_coverage.py fails when they drift apart.
 """
 

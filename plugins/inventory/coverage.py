@@ -181,7 +181,8 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _argspec, _coverage
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _connection
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import coverage as coverage_service
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import VmBackupError
 
 display = Display()
@@ -210,7 +211,7 @@ def inventory_source(report):
     return {
         "vms": list(report["vms"]) + list(report["vcenter_only"]),
         "policies": sorted(summary["per_policy"]),
-        "flags_read": [flag for flag in _coverage.FLAGS if summary["flags"].get(flag) is not None],
+        "flags_read": [flag for flag in coverage_service.FLAGS if summary["flags"].get(flag) is not None],
     }
 
 
@@ -380,7 +381,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _connection_params(self):
         """The modules' connection params from this plugin's options: templates rendered, vaulted values decrypted."""
         params = {}
-        for option, spec in _argspec.connection_argument_spec().items():
+        for option, spec in _connection.connection_argument_spec().items():
             value = self.get_option(option)
             if spec["type"] == "str" and value is not None:
                 if self.templar.is_template(value):
@@ -394,13 +395,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         include = self.get_option("include")
         try:
             # Bad options fail before any connection.
-            _coverage.parse_rpo(rpo)
-            _coverage.validate_include(include)
+            coverage_service.parse_rpo(rpo)
+            coverage_service.validate_include(include)
             params = self._connection_params()
-            spp = _argspec.spp_client_from_params(params, logger=display.vvvv)
-            vsphere = _argspec.vsphere_client_from_params(params)
+            spp = _connection.spp_client_from_params(params, logger=display.vvvv)
+            vsphere = _connection.vsphere_client_from_params(params)
             with spp, vsphere:
-                report = _coverage.collect_coverage(spp, vsphere, rpo=rpo, include=include, progress=display.vvv)
+                report = coverage_service.collect_coverage(spp, vsphere, rpo=rpo, include=include, progress=display.vvv)
         except VmBackupError as error:
             raise AnsibleParserError(error.message) from None  # the typed message says it all; no credentials
         return inventory_source(report)

@@ -13,7 +13,7 @@ import contextlib
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _argspec
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _connection
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import VmBackupError
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import _client as spp_client_module
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import _client as vsphere_client_module
@@ -24,7 +24,7 @@ def require_libraries(module, spp=False, vsphere=False):
         module.fail_json(msg=missing_required_lib("requests"), exception=spp_client_module.REQUESTS_IMPORT_ERROR)
     if vsphere and not vsphere_client_module.HAS_PYVMOMI:
         module.fail_json(msg=missing_required_lib("pyvmomi"), exception=vsphere_client_module.PYVMOMI_IMPORT_ERROR)
-    missing = _argspec.missing_connection_options(module.params, spp=spp, vcenter=vsphere)
+    missing = _connection.missing_connection_options(module.params, spp=spp, vcenter=vsphere)
     if missing:
         module.fail_json(msg="missing connection options: %s" % "; ".join(missing))
 
@@ -36,9 +36,9 @@ def clients(module, spp=True, vsphere=True):
     with contextlib.ExitStack() as stack:
         spp_client = vsphere_client = None
         if spp:
-            spp_client = stack.enter_context(_argspec.spp_client_from_params(module.params, logger=module.log))
+            spp_client = stack.enter_context(_connection.spp_client_from_params(module.params, logger=module.log))
         if vsphere:
-            vsphere_client = stack.enter_context(_argspec.vsphere_client_from_params(module.params))
+            vsphere_client = stack.enter_context(_connection.vsphere_client_from_params(module.params))
         yield spp_client, vsphere_client
 
 

@@ -291,20 +291,22 @@ rescanned:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _argspec, _coverage, _module
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _module
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _connection
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import coverage as coverage_service
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            _argspec.connection_argument_spec(),
+            _connection.connection_argument_spec(),
             rescan=dict(type="bool", default=False),
             rescan_until_visible=dict(type="list", elements="str", default=[]),
             rescan_timeout=dict(type="int", default=600),
             rpo=dict(type="str", default="24h"),
-            include=dict(type="list", elements="str", choices=list(_coverage.INCLUDE_CHOICES),
-                         default=list(_coverage.DEFAULT_INCLUDE)),
-            fail_on=dict(type="list", elements="str", choices=list(_coverage.FLAGS), default=[]),
+            include=dict(type="list", elements="str", choices=list(coverage_service.INCLUDE_CHOICES),
+                         default=list(coverage_service.DEFAULT_INCLUDE)),
+            fail_on=dict(type="list", elements="str", choices=list(coverage_service.FLAGS), default=[]),
         ),
         supports_check_mode=True,
     )
@@ -312,7 +314,7 @@ def main():
     def work():
         params = module.params
         with _module.clients(module) as (spp, vsphere):
-            return _coverage.collect_coverage(
+            return coverage_service.collect_coverage(
                 spp, vsphere, rpo=params["rpo"], include=params["include"], fail_on=params["fail_on"],
                 rescan=params["rescan"], rescan_until_visible=params["rescan_until_visible"],
                 rescan_timeout=params["rescan_timeout"], check_mode=module.check_mode, progress=module.log)

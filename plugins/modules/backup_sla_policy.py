@@ -174,13 +174,15 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _argspec, _module, _sla_policy
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _module
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _connection
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import sla_policies as sla_policy_service
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            _argspec.spp_argument_spec(),
+            _connection.spp_argument_spec(),
             name=dict(type="str", required=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             description=dict(type="str"),
@@ -205,7 +207,7 @@ def main():
 
     def work():
         with _module.clients(module, vsphere=False) as (spp, _vsphere):
-            result = _sla_policy.ensure_sla_policy(
+            result = sla_policy_service.ensure_sla_policy(
                 spp, params["name"], state=params["state"], description=params["description"], site=params["site"],
                 retention=params["retention"], schedule=params["schedule"], encryption=params["encryption"],
                 held=params["held"], check_mode=module.check_mode)

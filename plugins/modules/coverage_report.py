@@ -154,7 +154,8 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _module, _report
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _module
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import coverage_report
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import VmBackupError
 
 
@@ -182,30 +183,30 @@ def main():
         argument_spec=dict(
             coverage=dict(type="dict", required=True),
             dest=dict(type="path", required=True),
-            formats=dict(type="list", elements="str", choices=list(_report.FORMATS), default=list(_report.FORMATS)),
+            formats=dict(type="list", elements="str", choices=list(coverage_report.FORMATS), default=list(coverage_report.FORMATS)),
             policies=dict(type="list", elements="str", default=[]),
             backed_up_since=dict(type="str"),
             backed_up_before=dict(type="str"),
-            title=dict(type="str", default=_report.DEFAULT_TITLE),
+            title=dict(type="str", default=coverage_report.DEFAULT_TITLE),
         ),
         supports_check_mode=True,
     )
 
     def work():
         params = module.params
-        report = _report.build_report(params["coverage"], policies=params["policies"],
-                                      backed_up_since=params["backed_up_since"],
-                                      backed_up_before=params["backed_up_before"])
+        report = coverage_report.build_report(params["coverage"], policies=params["policies"],
+                                              backed_up_since=params["backed_up_since"],
+                                              backed_up_before=params["backed_up_before"])
         dest = params["dest"]
         files, changed_files, before, after = {}, [], [], []
-        for fmt in _report.FORMATS:
+        for fmt in coverage_report.FORMATS:
             if fmt not in params["formats"]:
                 continue
-            path = os.path.join(dest, _report.FILE_NAMES[fmt])
+            path = os.path.join(dest, coverage_report.FILE_NAMES[fmt])
             files[fmt] = path
-            content = _report.render(report, fmt, params["title"])
+            content = coverage_report.render(report, fmt, params["title"])
             existing = _read(path) if os.path.exists(path) else None
-            if existing is not None and _report.comparable(fmt, existing) == _report.comparable(fmt, content):
+            if existing is not None and coverage_report.comparable(fmt, existing) == coverage_report.comparable(fmt, content):
                 before.append("%s: up to date" % path)
                 after.append("%s: up to date" % path)
                 continue

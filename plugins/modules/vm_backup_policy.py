@@ -218,7 +218,9 @@ rescanned:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _argspec, _assignments, _module
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _module
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _connection
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import assignments as assignment_service
 
 SELECTOR_OPTIONS = ("vm", "folder", "name_pattern", "tag")
 
@@ -231,7 +233,7 @@ def main():
     )
     module = AnsibleModule(
         argument_spec=dict(
-            _argspec.connection_argument_spec(),
+            _connection.connection_argument_spec(),
             assignments=dict(type="list", elements="dict", options=item_options, default=[]),
             vm=dict(type="str"), folder=dict(type="str"), name_pattern=dict(type="str"), tag=dict(type="str"),
             disk=dict(type="str"), policies=dict(type="list", elements="str"),
@@ -265,7 +267,7 @@ def main():
 
     def work():
         with _module.clients(module) as (spp, vsphere):
-            result = _assignments.converge(
+            result = assignment_service.converge(
                 spp, vsphere, items, state=params["state"], purge=params["purge"], scope=params["scope"],
                 purge_scope=params["purge_scope"],
                 option_defaults={"quiesce": params["quiesce"],

@@ -298,13 +298,15 @@ violations:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _argspec, _backup_run, _module
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _module
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _connection
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import backup_run as backup_run_service
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            _argspec.connection_argument_spec(),
+            _connection.connection_argument_spec(),
             vms=dict(type="list", elements="str"),
             policy=dict(type="str"),
             wait=dict(type="bool", default=True),
@@ -320,7 +322,7 @@ def main():
 
     def work():
         with _module.clients(module) as (spp, vsphere):
-            return _backup_run.run_backup(
+            return backup_run_service.run_backup(
                 spp, vsphere, vms=params["vms"], policy=params["policy"], wait=params["wait"],
                 timeout=params["timeout"], poll_interval=params["poll_interval"], if_running=params["if_running"],
                 skip_if_backed_up_within=params["skip_if_backed_up_within"], check_mode=module.check_mode,

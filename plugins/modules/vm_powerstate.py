@@ -150,15 +150,17 @@ import contextlib
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _argspec, _module, _powerstate
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _module
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _connection
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import powerstate as powerstate_service
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            _argspec.connection_argument_spec(),
+            _connection.connection_argument_spec(),
             vm=dict(type="str", required=True),
-            state=dict(type="str", required=True, choices=list(_powerstate.STATES)),
+            state=dict(type="str", required=True, choices=list(powerstate_service.STATES)),
             enforce_protection=dict(type="bool", default=True),
             timeout=dict(type="int", default=600),
         ),
@@ -173,7 +175,7 @@ def main():
 
     def work():
         with _module.clients(module, spp=False) as (_spp, vsphere):
-            result = _powerstate.converge(
+            result = powerstate_service.converge(
                 vsphere, params["vm"], params["state"], spp_client, enforce_protection=params["enforce_protection"],
                 timeout=params["timeout"], check_mode=module.check_mode, progress=module.log)
         return result

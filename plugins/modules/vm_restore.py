@@ -391,13 +391,15 @@ removed:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _argspec, _module, _restore
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _module
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _connection
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import restore as restore_service
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            _argspec.connection_argument_spec(),
+            _connection.connection_argument_spec(),
             vm=dict(type="str", required=True),
             recovery_point=dict(type="raw"),
             copy=dict(type="str", choices=["backup", "replication", "offload"]),
@@ -426,7 +428,7 @@ def main():
 
     def work():
         with _module.clients(module) as (spp, vsphere):
-            result = _restore.converge(spp, vsphere, request, check_mode=module.check_mode, progress=module.log)
+            result = restore_service.converge(spp, vsphere, request, check_mode=module.check_mode, progress=module.log)
         return result
 
     _module.run(module, work)

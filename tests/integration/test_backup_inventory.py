@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 import vcenter
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
 
@@ -25,12 +25,12 @@ def _inventory_sessions(spp):
 
 def test_report_matches_both_servers(fresh_lab):
     with fresh_lab.spp_client() as spp, fresh_lab.vsphere_client() as vsphere:
-        spp_vms = sorted(spp_inventory.list_vms(spp), key=lambda vm: vm["name"])
+        spp_vms = sorted(spp_listing.list_vms(spp), key=lambda vm: vm["name"])
         gold = spp_policies.find_sla_policy(spp, "Gold")
         silver = spp_policies.find_sla_policy(spp, "Silver")
         spp_policies.apply_sla_policies(spp, spp_vms[:2], [gold])
         spp_policies.apply_sla_policies(spp, spp_vms[2:3], [gold, silver])
-        disk = next(d for d in spp_inventory.list_vdisks(spp) if d["vmId"] == spp_vms[3]["id"])
+        disk = next(d for d in spp_listing.list_vdisks(spp) if d["vmId"] == spp_vms[3]["id"])
         spp_policies.apply_sla_policies(spp, [disk], [silver])
         vcenter_names = vcenter.all_vm_names(vsphere)
 
@@ -72,7 +72,7 @@ def test_rescan_makes_a_new_vm_visible_check_real_check_real(fresh_lab):
                 assert name in [vm["name"] for vm in result["vms"]]
         assert outcomes == [True, True, False, False]
         with fresh_lab.spp_client() as spp:
-            assert name in [vm["name"] for vm in spp_inventory.list_vms(spp)]
+            assert name in [vm["name"] for vm in spp_listing.list_vms(spp)]
     finally:
         with fresh_lab.vsphere_client() as vsphere:
             vcenter.destroy_vm(vsphere, name)

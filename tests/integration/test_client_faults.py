@@ -9,7 +9,7 @@ import time
 import pytest
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import AmbiguousResult
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 
 pytestmark = pytest.mark.integration
@@ -23,7 +23,7 @@ def test_survives_503s_on_gets(fresh_lab):
     fresh_lab.admin("POST", "/faults", {"method": "GET", "path_prefix": "/api/hypervisor", "status": 503, "count": 2})
     fresh_lab.admin("DELETE", "/requests")
     with fresh_lab.spp_client() as spp:
-        assert spp_inventory.list_vms(spp)
+        assert spp_listing.list_vms(spp)
     assert _count(fresh_lab, "GET /api/hypervisor") >= 3  # two refusals, then the answer
 
 
@@ -33,7 +33,7 @@ def test_honours_retry_after_on_429(fresh_lab):
     with fresh_lab.spp_client() as spp:
         spp.login()
         started = time.monotonic()
-        assert spp_inventory.list_hypervisors(spp)
+        assert spp_listing.list_hypervisors(spp)
         assert time.monotonic() - started >= 1.0
 
 
@@ -42,7 +42,7 @@ def test_logs_in_again_after_the_session_expired(fresh_lab):
         spp.login()
         fresh_lab.admin("DELETE", "/requests")
         fresh_lab.admin("POST", "/sessions/expire")
-        assert spp_inventory.list_hypervisors(spp)
+        assert spp_listing.list_hypervisors(spp)
     assert _count(fresh_lab, "POST /api/endeavour/session") == 1
 
 

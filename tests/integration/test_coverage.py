@@ -13,7 +13,7 @@ import pytest
 import vcenter
 from conftest import Environment, _external_env
 from lab import Lab
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("coverage_lab")]  # one lab of its own, built once
 TARGET = "coverage"
@@ -148,7 +148,7 @@ def test_summary_counts(coverage_lab):
 def test_report_agrees_with_both_servers(coverage_lab):
     vms = everything(coverage_lab.module(TARGET, {}))
     with coverage_lab.spp_client() as spp:
-        listed = {vm["name"]: vm for vm in spp_inventory.list_vms(spp)}
+        listed = {vm["name"]: vm for vm in spp_listing.list_vms(spp)}
     with coverage_lab.vsphere_client() as vsphere:
         for name, vm in vms.items():
             assert str(vcenter.find_vm(vsphere, name).runtime.powerState) == vm["power_state"], name

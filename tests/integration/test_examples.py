@@ -26,8 +26,8 @@ import yaml
 
 import vcenter
 from ansible_warnings import our_warnings
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _argspec
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _connection
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
 from test_policies import spp_state
 from test_policy_rules import create_policy
@@ -39,7 +39,7 @@ ANSIBLE_DOC = os.path.join(os.path.dirname(sys.executable), "ansible-doc")
 PREFIX = "sovereign.vm_backup."
 MODULES = sorted(os.path.basename(path)[:-3] for path in glob.glob(os.path.join(ROOT, "plugins", "modules", "*.py"))
                  if not path.endswith("__init__.py"))
-CONNECTION_OPTIONS = frozenset(_argspec.connection_argument_spec())
+CONNECTION_OPTIONS = frozenset(_connection.connection_argument_spec())
 DEFAULT_POLICIES = frozenset(("Gold", "Silver", "Bronze"))
 TEMPLATE_VARIABLE = re.compile(r"{{\s*([A-Za-z_]\w*)")
 
@@ -143,7 +143,7 @@ def prepare(lab, preparation, created_vms):
         create_policy(lab, name, site=site)
     with lab.spp_client() as spp:
         for name, policies in sorted(preparation.get("by_hand", {}).items()):  # as someone would in the console
-            vm = next(vm for vm in spp_inventory.search_vms(spp, name) if vm["name"] == name)
+            vm = next(vm for vm in spp_listing.search_vms(spp, name) if vm["name"] == name)
             spp_policies.apply_sla_policies(spp, [vm], [spp_policies.find_sla_policy(spp, p) for p in policies])
 
 
@@ -178,7 +178,7 @@ def vm_backup_policy_effects(lab, _output):
     assert state["disks"][("db01", "Hard disk 1")] == []
     assert state["vms"]["legacy01"] == ["Bronze"]
     with lab.spp_client() as spp:
-        legacy = next(vm for vm in spp_inventory.search_vms(spp, "legacy01") if vm["name"] == "legacy01")
+        legacy = next(vm for vm in spp_listing.search_vms(spp, "legacy01") if vm["name"] == "legacy01")
         assert spp_policies.get_vm_options(spp, legacy)["makeApplicationConsistent"] is False
 
 

@@ -20,7 +20,7 @@ import pytest
 
 import vcenter
 from helpers import plain
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 
 pytestmark = pytest.mark.integration
@@ -78,7 +78,7 @@ def vcenter_state(lab):
 
 def spp_policies_by_vm(lab):
     with lab.spp_client() as spp:
-        return {vm["name"]: sorted(vm.get("storageProfiles") or []) for vm in spp_inventory.list_vms(spp)}
+        return {vm["name"]: sorted(vm.get("storageProfiles") or []) for vm in spp_listing.list_vms(spp)}
 
 
 def members(policies_by_vm, policy):

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 import vcenter
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
 
@@ -25,8 +25,8 @@ def changed_pattern(results):
 def spp_state(lab):
     """Policies by name, VM-level and disk-level assignments and held jobs, as the SPP API reports them."""
     with lab.spp_client() as spp:
-        vms = {vm["name"]: sorted(vm.get("storageProfiles") or []) for vm in spp_inventory.list_vms(spp)}
-        disks = {(d["vmName"], d["name"]): sorted(d.get("storageProfiles") or []) for d in spp_inventory.list_vdisks(spp)}
+        vms = {vm["name"]: sorted(vm.get("storageProfiles") or []) for vm in spp_listing.list_vms(spp)}
+        disks = {(d["vmName"], d["name"]): sorted(d.get("storageProfiles") or []) for d in spp_listing.list_vdisks(spp)}
         policies = {p["name"]: p for p in spp_policies.list_sla_policies(spp)}
         held = sorted(j["name"] for j in spp_jobs.list_jobs(spp) if j.get("status") == "HELD")
     return {"vms": vms, "disks": disks, "policies": policies, "held": held}
@@ -113,7 +113,7 @@ def test_quiesce_option(fresh_lab):
     args = {"vm": "DC0_H0_VM0", "policies": ["Gold"], "quiesce": False, "fallback_to_crash_consistent": True}
     assert changed_pattern(fresh_lab.four_runs("vm_backup_policy", args)) == CONVERGES
     with fresh_lab.spp_client() as spp:
-        vm = spp_inventory.search_vms(spp, "DC0_H0_VM0")[0]
+        vm = spp_listing.search_vms(spp, "DC0_H0_VM0")[0]
         options = spp_policies.get_vm_options(spp, vm)
     assert options["makeApplicationConsistent"] is False and options["fallbackToUnquiescedSnapshot"] is True
 

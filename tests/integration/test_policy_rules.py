@@ -16,8 +16,8 @@ import uuid
 import pytest
 
 import vcenter
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _sla
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import sla_definition
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
 from test_policies import CONVERGES, changed_pattern, spp_state
@@ -32,7 +32,7 @@ Scenario = collections.namedtuple("Scenario", "args offenders fixes bystander")
 # -- set-up straight through the SPP API: fast, and independent of the module under test -------------------------
 
 def create_policy(lab, name, site):
-    definition = _sla.new_definition(name, None, _sla.desired_subpolicy(site=site, retention={"days": 7}))
+    definition = sla_definition.new_definition(name, None, sla_definition.desired_subpolicy(site=site, retention={"days": 7}))
     with lab.spp_client() as spp:
         spp_policies.create_sla_policy(spp, definition)
 
@@ -40,7 +40,7 @@ def create_policy(lab, name, site):
 def assign(lab, sets):
     """``{vm name: [policy names]}``: each VM's whole VM-level set, as someone would set it in the console."""
     with lab.spp_client() as spp:
-        vms = {vm["name"]: vm for vm in spp_inventory.list_vms(spp)}
+        vms = {vm["name"]: vm for vm in spp_listing.list_vms(spp)}
         policies = {policy["name"]: policy for policy in spp_policies.list_sla_policies(spp)}
         for name, names in sorted(sets.items()):
             spp_policies.apply_sla_policies(spp, [vms[name]], [policies[n] for n in names])

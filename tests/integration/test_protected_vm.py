@@ -14,7 +14,7 @@ import pytest
 
 import vcenter
 from helpers import recap
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import versions as spp_versions
 
@@ -42,7 +42,7 @@ def power_state(lab, name):
 def spp_vm(lab, moref):
     """The backup server's record of the VM (matched on its moref, as the backup server identifies it), or None."""
     with lab.spp_client() as spp:
-        found = [vm for vm in spp_inventory.list_vms(spp)
+        found = [vm for vm in spp_listing.list_vms(spp)
                  if ((vm.get("nativeObject") or {}).get("mor") or {}).get("val") == moref]
         assert len(found) <= 1
         if not found:

@@ -15,7 +15,7 @@ import time
 import pytest
 
 import vcenter
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _report
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import coverage_report
 
 pytestmark = pytest.mark.integration
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -137,11 +137,11 @@ def test_a_script_end_tag_in_a_vm_name_stays_text(tmp_path):
               "policies": [], "disks": [], "held_policies": [], "last_backup": None, "last_backup_policy": None,
               "flags": ["unprotected", "violation"], "compliant": False,
               "reasons": {"unprotected": "no policy </script><b>", "violation": "powered on <!-- -->"}}
-    summary = {"flags": dict.fromkeys(_report.FLAGS, 0), "per_policy": {}, "rpo": "24h", "rpo_seconds": 86400,
+    summary = {"flags": dict.fromkeys(coverage_report.FLAGS, 0), "per_policy": {}, "rpo": "24h", "rpo_seconds": 86400,
                "generated_at": "2026-11-22T02:11:10Z", "jobs": None}
-    report = _report.build_report({"vms": [record], "vcenter_only": [], "spp_only": [], "summary": summary})
+    report = coverage_report.build_report({"vms": [record], "vcenter_only": [], "spp_only": [], "summary": summary})
     path = tmp_path / "coverage.html"
-    path.write_text(_report.render_html(report, title="</title><script>window.pwned=1</script>"), encoding="utf-8")
+    path.write_text(coverage_report.render_html(report, title="</title><script>window.pwned=1</script>"), encoding="utf-8")
     driver, profile = browser()
     try:
         driver.get("file://%s" % path)

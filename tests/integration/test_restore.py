@@ -17,7 +17,7 @@ import pytest
 from pyVmomi import vim
 
 import vcenter
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import restore as spp_restore
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import versions as spp_versions
@@ -38,7 +38,7 @@ def changed_pattern(results):
 def back_up(lab, name):
     """One ad hoc backup of ``name`` with Gold, started through the SPP API; returns the session."""
     with lab.spp_client() as spp:
-        vm = spp_inventory.search_vms(spp, name)[0]
+        vm = spp_listing.search_vms(spp, name)[0]
         answer = spp.ngp("POST", "/ngp/hypervisor", params={"action": "adhoc"},
                          json={"slaPolicyName": "Gold", "subtype": "vmware", "resource": [vm["links"]["self"]["href"]]})
         session = spp_jobs.wait_for_session(spp, answer["sessionId"], timeout=300, poll=0.2)
@@ -48,7 +48,7 @@ def back_up(lab, name):
 
 def versions_of(lab, name):
     with lab.spp_client() as spp:
-        records = spp_inventory.search_vms(spp, name, source="recovery")
+        records = spp_listing.search_vms(spp, name, source="recovery")
         return [v for record in records for v in spp_versions.list_versions(spp, record)]
 
 

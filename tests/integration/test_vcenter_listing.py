@@ -16,7 +16,7 @@ import pytest
 from pyVmomi import vim, vmodl
 
 import vcenter
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import listing
 
 pytestmark = pytest.mark.integration
 SOURCE_VM = "DC0_H0_VM0"

@@ -14,7 +14,7 @@ from pyVmomi import vim, vmodl
 
 import vcenter
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import backup as spp_backup
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import versions as spp_versions
 
@@ -34,7 +34,7 @@ def assign(lab, assignments):
 
 
 def spp_vm(spp, name):
-    return spp_inventory.search_vms(spp, name)[0]
+    return spp_listing.search_vms(spp, name)[0]
 
 
 def versions_of(lab, name):

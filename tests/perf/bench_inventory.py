@@ -37,7 +37,7 @@ from benchlib import (
     spp_client,
 )
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import backup as spp_backup
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
 
@@ -176,7 +176,7 @@ def populate(lab_env, vm_count):
     """Assign policies in bulk (one call per policy set) and run two ad hoc backups; return the expected counts."""
     emulator = Emulator(lab_env)
     with spp_client(lab_env) as client:
-        vms = sorted(spp_inventory.list_vms(client), key=lambda vm: vm["name"])
+        vms = sorted(spp_listing.list_vms(client), key=lambda vm: vm["name"])
         templates = sum(1 for vm in vms if vm.get("isTemplate"))
         # The peer lists templates too (vm_type all) and ours leaves them out: with none, both must find vm_count.
         if len(vms) != vm_count or templates:
@@ -188,7 +188,7 @@ def populate(lab_env, vm_count):
         slas = {sla["name"]: sla for sla in spp_policies.list_sla_policies(client)}
         bronze_vm_ids = {vm["id"] for vm in groups[BRONZE_DISK]}
         first_disks = {}
-        for disk in sorted(spp_inventory.list_vdisks(client), key=lambda disk: int(disk["key"])):
+        for disk in sorted(spp_listing.list_vdisks(client), key=lambda disk: int(disk["key"])):
             if disk["vmId"] in bronze_vm_ids:
                 first_disks.setdefault(disk["vmId"], disk)
         spp_policies.apply_sla_policies(client, groups[GOLD], [slas["Gold"]])

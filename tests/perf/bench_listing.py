@@ -13,8 +13,8 @@ from pyVmomi import vim
 
 # benchlib first: it puts the collection on sys.path
 from benchlib import Stopwatch, progress, ratio, report, running_lab, spp_client, vsphere_client
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import inventory as vsphere_inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import listing as vsphere_listing
 
 VM_COUNT = 10_000
 MODEL = {"hosts": 20, "vms": 500, "clusters": 0}  # vcsim: 20 standalone hosts with 500 VMs each
@@ -32,7 +32,7 @@ def bench_spp(env):
         client.login()  # the session is set up once per run; time the listing only
         before = client.request_count
         with Stopwatch() as watch:
-            vms = spp_inventory.list_vms(client, page_size=PAGE_SIZE)
+            vms = spp_listing.list_vms(client, page_size=PAGE_SIZE)
         requests_made = client.request_count - before
     _check_count("SPP list_vms", vms)
     report("spp_list_vms_%d" % VM_COUNT, watch.seconds, "s")
@@ -45,7 +45,7 @@ def bench_vsphere_bulk(env):
     with vsphere_client(env) as client:
         for devices in (True, False):
             with Stopwatch() as watch:
-                vms = vsphere_inventory.list_vms(client, page_size=PAGE_SIZE, devices=devices)
+                vms = vsphere_listing.list_vms(client, page_size=PAGE_SIZE, devices=devices)
             _check_count("vSphere list_vms(devices=%s)" % devices, vms)
             seconds[devices] = watch.seconds
     report("vsphere_list_vms_%d" % VM_COUNT, seconds[True], "s")

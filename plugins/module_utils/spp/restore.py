@@ -15,7 +15,7 @@ import json
 import re
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import Conflict, InvalidRequest
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp._client import nested_get
 
@@ -245,7 +245,7 @@ def recovery_vms(client, names=(), hypervisor_ids=None, page_size=1000):
     found = {}
     if names:
         for name in names:
-            for vm in spp_inventory.search_vms(client, name, source="recovery", page_size=page_size):
+            for vm in spp_listing.search_vms(client, name, source="recovery", page_size=page_size):
                 found[vm.get("id")] = vm
     else:
         for hypervisor_id in hypervisor_ids or ():

@@ -25,7 +25,7 @@ import json
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import NotFound, TaskFailed
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import tasks
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere._client import vim, vmodl
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere.inventory import plain_nic, retrieve_all
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere.listing import plain_nic, retrieve_all
 
 MARKER_FIELD = "sovereign.vm_backup.restore"
 # The outcome of the last test of a recovery point, on the VM whose backup was tested (see ``test_record``).

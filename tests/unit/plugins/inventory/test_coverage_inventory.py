@@ -19,7 +19,7 @@ import yaml
 
 from ansible_collections.sovereign.vm_backup.plugins.doc_fragments.plugin_connection import ModuleDocFragment
 from ansible_collections.sovereign.vm_backup.plugins.inventory import coverage
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _argspec
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _connection
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 COLLECTIONS = os.path.join(ROOT, ".build", "collections")
@@ -176,7 +176,7 @@ def test_verify_file(tmp_path):
 
 def test_plugin_connection_fragment_mirrors_the_module_spec():
     documented = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
-    spec = _argspec.connection_argument_spec()
+    spec = _connection.connection_argument_spec()
     assert set(documented) == set(spec)
     for name, option in spec.items():
         doc = documented[name]
@@ -211,7 +211,9 @@ DRIVER = textwrap.dedent("""
     from ansible.inventory.data import InventoryData
     from ansible.parsing.dataloader import DataLoader
     from ansible.parsing.vault import VaultSecret
-    from ansible_collections.sovereign.vm_backup.plugins.module_utils import _argspec, _coverage, _errors
+    from ansible_collections.sovereign.vm_backup.plugins.module_utils import _errors
+    from ansible_collections.sovereign.vm_backup.plugins.module_utils import _connection
+    from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import coverage as coverage_service
 
     config, report_file, calls_file, flush = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5] == "flush"
     calls = []
@@ -225,7 +227,7 @@ DRIVER = textwrap.dedent("""
             return False
 
     def spp_client_from_params(params, logger=None):
-        _argspec.missing_connection_options(params, spp=True)
+        _connection.missing_connection_options(params, spp=True)
         return FakeClient(params)
 
     def vsphere_client_from_params(params):
@@ -239,9 +241,9 @@ DRIVER = textwrap.dedent("""
             raise _errors.AuthenticationError(data["error"])
         return data
 
-    _argspec.spp_client_from_params = spp_client_from_params
-    _argspec.vsphere_client_from_params = vsphere_client_from_params
-    _coverage.collect_coverage = collect_coverage
+    _connection.spp_client_from_params = spp_client_from_params
+    _connection.vsphere_client_from_params = vsphere_client_from_params
+    coverage_service.collect_coverage = collect_coverage
 
     secrets = [("default", VaultSecret(b"vault-pass"))]
     loader = DataLoader()

@@ -15,7 +15,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
     TaskFailed,
     WaitTimeout,
 )
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory, jobs, policies
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing, jobs, policies
 
 from spp_fake_server import DROP, Reply
 
@@ -38,7 +38,7 @@ def test_list_vms_pages_every_vmware_hypervisor(fake_spp, make_client):
 
         fake_spp.route("GET", "/api/hypervisor/%s/vm" % hypervisor, page)
     client = make_client(fake_spp)
-    vms = inventory.list_vms(client, page_size=2)
+    vms = listing.list_vms(client, page_size=2)
     assert [vm["id"] for vm in vms] == ["1001-0", "1001-1", "1001-2", "1003-0"]
     assert fake_spp.count("GET", "/api/hypervisor/1002/vm") == 0
     assert fake_spp.count("GET", "/api/hypervisor/1001/vm") == 2
@@ -47,7 +47,7 @@ def test_list_vms_pages_every_vmware_hypervisor(fake_spp, make_client):
 def test_list_vdisks_searches(fake_spp, make_client):
     fake_spp.route("POST", "/api/hypervisor/search", Reply(200, {"vdisks": [{"id": "d1"}], "total": 1}))
     client = make_client(fake_spp)
-    assert inventory.list_vdisks(client) == [{"id": "d1"}]
+    assert listing.list_vdisks(client) == [{"id": "d1"}]
     request = fake_spp.requests[-1]
     assert request.query["resourceType"] == "vdisk" and request.query["from"] == "hlo"
     assert request.json == {"name": "*", "hypervisorType": "vmware"}
@@ -56,7 +56,7 @@ def test_list_vdisks_searches(fake_spp, make_client):
 def test_search_vms_keeps_exact_names(fake_spp, make_client):
     fake_spp.route("POST", "/api/hypervisor/search", Reply(200, {"vms": [{"name": "web01"}, {"name": "web011"}]}))
     client = make_client(fake_spp)
-    assert inventory.search_vms(client, "web01", source="recovery") == [{"name": "web01"}]
+    assert listing.search_vms(client, "web01", source="recovery") == [{"name": "web01"}]
     assert fake_spp.requests[-1].query["from"] == "recovery"
 
 

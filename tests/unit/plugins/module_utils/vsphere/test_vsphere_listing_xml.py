@@ -24,7 +24,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
     ConnectionFailure,
     NotFound,
 )
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import _soap, inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import _soap, listing
 
 ENVELOPE = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -273,7 +273,7 @@ def read(body, method="RetrievePropertiesEx"):
 
 def test_two_pages_read_into_plain_records():
     client = FakeClient([Response(FIRST_PAGE), Response(LAST_PAGE)])
-    records = inventory.collect_records(client, page_size=10)
+    records = listing.collect_records(client, page_size=10)
 
     assert records["vm-20"] == EXPECTED_WEB01
     assert records["vm-21"] == EXPECTED_APP01
@@ -300,14 +300,14 @@ def test_two_pages_read_into_plain_records():
 
 def test_without_devices_disks_and_nics_are_none_and_not_asked_for():
     client = FakeClient([Response(FIRST_PAGE), Response(LAST_PAGE)])
-    records = inventory.collect_records(client, devices=False)
+    records = listing.collect_records(client, devices=False)
     assert records["vm-20"] == dict(EXPECTED_WEB01, disks=None, nics=None)
     assert "config.hardware.device" not in client.stub.requests[0]["body"]
 
 
 def test_list_vms_assembles_the_records():
     client = FakeClient([Response(FIRST_PAGE), Response(LAST_PAGE)])
-    vms = inventory.list_vms(client, page_size=10)
+    vms = listing.list_vms(client, page_size=10)
     assert [vm["name"] for vm in vms] == ["app01", "orphan", "web01"]
     app01, _orphan, web01 = vms
     assert app01["folder"] == "/DC0/vm" and app01["template"] and app01["host"] is None
@@ -321,7 +321,7 @@ def test_list_vms_assembles_the_records():
 def test_every_nic_subtype_is_a_nic(xsi_type):
     vm = obj("VirtualMachine", "vm-1", prop("name", "x"), devices(device(xsi_type, 4000, "Network adapter 1")))
     (_type, _moref, props), = read(answer("RetrievePropertiesEx", "<returnval>%s</returnval>" % vm))
-    record = inventory._xml_record("VirtualMachine", props)  # pylint: disable=protected-access
+    record = listing._xml_record("VirtualMachine", props)  # pylint: disable=protected-access
     assert [nic["key"] for nic in record["nics"]] == [4000] and record["disks"] == []
 
 
@@ -358,7 +358,7 @@ RECORDED_NOT_FOUND = (
 def test_a_recorded_fault_is_a_typed_error_and_the_connection_is_not_reused():
     client = FakeClient([Response(RECORDED_NOT_FOUND, status=500, reason="Internal Server Error")])
     with pytest.raises(NotFound) as caught:
-        inventory.collect_records(client)
+        listing.collect_records(client)
     error = caught.value
     assert (error.status, error.error_id, error.method) == (500, "ManagedObjectNotFound", "RetrievePropertiesEx")
     assert "The object has already been deleted" in error.message and "https://vc.example:443" in error.message
@@ -384,7 +384,7 @@ def test_faults_are_typed_errors(body, error_class, error_id):
 def test_a_fault_after_a_first_page_still_fails_the_listing():
     client = FakeClient([Response(FIRST_PAGE), Response(fault("InvalidArgument", "token expired"), status=500)])
     with pytest.raises(ApiError) as caught:
-        inventory.collect_records(client)
+        listing.collect_records(client)
     assert caught.value.error_id == "InvalidArgument" and caught.value.method == "ContinueRetrievePropertiesEx"
 
 
@@ -393,7 +393,7 @@ def test_unexpected_http_status_and_broken_xml_are_api_errors():
                          Response(answer("RetrievePropertiesEx", ""), status=500)])
     for status in (503, 500):
         with pytest.raises(ApiError) as caught:
-            inventory.collect_records(client)
+            listing.collect_records(client)
         assert caught.value.status == status and client.stub.connections[-1].closed
     with pytest.raises(ApiError) as caught:
         read(FIRST_PAGE[:5000])
@@ -403,7 +403,7 @@ def test_unexpected_http_status_and_broken_xml_are_api_errors():
 def test_a_lost_connection_is_a_connection_failure():
     client = FakeClient([ConnectionResetError(104, "Connection reset by peer")])
     with pytest.raises(ConnectionFailure) as caught:
-        inventory.collect_records(client)
+        listing.collect_records(client)
     assert "lost the connection to vCenter https://vc.example:443 during RetrievePropertiesEx" in caught.value.message
     assert client.stub.dropped == 1 and client.stub.connections[0].closed
 
@@ -417,7 +417,7 @@ def test_compressed_answers_when_the_stub_asks_for_them(encoding, compress):
     client = FakeClient([Response(compress(FIRST_PAGE), headers={"Content-Encoding": encoding}),
                          Response(compress(LAST_PAGE), headers={"Content-Encoding": encoding})])
     client.stub._acceptCompressedResponses = True  # pylint: disable=protected-access
-    records = inventory.collect_records(client)
+    records = listing.collect_records(client)
     assert records["vm-20"] == EXPECTED_WEB01 and records["vm-21"] == EXPECTED_APP01 and len(records) == 12
     assert client.stub.requests[0]["headers"]["Accept-Encoding"] == "gzip, deflate"
 
@@ -425,5 +425,5 @@ def test_compressed_answers_when_the_stub_asks_for_them(encoding, compress):
 def test_a_corrupt_compressed_answer_is_an_api_error():
     client = FakeClient([Response(FIRST_PAGE, headers={"Content-Encoding": "gzip"})])  # says gzip, is not
     with pytest.raises(ApiError) as caught:
-        inventory.collect_records(client)
+        listing.collect_records(client)
     assert "unreadable compressed answer" in caught.value.message and client.stub.connections[0].closed

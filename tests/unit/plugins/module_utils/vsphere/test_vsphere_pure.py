@@ -16,7 +16,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
     TaskFailed,
     WaitTimeout,
 )
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import _client, inventory, tasks
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import _client, listing, tasks
 
 # -- disks --------------------------------------------------------------------------------------------------------
 
@@ -31,21 +31,21 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import
     ("independent_persistent", True, "rdm"),
 ])
 def test_classify_disk_mode(disk_mode, rdm, expected):
-    assert inventory.classify_disk_mode(disk_mode, rdm) == expected
+    assert listing.classify_disk_mode(disk_mode, rdm) == expected
 
 
 @pytest.mark.parametrize("in_bytes, in_kb, expected", [
     (10737418240, 10485760, 10737418240), (None, 1024, 1048576), (0, 2048, 2097152), (None, None, 0),
 ])
 def test_disk_size_bytes(in_bytes, in_kb, expected):
-    assert inventory.disk_size_bytes(in_bytes, in_kb) == expected
+    assert listing.disk_size_bytes(in_bytes, in_kb) == expected
 
 
 @pytest.mark.parametrize("file_name, expected", [
     ("[LocalDS_0] web01/web01.vmdk", "LocalDS_0"), ("[] x.vmdk", ""), ("web01.vmdk", None), (None, None),
 ])
 def test_datastore_from_file_name(file_name, expected):
-    assert inventory.datastore_from_file_name(file_name) == expected
+    assert listing.datastore_from_file_name(file_name) == expected
 
 
 # -- folders and assembly -----------------------------------------------------------------------------------------
@@ -71,19 +71,19 @@ OBJECTS = {
 
 
 def test_folder_path():
-    assert inventory.folder_path("group-v5", OBJECTS) == "/DC0/vm/prod/web"
-    assert inventory.folder_path("group-v3", OBJECTS) == "/DC0/vm"
-    assert inventory.folder_path("group-v6", OBJECTS) == "/Paris/DC1/vm"
-    assert inventory.folder_path("group-d1", OBJECTS) == "/"
-    assert inventory.datacenter_name("group-v5", OBJECTS) == "DC0"
-    assert inventory.datacenter_name("group-v6", OBJECTS) == "DC1"
+    assert listing.folder_path("group-v5", OBJECTS) == "/DC0/vm/prod/web"
+    assert listing.folder_path("group-v3", OBJECTS) == "/DC0/vm"
+    assert listing.folder_path("group-v6", OBJECTS) == "/Paris/DC1/vm"
+    assert listing.folder_path("group-d1", OBJECTS) == "/"
+    assert listing.datacenter_name("group-v5", OBJECTS) == "DC0"
+    assert listing.datacenter_name("group-v6", OBJECTS) == "DC1"
 
 
 def test_folder_path_survives_a_loop_and_unknown_parents():
     objects = {"a": {"name": "a", "parent": "b"}, "b": {"name": "b", "parent": "a"},
                "c": {"name": "c", "parent": "not-visible"}}
-    assert inventory.folder_path("a", objects) == "/b/a"
-    assert inventory.folder_path("c", objects) == "/c"
+    assert listing.folder_path("a", objects) == "/b/a"
+    assert listing.folder_path("c", objects) == "/c"
 
 
 def vm_record(name, **overrides):
@@ -120,7 +120,7 @@ def test_assemble_vms():
     objects["vm-21"] = vm_record("app01", host="host-11", has_snapshots=True, power_state="poweredOff",
                                  template=True, parent=None, parent_vapp="resgroup-v15", disks=[], nics=[])
     objects["vm-22"] = vm_record("app01", host=None, parent="group-v6", disks=[], nics=[])
-    vms = inventory.assemble_vms(objects)
+    vms = listing.assemble_vms(objects)
     assert [(vm["name"], vm["moref"]) for vm in vms] == [("app01", "vm-21"), ("app01", "vm-22"), ("web01", "vm-20")]
     web = vms[2]
     assert web == {
@@ -185,7 +185,7 @@ class FakePropertyCollector:
 @pytest.mark.parametrize("count, page_size, calls", [(0, 3, 1), (2, 3, 1), (3, 3, 1), (7, 3, 3), (1000, 1000, 1)])
 def test_retrieve_all_follows_tokens(count, page_size, calls):
     collector = FakePropertyCollector(list(range(count)))
-    assert list(inventory.retrieve_all(collector, ["spec"], page_size)) == list(range(count))
+    assert list(listing.retrieve_all(collector, ["spec"], page_size)) == list(range(count))
     assert len(collector.calls) == calls
     assert collector.calls[0] == ("RetrievePropertiesEx", page_size)
 
@@ -318,7 +318,7 @@ def test_ssl_context(tmp_path):
 
 def test_assemble_without_devices_says_they_were_not_read():
     objects = dict(OBJECTS, **{"vm-30": vm_record("db01", disks=None, nics=None)})
-    vm = inventory.assemble_vms(objects)[0]
+    vm = listing.assemble_vms(objects)[0]
     assert vm["disks"] is None and vm["nics"] is None and vm["folder"] == "/DC0/vm/prod/web"
 
 

@@ -17,7 +17,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
     NotFound,
     TaskFailed,
 )
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import inventory, tasks
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import listing, tasks
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere._client import VsphereClient
 
 VM_KEYS = {"name", "moref", "instance_uuid", "bios_uuid", "power_state", "has_snapshots", "folder", "datacenter",
@@ -65,7 +65,7 @@ def test_closed_port_is_a_connection_failure():
 
 def test_list_vms_and_snapshot_task(vcsim, tls_files):
     with client_for(vcsim, ca_path=tls_files["ca"]) as client:
-        vms = inventory.list_vms(client, page_size=3)
+        vms = listing.list_vms(client, page_size=3)
         # 1 datacenter: 2 VMs on the standalone host + 2 in the cluster's resource pool.
         assert len(vms) == 4
         assert [vm["name"] for vm in vms] == sorted(vm["name"] for vm in vms)
@@ -76,17 +76,17 @@ def test_list_vms_and_snapshot_task(vcsim, tls_files):
             assert vm["disks"] and vm["disks"][0]["mode"] == "normal" and vm["disks"][0]["size_bytes"] > 0
             assert vm["nics"] and vm["nics"][0]["mac"] and vm["nics"][0]["network"]
         assert {vm["cluster"] for vm in vms} == {None, "DC0_C0"}
-        light = inventory.list_vms(client, devices=False)
+        light = listing.list_vms(client, devices=False)
         assert [dict(vm, disks=None, nics=None) for vm in vms] == light
 
         target = next(vm for vm in vms if not vm["has_snapshots"])
-        vim_vm = inventory.find_vm_by_moref(client, target["moref"])
+        vim_vm = listing.find_vm_by_moref(client, target["moref"])
         seen = []
         tasks.wait_for_task(vim_vm.CreateSnapshot_Task(name="unit", memory=False, quiesce=False), timeout=30,
                             progress=lambda info: seen.append(str(info.state)))
         assert seen[-1] == "success"
         try:
-            after = {vm["moref"]: vm for vm in inventory.list_vms(client)}
+            after = {vm["moref"]: vm for vm in listing.list_vms(client)}
             assert after[target["moref"]]["has_snapshots"] is True
         finally:
             tasks.wait_for_task(vim_vm.RemoveAllSnapshots_Task(), timeout=30)
@@ -98,4 +98,4 @@ def test_list_vms_and_snapshot_task(vcsim, tls_files):
         assert "failed" in str(caught.value)
 
         with pytest.raises(NotFound):
-            inventory.find_vm_by_moref(client, "vm-999999")
+            listing.find_vm_by_moref(client, "vm-999999")

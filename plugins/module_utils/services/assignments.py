@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import fnmatch
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _inventory, _plan, _rules
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import joined_inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import assignment_plan
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import rules
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
     ApiError,
     ConnectionFailure,
     InvalidRequest,
     PartialApply,
 )
-from ansible_collections.sovereign.vm_backup.plugins.module_utils._sla import backup_subpolicy
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.sla_definition import backup_subpolicy
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import tags as vsphere_tags
@@ -116,7 +118,7 @@ PENDING_RESCAN = "(known after the rescan)"
 
 
 def build_current(records, policies, held_jobs, sites, assume_known=False):
-    """The planner's ``current`` from joined inventory records (see ``_plan``). Pure.
+    """The planner's ``current`` from joined inventory records (see ``pure.assignment_plan``). Pure.
 
     ``assume_known`` (check mode with ``rescan``) plans VMs only vCenter knows as if the rescan had run.
     """
@@ -195,10 +197,10 @@ def converge(spp, vsphere, items, state="present", purge=False, scope=None, purg
     """Converge the assignments; returns the module result (``changed``, ``changes``, ``drift``, ``diff`` ...)."""
     option_defaults = option_defaults or {}
     names_disks = any(item.get("disk") for item in items)
-    reader = _inventory.InventoryReader(spp, vsphere, with_disks=names_disks or scope is not None)
+    reader = joined_inventory.InventoryReader(spp, vsphere, with_disks=names_disks or scope is not None)
     wanted_tags = sorted({item["tag"] for item in items if item.get("tag")})
 
-    first = _inventory.collect_inventory(spp, vsphere, reader=reader, check_mode=True)
+    first = joined_inventory.collect_inventory(spp, vsphere, reader=reader, check_mode=True)
     records = first["vms"] + first["vcenter_only"]
     tagged = vsphere_tags.members_of_tags(vsphere, wanted_tags) if wanted_tags else {}
     intents = expand_assignments(items, records, tagged)
@@ -206,29 +208,29 @@ def converge(spp, vsphere, items, state="present", purge=False, scope=None, purg
     rescanned = False
     unknown = sorted({i["vm"] for i in intents if i["vm"] in {r["moref"] for r in first["vcenter_only"]}})
     if unknown and rescan and not check_mode:
-        found = _inventory.collect_inventory(spp, vsphere, reader=reader, rescan_until_visible=unknown,
-                                             timeout=rescan_timeout, progress=progress)
+        found = joined_inventory.collect_inventory(spp, vsphere, reader=reader, rescan_until_visible=unknown,
+                                                   timeout=rescan_timeout, progress=progress)
         records, rescanned = found["vms"] + found["vcenter_only"], True
 
     policies = spp_policies.list_sla_policies(spp)
     if check_mode:
         policies = with_planned_policies(policies, planned_policies)
     held_jobs = spp_jobs.held_job_names(spp_jobs.list_jobs(spp))
-    sites = spp_inventory.list_sites(spp)
+    sites = spp_listing.list_sites(spp)
     # In check mode a rescan would run first, so VMs only vCenter knows are planned as if already inventoried.
     current = build_current(records, policies, held_jobs, sites, assume_known=bool(unknown and rescan and check_mode))
 
-    plan = _plan.plan_assignments(current, intents, state, purge=purge, scope=scope_members(scope, records),
-                                  scope_purge=purge_scope)
+    plan = assignment_plan.plan_assignments(current, intents, state, purge=purge, scope=scope_members(scope, records),
+                                            scope_purge=purge_scope)
     wanted_options = desired_options(items, records, tagged, option_defaults) if state == "present" else {}
     current_options = {}
     for moref in sorted(wanted_options):  # only VMs whose options the task sets; SPP has no bulk options read
         spp_id = current["vms"][moref]["spp_id"]
         if spp_id in reader.spp_vms_by_id:
             current_options[moref] = spp_policies.get_vm_options(spp, reader.spp_vms_by_id[spp_id])
-    options_plan = _plan.plan_options(current_options, wanted_options)
+    options_plan = assignment_plan.plan_options(current_options, wanted_options)
 
-    _rules.ensure_rules(current, plan, enforce=enforce, options_plan=options_plan)
+    rules.ensure_rules(current, plan, enforce=enforce, options_plan=options_plan)
 
     if not check_mode and (plan["batches"] or options_plan["batches"]):
         _write_batches(spp, plan, options_plan, reader, current, {p["name"]: p for p in policies})
@@ -240,6 +242,6 @@ def converge(spp, vsphere, items, state="present", purge=False, scope=None, purg
         "option_changes": options_plan["changes"],
         "drift": plan["drift"],
         "rescanned": rescanned,
-        "summary": _plan.summarize(plan, options_plan),
-        "diff": _plan.diff_of(plan, current, options_plan),
+        "summary": assignment_plan.summarize(plan, options_plan),
+        "diff": assignment_plan.diff_of(plan, current, options_plan),
     }

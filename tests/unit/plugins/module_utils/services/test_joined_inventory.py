@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils._inventory import (
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.services.joined_inventory import (
     disk_policies,
     join_inventories,
     missing_from_backup,

@@ -17,10 +17,10 @@ import sys
 
 import pytest
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _report
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import coverage_report
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *[os.pardir] * 5))
 EVIL = 'web</script><script>alert("x")</script>&<!--'
 
 
@@ -87,14 +87,14 @@ def names(report):
 
 def test_unfiltered_report_has_every_vm_sorted_and_the_inventory_summary():
     data = coverage()
-    report = _report.build_report(data)
+    report = coverage_report.build_report(data)
     assert names(report) == sorted(v["name"] for v in data["vms"] + data["vcenter_only"])
     assert report["summary"] == data["summary"], "recounting every VM gives backup_inventory's own summary"
     assert report["filters"] == {"policies": None, "backed_up_since": None, "backed_up_before": None}
 
 
 def test_policy_filter_matches_vm_and_disk_level_and_recounts():
-    report = _report.build_report(coverage(), policies=["Bronze", "Gold"])
+    report = coverage_report.build_report(coverage(), policies=["Bronze", "Gold"])
     assert names(report) == sorted(["app2", "db01", EVIL]), "app2 has Bronze on a disk only"
     summary = report["summary"]
     assert summary["vms"] == 3 and summary["compliant"] == 1 and summary["non_compliant"] == 2
@@ -106,38 +106,38 @@ def test_policy_filter_matches_vm_and_disk_level_and_recounts():
 
 
 def test_held_policy_counts_for_the_policy_filter():
-    assert names(_report.build_report(coverage(), policies=["Held"])) == [EVIL]
+    assert names(coverage_report.build_report(coverage(), policies=["Held"])) == [EVIL]
 
 
 def test_since_drops_never_backed_up_and_before_keeps_them():
-    since = _report.build_report(coverage(), backed_up_since="2026-11-21")
+    since = coverage_report.build_report(coverage(), backed_up_since="2026-11-21")
     assert names(since) == sorted(["db01", EVIL])
-    before = _report.build_report(coverage(), backed_up_before="2026-11-21T23:00:00+00:00")
+    before = coverage_report.build_report(coverage(), backed_up_before="2026-11-21T23:00:00+00:00")
     assert names(before) == sorted(["app10", "app2", "=cmd|' /C calc'!A0", "new01"]), \
         "strictly before; never backed up kept"
     assert before["filters"]["backed_up_before"] == "2026-11-21T23:00:00Z"
-    window = _report.build_report(coverage(), backed_up_since="2026-11-19T00:00:00Z",
-                                  backed_up_before="2026-11-22T01:00:00+01:00")
+    window = coverage_report.build_report(coverage(), backed_up_since="2026-11-19T00:00:00Z",
+                                          backed_up_before="2026-11-22T01:00:00+01:00")
     assert names(window) == sorted(["app10", EVIL])
 
 
 def test_times_are_utc_and_bad_times_are_refused():
-    assert _report.iso(_report.parse_time("2026-11-22T03:00:00+02:00", "x")) == "2026-11-22T01:00:00Z"
-    assert _report.iso(_report.parse_time("2026-11-22 03:00", "x")) == "2026-11-22T03:00:00Z"
+    assert coverage_report.iso(coverage_report.parse_time("2026-11-22T03:00:00+02:00", "x")) == "2026-11-22T01:00:00Z"
+    assert coverage_report.iso(coverage_report.parse_time("2026-11-22 03:00", "x")) == "2026-11-22T03:00:00Z"
     with pytest.raises(InvalidRequest, match="backed_up_since: 'yesterday' is neither a date"):
-        _report.build_report(coverage(), backed_up_since="yesterday")
+        coverage_report.build_report(coverage(), backed_up_since="yesterday")
 
 
 def test_flag_not_read_stays_null():
     data = coverage()
     data["summary"]["flags"]["partially_covered"] = None
-    report = _report.build_report(data, policies=["Gold"])
+    report = coverage_report.build_report(data, policies=["Gold"])
     assert report["summary"]["flags"]["partially_covered"] is None
-    assert _report.flag_chart(report["summary"])[FLAG_INDEX["partially_covered"]] == {
+    assert coverage_report.flag_chart(report["summary"])[FLAG_INDEX["partially_covered"]] == {
         "flag": "partially_covered", "count": None, "share": None}
 
 
-FLAG_INDEX = {flag: index for index, flag in enumerate(_report.FLAGS)}
+FLAG_INDEX = {flag: index for index, flag in enumerate(coverage_report.FLAGS)}
 
 
 def test_coverage_without_compliance_keys_is_refused_clearly():
@@ -145,19 +145,19 @@ def test_coverage_without_compliance_keys_is_refused_clearly():
     for record in data["vms"]:
         del record["flags"]
     with pytest.raises(InvalidRequest, match="no compliance data"):
-        _report.build_report(data)
+        coverage_report.build_report(data)
     with pytest.raises(InvalidRequest, match="registered result of sovereign.vm_backup.backup_inventory"):
-        _report.build_report({"msg": "failed"})
+        coverage_report.build_report({"msg": "failed"})
 
 
 # -- CSV ------------------------------------------------------------------------------------------------------------
 
 
 def test_csv_quotes_and_joins_like_a_backup_report():
-    text = _report.render_csv(_report.build_report(coverage()))
+    text = coverage_report.render_csv(coverage_report.build_report(coverage()))
     assert text.endswith("\r\n")
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert list(rows[0]) == list(_report.CSV_COLUMNS)
+    assert list(rows[0]) == list(coverage_report.CSV_COLUMNS)
     by_name = {row["VM"]: row for row in rows}
     assert len(rows) == 6
     app2 = by_name["app2"]
@@ -182,7 +182,7 @@ def embedded(page):
 
 
 def test_html_embeds_data_that_cannot_break_out_of_its_script_element():
-    page = _report.render_html(_report.build_report(coverage()), title='Report <b>"&"</b>')
+    page = coverage_report.render_html(coverage_report.build_report(coverage()), title='Report <b>"&"</b>')
     assert page.count("</script>") == 2, "only the data and the code elements end a script"
     assert "<script>alert" not in page and "<!--" not in page.split("<style>")[0] + page.split("</style>")[1]
     data = embedded(page)
@@ -194,76 +194,76 @@ def test_html_embeds_data_that_cannot_break_out_of_its_script_element():
 def test_html_line_separators_are_escaped():
     data = coverage()
     data["vms"][0]["name"] = "a\u2028b"
-    page = _report.render_html(_report.build_report(data))
+    page = coverage_report.render_html(coverage_report.build_report(data))
     assert "\u2028" not in page and "a\u2028b" in [row["name"] for row in embedded(page)["vms"]]
 
 
 def test_html_is_self_contained_and_locked_down():
-    page = _report.render_html(_report.build_report(coverage()))
+    page = coverage_report.render_html(coverage_report.build_report(coverage()))
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page, re.I), "no external resource"
     assert "@import" not in page and "url(" not in page
     assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", page), "the SVG namespace is the only URL"
     csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page).group(1)
     assert "default-src 'none'" in csp
     script = re.search(r"<script>(.*?)</script>", page, re.S).group(1)
-    assert _report._csp_hash(script) in csp, "the inline script is allowed by its hash, nothing else is"
+    assert coverage_report._csp_hash(script) in csp, "the inline script is allowed by its hash, nothing else is"
     assert "innerHTML" not in script and "insertAdjacentHTML" not in script and "document.write" not in script
 
 
 def test_html_rows_leave_disks_and_nics_out():
-    rows = _report.html_rows(_report.build_report(coverage())["vms"])
+    rows = coverage_report.html_rows(coverage_report.build_report(coverage())["vms"])
     app2 = [row for row in rows if row["name"] == "app2"][0]
     assert app2["disk_policies"] == {"Hard disk 2": ["Bronze"]} and "disks" not in app2 and "nics" not in app2
 
 
 def test_job_chart_stacks_each_day_and_scales_on_the_busiest():
-    chart = _report.job_chart(coverage()["summary"]["jobs"])
+    chart = coverage_report.job_chart(coverage()["summary"]["jobs"])
     assert [day["date"] for day in chart["days"]] == ["2026-11-%02d" % d for d in range(16, 23)]
     by_date = {day["date"]: day for day in chart["days"]}
     assert by_date["2026-11-20"] == {"date": "2026-11-20", "successful": 2, "failed": 1, "partial": 0, "running": 0,
                                      "total": 3}
     assert chart["max"] == max(day["total"] for day in chart["days"]) == 3
     assert chart["last_24h"]["running"] == 1
-    assert _report.job_chart(None) is None
-    assert _report.job_chart({"per_day": [], "last_24h": None, "last_7d": None})["max"] == 0
+    assert coverage_report.job_chart(None) is None
+    assert coverage_report.job_chart({"per_day": [], "last_24h": None, "last_7d": None})["max"] == 0
 
 
 def test_page_says_when_jobs_were_not_collected():
     data = coverage()
     data["summary"]["jobs"] = None
-    page = _report.render_html(_report.build_report(data))
+    page = coverage_report.render_html(coverage_report.build_report(data))
     assert embedded(page)["charts"]["jobs"] is None and "Job outcomes not collected." in page
 
 
 def test_flag_chart_shares():
-    bars = _report.flag_chart(coverage()["summary"])
-    assert [item["flag"] for item in bars] == list(_report.FLAGS)
+    bars = coverage_report.flag_chart(coverage()["summary"])
+    assert [item["flag"] for item in bars] == list(coverage_report.FLAGS)
     assert bars[FLAG_INDEX["violation"]] == {"flag": "violation", "count": 2, "share": round(2 / 6, 4)}
 
 
 # -- Idempotence ----------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", _report.FORMATS)
+@pytest.mark.parametrize("fmt", coverage_report.FORMATS)
 def test_comparison_ignores_the_generation_time_only(fmt):
     data = coverage()
-    first = _report.render(_report.build_report(data), fmt)
+    first = coverage_report.render(coverage_report.build_report(data), fmt)
     later = copy.deepcopy(data)
     later["summary"]["generated_at"] = "2026-11-22T09:00:00Z"
-    second = _report.render(_report.build_report(later), fmt)
-    assert _report.comparable(fmt, first) == _report.comparable(fmt, second)
+    second = coverage_report.render(coverage_report.build_report(later), fmt)
+    assert coverage_report.comparable(fmt, first) == coverage_report.comparable(fmt, second)
     later["vms"][0]["last_backup"] = "2026-11-22T08:00:00Z"
-    third = _report.render(_report.build_report(later), fmt)
-    assert _report.comparable(fmt, first) != _report.comparable(fmt, third)
-    assert _report.comparable(fmt, "not a report") in (None, "not a report")
+    third = coverage_report.render(coverage_report.build_report(later), fmt)
+    assert coverage_report.comparable(fmt, first) != coverage_report.comparable(fmt, third)
+    assert coverage_report.comparable(fmt, "not a report") in (None, "not a report")
     if fmt != "csv":
-        assert _report.comparable(fmt, "not a report") is None
+        assert coverage_report.comparable(fmt, "not a report") is None
 
 
 def test_title_change_changes_the_page():
-    report = _report.build_report(coverage())
-    assert _report.comparable("html", _report.render_html(report, "A")) != \
-        _report.comparable("html", _report.render_html(report, "B"))
+    report = coverage_report.build_report(coverage())
+    assert coverage_report.comparable("html", coverage_report.render_html(report, "A")) != \
+        coverage_report.comparable("html", coverage_report.render_html(report, "B"))
 
 
 # -- The module on local files ----------------------------------------------------------------------------------------
@@ -283,10 +283,11 @@ def run_module(tmp_path, args, check=False, diff=False):
 def test_module_converges_in_four_runs_and_ignores_the_generation_time(tmp_path):
     dest = tmp_path / "out"
     args = {"coverage": coverage(), "dest": str(dest)}
-    results = [run_module(tmp_path, args, check=check, diff=True) for check in (True, False, True, False)]
+    first = run_module(tmp_path, args, check=True, diff=True)
+    assert not os.path.exists(dest), "check mode writes nothing"
+    results = [first] + [run_module(tmp_path, args, check=check, diff=True) for check in (False, True, False)]
     assert [r["changed"] for r in results] == [True, True, False, False]
-    assert not os.path.exists(dest / "coverage.json") or results[1]["changed"]
-    assert sorted(results[0]["changed_files"]) == sorted(str(dest / name) for name in _report.FILE_NAMES.values())
+    assert sorted(results[0]["changed_files"]) == sorted(str(dest / name) for name in coverage_report.FILE_NAMES.values())
     assert "coverage.html: new" in results[0]["diff"]["after"] and "absent" in results[0]["diff"]["before"]
     assert results[3]["changed_files"] == [] and results[3]["files"]["html"] == str(dest / "coverage.html")
     assert sorted(os.listdir(dest)) == ["coverage.csv", "coverage.html", "coverage.json"], "no temporary file left"

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest, RuleViolation
-from ansible_collections.sovereign.vm_backup.plugins.module_utils._plan import plan_assignments, plan_options
-from ansible_collections.sovereign.vm_backup.plugins.module_utils._rules import (
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.assignment_plan import plan_assignments, plan_options
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.rules import (
     DISK_POLICY_SITE,
     HELD_POLICY,
     LAST_POLICY_OF_RUNNING_VM,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import time
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import joined_inventory
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._time import iso_time, parse_duration
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
     Conflict,
@@ -97,7 +97,7 @@ def resolve_targets(wanted, records):
 
 def policy_members(records, policy):
     """The VMs that SLA ``policy`` protects, at VM level or on one of their disks, sorted by name. Pure."""
-    return [r for r in records if policy in r.get("policies", []) or policy in _inventory.disk_policies(r)]
+    return [r for r in records if policy in r.get("policies", []) or policy in joined_inventory.disk_policies(r)]
 
 
 def choose_policy(record, held, policy=None):
@@ -107,7 +107,7 @@ def choose_policy(record, held, policy=None):
     Without it, the VM's first VM-level policy (in name order) that is not held, so the choice is deterministic.
     """
     name, moref = record["name"], record.get("moref")
-    vm_level, disk_level = list(record.get("policies") or []), _inventory.disk_policies(record)
+    vm_level, disk_level = list(record.get("policies") or []), joined_inventory.disk_policies(record)
     if policy:
         if policy not in vm_level and policy not in disk_level:
             mine = ", ".join(vm_level + ["%s (disk)" % p for p in disk_level if p not in vm_level]) or "none"
@@ -314,7 +314,7 @@ class BackupRun:
 
     def __init__(self, spp, vsphere, progress=None, clock=time.monotonic, now_ms=None):
         self.spp = spp
-        self.reader = _inventory.InventoryReader(spp, vsphere)
+        self.reader = joined_inventory.InventoryReader(spp, vsphere)
         self.log = progress or (lambda message: None)
         self.clock = clock
         self.now_ms = now_ms

@@ -44,7 +44,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
     TaskFailed,
     WaitTimeout,
 )
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import restore as spp_restore
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import versions as spp_versions
@@ -530,7 +530,7 @@ def _read_source(run):
     """vCenter VMs, the hypervisors of this vCenter, and the resolved source VM."""
     request = run.request
     vcenter_vms = vsphere_vms.list_vms_with_markers(run.vsphere)
-    hypervisors = spp_inventory.list_hypervisors(run.spp)
+    hypervisors = spp_listing.list_hypervisors(run.spp)
     ours = {h.get("id") for h in hypervisors if h.get("uniqueId") == run.vsphere.instance_uuid}
     if not ours:
         raise InvalidRequest("this vCenter (instance UUID %s) is not registered on the backup server; register it "

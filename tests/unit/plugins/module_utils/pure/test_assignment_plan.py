@@ -10,7 +10,7 @@ import random
 import pytest
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest
-from ansible_collections.sovereign.vm_backup.plugins.module_utils._plan import (
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.assignment_plan import (
     apply_plan,
     diff_of,
     natural_key,

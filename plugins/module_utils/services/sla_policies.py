@@ -10,9 +10,9 @@ the writes.
 
 from __future__ import annotations
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _sla
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import sla_definition
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest, NotFound, PolicyInUse
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
 
@@ -33,7 +33,7 @@ def view(definition, job):
     """The managed fields of a policy, as the module's diff and return value show them."""
     if definition is None:
         return {}
-    subpolicy = _sla.backup_subpolicy(definition) or {}
+    subpolicy = sla_definition.backup_subpolicy(definition) or {}
     return {
         "name": definition.get("name"),
         "id": definition.get("id"),
@@ -49,9 +49,9 @@ def view(definition, job):
 
 def resources_holding(spp, policy_name):
     """VM and disk names that still have the policy: one paged listing of each, no per-VM call."""
-    vms = sorted(vm.get("name") for vm in spp_inventory.list_vms(spp) if policy_name in (vm.get("storageProfiles") or []))
+    vms = sorted(vm.get("name") for vm in spp_listing.list_vms(spp) if policy_name in (vm.get("storageProfiles") or []))
     disks = sorted("%s / %s" % (disk.get("vmName") or disk.get("vmId") or "?", disk.get("name"))
-                   for disk in spp_inventory.list_vdisks(spp) if policy_name in (disk.get("storageProfiles") or []))
+                   for disk in spp_listing.list_vdisks(spp) if policy_name in (disk.get("storageProfiles") or []))
     return vms, disks
 
 
@@ -59,8 +59,8 @@ def ensure_sla_policy(spp, name, state="present", description=None, site=None, r
                       encryption=None, held=None, check_mode=False):
     """Converge one policy. Returns the module result: ``changed``, ``policy``, ``actions`` and ``diff``."""
     try:
-        wanted = _sla.desired_subpolicy(site=site, retention=retention, schedule=schedule, encryption=encryption)
-    except _sla.InvalidDefinition as error:
+        wanted = sla_definition.desired_subpolicy(site=site, retention=retention, schedule=schedule, encryption=encryption)
+    except sla_definition.InvalidDefinition as error:
         raise InvalidRequest(str(error)) from None
     current = next((p for p in spp_policies.list_sla_policies(spp) if p.get("name") == name), None)
     job = _find_job(spp, name) if current else None
@@ -80,17 +80,17 @@ def ensure_sla_policy(spp, name, state="present", description=None, site=None, r
 
     if current is None:
         try:
-            definition = _sla.new_definition(name, description, wanted)
-        except _sla.InvalidDefinition as error:
+            definition = sla_definition.new_definition(name, description, wanted)
+        except sla_definition.InvalidDefinition as error:
             raise InvalidRequest(str(error)) from None
         actions.append("create")
         after_definition = definition if check_mode else spp_policies.create_sla_policy(spp, definition)
     else:
         after_definition = current
-        changed = _sla.changed_fields(current, description=description, subpolicy=wanted)
+        changed = sla_definition.changed_fields(current, description=description, subpolicy=wanted)
         if changed:
             actions.append("update: %s" % ", ".join(changed))
-            definition = _sla.updated_definition(current, description=description, subpolicy=wanted)
+            definition = sla_definition.updated_definition(current, description=description, subpolicy=wanted)
             after_definition = dict(definition, id=current["id"]) if check_mode else \
                 spp_policies.update_sla_policy(spp, current["id"], definition)
 

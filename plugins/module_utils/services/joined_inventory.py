@@ -14,9 +14,9 @@ import concurrent.futures
 import time
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest, WaitTimeout
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import inventory as vsphere_inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import listing as vsphere_listing
 
 
 def _vm_id_of_disk(disk):
@@ -176,11 +176,11 @@ class InventoryReader:
             if self._vcenter_vms is None or refresh_vcenter:
                 # The two servers answer at the same time: vCenter lists in a thread while the SPP listings run.
                 # Devices dominate the cost of vCenter's listing: read them only when disks or NICs matter.
-                listing = vcenter_thread.submit(vsphere_inventory.list_vms, self.vsphere, page_size=self.page_size,
+                listing = vcenter_thread.submit(vsphere_listing.list_vms, self.vsphere, page_size=self.page_size,
                                                 devices=self.with_devices)
-            hypervisors = spp_inventory.list_hypervisors(self.spp, page_size=self.page_size)
-            spp_vms = spp_inventory.list_vms(self.spp, page_size=self.page_size, hypervisors=hypervisors)
-            spp_disks = spp_inventory.list_vdisks(self.spp, page_size=self.page_size) if self.with_disks else []
+            hypervisors = spp_listing.list_hypervisors(self.spp, page_size=self.page_size)
+            spp_vms = spp_listing.list_vms(self.spp, page_size=self.page_size, hypervisors=hypervisors)
+            spp_disks = spp_listing.list_vdisks(self.spp, page_size=self.page_size) if self.with_disks else []
             if listing is not None:
                 self._vcenter_vms = listing.result()
         self.spp_vms_by_id = {vm.get("id"): vm for vm in spp_vms}

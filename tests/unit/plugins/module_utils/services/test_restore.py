@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _restore
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import restore as restore_service
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
     AmbiguousResult,
     Conflict,
@@ -52,7 +52,7 @@ def vc_vm(name, moref, uuid=UUID, marker=None, power="poweredOn"):
 
 
 def source_of(vcenter, recovery, ref="web01"):
-    source = _restore.resolve_source(ref, vcenter, recovery)
+    source = restore_service.resolve_source(ref, vcenter, recovery)
     source["spp_id"] = source["ids"][0]
     return source
 
@@ -85,19 +85,19 @@ POINT = {"id": "v1", "time": T0, "time_iso": "2026-01-01T00:00:00.000Z"}
     (str(T0), T0),
 ])
 def test_parse_time(value, expected):
-    assert _restore.parse_time(value) == expected
+    assert restore_service.parse_time(value) == expected
 
 
 @pytest.mark.parametrize("value", ["yesterday", True, "2026-13-01"])
 def test_parse_time_refuses_what_is_not_a_time(value):
     with pytest.raises(InvalidRequest) as caught:
-        _restore.parse_time(value)
+        restore_service.parse_time(value)
     assert "recovery_point.before" in caught.value.message
 
 
 def test_iso_time():
-    assert _restore.iso_time(T0 + 5) == "2026-01-01T00:00:00.005Z"
-    assert _restore.iso_time(None) is None
+    assert restore_service.iso_time(T0 + 5) == "2026-01-01T00:00:00.005Z"
+    assert restore_service.iso_time(None) is None
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -105,24 +105,24 @@ def test_iso_time():
     (1795307314135, "1795307314135"), ({"before": "2026-01-01T00:00:00Z"}, {"before": T0}),
 ])
 def test_parse_recovery_point(value, expected):
-    assert _restore.parse_recovery_point(value) == expected
+    assert restore_service.parse_recovery_point(value) == expected
 
 
 @pytest.mark.parametrize("value", [{"after": 1}, {"before": 1, "x": 2}, [1], True])
 def test_parse_recovery_point_refusals(value):
     with pytest.raises(InvalidRequest):
-        _restore.parse_recovery_point(value)
+        restore_service.parse_recovery_point(value)
 
 
 def test_check_request_lists_every_problem():
     with pytest.raises(InvalidRequest) as caught:
-        _restore.check_request(request(mode="production", state="promoted", name="x", host="h", cluster="c"))
+        restore_service.check_request(request(mode="production", state="promoted", name="x", host="h", cluster="c"))
     problems = caught.value.details["problems"]
     assert len(problems) == 3
     assert "state promoted applies to test restores only" in problems[0]
     assert "keeps the original name" in problems[1] and "keep_current: true" in problems[1]
-    _restore.check_request(request(state="absent"))
-    _restore.check_request(request(mode="clone", name="web01_REST"))
+    restore_service.check_request(request(state="absent"))
+    restore_service.check_request(request(mode="clone", name="web01_REST"))
 
 
 # -- source resolution --------------------------------------------------------------------------------------------
@@ -131,7 +131,7 @@ def test_live_vm_by_name_moref_or_uuid():
     vcenter = [vc_vm("web01", "vm-10"), vc_vm("db01", "vm-11", uuid="other")]
     recovery = [spp_vm("a1"), spp_vm("b2", name="db01", moref="vm-11", uuid="other")]
     for ref in ("web01", "vm-10", UUID):
-        source = _restore.resolve_source(ref, vcenter, recovery)
+        source = restore_service.resolve_source(ref, vcenter, recovery)
         assert source["ids"] == ["a1"] and source["current"]["moref"] == "vm-10" and source["name"] == "web01"
 
 
@@ -140,41 +140,41 @@ def test_lineage_after_a_production_restore_follows_the_instance_uuid():
     # inventory and a backup, a new one with the same instance UUID.
     vcenter = [vc_vm("web01", "vm-30")]
     recovery = [spp_vm("a1", protected=T0), spp_vm("c3", moref="vm-30", protected=T0 + 1000)]
-    source = _restore.resolve_source("web01", vcenter, recovery)
+    source = restore_service.resolve_source("web01", vcenter, recovery)
     assert source["ids"] == ["a1", "c3"]
     assert [r["id"] for r in source["records"]] == ["c3", "a1"]
     assert source["current"]["moref"] == "vm-30"
 
 
 def test_deleted_vm_is_restored_from_its_records():
-    source = _restore.resolve_source("web01", [vc_vm("other", "vm-99", uuid="x")], [spp_vm("a1")])
+    source = restore_service.resolve_source("web01", [vc_vm("other", "vm-99", uuid="x")], [spp_vm("a1")])
     assert source["current"] is None and source["ids"] == ["a1"]
 
 
 def test_unknown_vm_is_not_found():
     with pytest.raises(NotFound) as caught:
-        _restore.resolve_source("ghost", [vc_vm("web01", "vm-10")], [spp_vm("a1")])
+        restore_service.resolve_source("ghost", [vc_vm("web01", "vm-10")], [spp_vm("a1")])
     assert "no recovery point of VM ghost" in caught.value.message
 
 
 def test_two_vms_with_the_same_name_in_vcenter():
     with pytest.raises(InvalidRequest) as caught:
-        _restore.resolve_source("web01", [vc_vm("web01", "vm-10"), vc_vm("web01", "vm-12", uuid="u2")], [])
+        restore_service.resolve_source("web01", [vc_vm("web01", "vm-10"), vc_vm("web01", "vm-12", uuid="u2")], [])
     assert "vm-10, vm-12" in caught.value.message
 
 
 def test_deleted_vms_of_the_same_name_are_ambiguous_until_named_by_uuid():
     recovery = [spp_vm("a1"), spp_vm("b2", moref="vm-40", uuid="u2")]
     with pytest.raises(InvalidRequest) as caught:
-        _restore.resolve_source("web01", [], recovery)
+        restore_service.resolve_source("web01", [], recovery)
     assert "2 different VMs" in caught.value.message and "instance UUID u2" in caught.value.message
-    assert _restore.resolve_source("u2", [], recovery)["ids"] == ["b2"]
+    assert restore_service.resolve_source("u2", [], recovery)["ids"] == ["b2"]
 
 
 def test_renamed_current_vm_after_keep_current():
     # web01 was renamed web01_OLD and a clone took the name web01 (new UUID, never backed up).
     vcenter = [vc_vm("web01_OLD", "vm-10"), vc_vm("web01", "vm-50", uuid="clone-uuid")]
-    source = _restore.resolve_source("web01", vcenter, [spp_vm("a1")])
+    source = restore_service.resolve_source("web01", vcenter, [spp_vm("a1")])
     assert source["ids"] == ["a1"]
     assert source["current"]["name"] == "web01_OLD"
 
@@ -183,24 +183,24 @@ def test_renamed_current_vm_after_keep_current():
 
 def test_versions_of_a_lineage_are_merged_newest_first():
     old, new = spp_vm("a1"), spp_vm("c3", moref="vm-30")
-    pairs = _restore.merge_versions([(old, [version("v1", T0), version("v0", T0 - 10)]),
-                                     (new, [version("v2", T0 + 10, vm_id="c3")])])
+    pairs = restore_service.merge_versions([(old, [version("v1", T0), version("v0", T0 - 10)]),
+                                            (new, [version("v2", T0 + 10, vm_id="c3")])])
     assert [v["id"] for _vm, v in pairs] == ["v2", "v1", "v0"]
-    assert _restore.choose_point(pairs, "latest")[0] is new
-    assert _restore.choose_point(pairs, "v1")[0] is old
-    assert _restore.choose_point(pairs, {"before": T0})[1]["id"] == "v0"
+    assert restore_service.choose_point(pairs, "latest")[0] is new
+    assert restore_service.choose_point(pairs, "v1")[0] is old
+    assert restore_service.choose_point(pairs, {"before": T0})[1]["id"] == "v0"
     with pytest.raises(NotFound):
-        _restore.choose_point(pairs, {"before": T0 - 10})
+        restore_service.choose_point(pairs, {"before": T0 - 10})
 
 
 def test_point_summary_with_a_copy():
     point = version("v1", T0)
     replica = copy("c9", "REPLICATION", point["links"]["self"]["href"])
     point["sessionId"] = 1767225500000
-    assert _restore.point_summary(point, replica, "replication") == {
+    assert restore_service.point_summary(point, replica, "replication") == {
         "id": "v1", "time": T0, "time_iso": "2026-01-01T00:00:00.000Z", "copy_kind": "replication", "copy_id": "c9",
         "policy": "Gold", "session_id": "1767225500000", "session_status": None}
-    assert _restore.point_summary(point)["copy_kind"] is None
+    assert restore_service.point_summary(point)["copy_kind"] is None
 
 
 # -- markers ------------------------------------------------------------------------------------------------------
@@ -228,16 +228,16 @@ def test_marked_vms_match_source_point_mode_and_name():
         vc_vm("web01_OLDTEST", "vm-22", uuid="o", marker=marker(point="v0", moref="vm-22")),
         vc_vm("other_TEST", "vm-23", uuid="z", marker=marker(spp_id="zz", uuid="zz", moref="vm-23")),
     ]
-    found = _restore.marked_vms(vcenter, source, "v1", "test", target_name="web01_TEST")
+    found = restore_service.marked_vms(vcenter, source, "v1", "test", target_name="web01_TEST")
     assert [vm["moref"] for vm in found] == ["vm-20"]
-    assert _restore.marked_vms(vcenter, source, "v1", "test", target_name="web01_T2") == []
-    assert [vm["moref"] for vm in _restore.marked_vms(vcenter, source, None, "test")] == ["vm-22", "vm-20"]
+    assert restore_service.marked_vms(vcenter, source, "v1", "test", target_name="web01_T2") == []
+    assert [vm["moref"] for vm in restore_service.marked_vms(vcenter, source, None, "test")] == ["vm-22", "vm-20"]
     # A promoted test VM took the source's name.
     promoted = [vc_vm("web01", "vm-20", marker=marker(state="promoted"))]
-    assert _restore.marked_vms(promoted, source, "v1", "test", target_name="web01_TEST")
+    assert restore_service.marked_vms(promoted, source, "v1", "test", target_name="web01_TEST")
     # The lineage matches by instance UUID even when the SPP id is a newer record's.
-    assert _restore.marker_matches(marker(spp_id="c3"), ["a1"], UUID)
-    assert not _restore.marker_matches(marker(spp_id="c3", uuid="x"), ["a1"], UUID)
+    assert restore_service.marker_matches(marker(spp_id="c3"), ["a1"], UUID)
+    assert not restore_service.marker_matches(marker(spp_id="c3", uuid="x"), ["a1"], UUID)
 
 
 # -- restore sessions ---------------------------------------------------------------------------------------------
@@ -265,8 +265,8 @@ def test_classify_sessions():
         session("s5", "PENDING"),
         session("s6", "COMPLETED", [entry(point="v0")]),
     ]
-    matches, undecided = _restore.classify_sessions(sessions, source, "v1", "test", lambda s: logs[s["id"]],
-                                                    "web01_TEST")
+    matches, undecided = restore_service.classify_sessions(sessions, source, "v1", "test", lambda s: logs[s["id"]],
+                                                           "web01_TEST")
     assert [(s["id"], e is not None) for s, e in matches] == [("s1", True), ("s3", False)]
     assert [s["id"] for s in undecided] == ["s5"]
 
@@ -275,16 +275,16 @@ def test_usable_match():
     by_moref = {"vm-20": vc_vm("web01_TEST", "vm-20")}
     active = (session("s1", "RESOURCE ACTIVE", [entry()]), entry())
     running = (session("s2", "RUNNING"), None)
-    assert _restore.usable_match([active, running], by_moref, "test")[0]["id"] == "s2"
-    assert _restore.usable_match([active], by_moref, "test")[0]["id"] == "s1"
-    assert _restore.usable_match([active], {}, "test") is None, "the test VM is gone"
+    assert restore_service.usable_match([active, running], by_moref, "test")[0]["id"] == "s2"
+    assert restore_service.usable_match([active], by_moref, "test")[0]["id"] == "s1"
+    assert restore_service.usable_match([active], {}, "test") is None, "the test VM is gone"
     ended = (session("s3", "COMPLETED", [entry()]), entry())
-    assert _restore.usable_match([ended], by_moref, "test") is None, "a test restore no longer RESOURCE ACTIVE"
+    assert restore_service.usable_match([ended], by_moref, "test") is None, "a test restore no longer RESOURCE ACTIVE"
     cleaned = (session("s4", "COMPLETED", [entry(status="cleaned up")]), entry(status="cleaned up"))
-    assert _restore.usable_match([cleaned], by_moref, "test") is None
+    assert restore_service.usable_match([cleaned], by_moref, "test") is None
     clone = entry(mode="clone", status="restored")
-    assert _restore.usable_match([(session("s5", "COMPLETED", [clone], "clone"), clone)], by_moref, "clone")
-    assert _restore.usable_match([(session("s6", "FAILED", [clone], "clone"), clone)], by_moref, "clone") is None
+    assert restore_service.usable_match([(session("s5", "COMPLETED", [clone], "clone"), clone)], by_moref, "clone")
+    assert restore_service.usable_match([(session("s6", "FAILED", [clone], "clone"), clone)], by_moref, "clone") is None
 
 
 # -- the plan -----------------------------------------------------------------------------------------------------
@@ -292,7 +292,7 @@ def test_usable_match():
 def plan_for(req, vcenter=None, marked=None, follow=None, holder=None, records=None):
     vcenter = [vc_vm("web01", "vm-10")] if vcenter is None else vcenter
     source = source_of(vcenter, records or [spp_vm("a1")])
-    return _restore.plan_restore(req, source, POINT, "web01_TEST", marked, follow, holder)
+    return restore_service.plan_restore(req, source, POINT, "web01_TEST", marked, follow, holder)
 
 
 def test_plan_new_test_restore():
@@ -363,7 +363,7 @@ def test_plan_production_keeping_the_current_vm():
 def test_check_request_keep_current():
     for wrong in (request(keep_current=True), request(mode="production", keep_current=True, overwrite=True)):
         with pytest.raises(InvalidRequest):
-            _restore.check_request(wrong)
+            restore_service.check_request(wrong)
 
 
 def test_plan_production_refuses_a_vm_the_backup_server_did_not_record():
@@ -388,12 +388,12 @@ def test_plan_cleanup():
     matches = [(session("s2", "RESOURCE ACTIVE", [entry(name="web01_T2", moref="vm-21")]),
                 entry(name="web01_T2", moref="vm-21")),
                (session("s3", "COMPLETED", [entry(moref="vm-22")]), entry(moref="vm-22"))]
-    removes = _restore.plan_cleanup(marked, matches, by_moref)
+    removes = restore_service.plan_cleanup(marked, matches, by_moref)
     assert removes == [
         {"name": "web01_T2", "moref": "vm-21", "session_id": "s2", "recovery_point_id": "v1"},
         {"name": "web01_TEST", "moref": "vm-20", "session_id": "s1", "recovery_point_id": "v1"},
     ]
-    assert [r["moref"] for r in _restore.plan_cleanup(marked, matches, by_moref, name="web01_TEST")] == ["vm-20"]
+    assert [r["moref"] for r in restore_service.plan_cleanup(marked, matches, by_moref, name="web01_TEST")] == ["vm-20"]
 
 
 # -- the restore request (spp/restore.py) -------------------------------------------------------------------------
@@ -506,18 +506,18 @@ def test_session_action_follows_the_link_by_name(fake_spp, make_client):
 
 
 def test_test_records():
-    point = {"id": "v1", "time": 1000, "time_iso": _restore.iso_time(1000)}
-    record = _restore.new_test_record(point, "passed", 5000, "web01_TEST")
+    point = {"id": "v1", "time": 1000, "time_iso": restore_service.iso_time(1000)}
+    record = restore_service.new_test_record(point, "passed", 5000, "web01_TEST")
     assert record == {"recovery_point": {"id": "v1", "time": 1000, "time_iso": "1970-01-01T00:00:01.000Z"},
                       "result": "passed", "when": "1970-01-01T00:00:05.000Z", "test_vm": "web01_TEST"}
-    later = _restore.new_test_record(point, "passed", 9000, "web01_TEST")
-    assert _restore.same_test_record(record, later), "when is not compared"
-    assert not _restore.same_test_record(record, _restore.new_test_record(point, "failed", 5000, "web01_TEST"))
-    assert not _restore.same_test_record(None, record)
-    assert _restore.passed_test(record, "v1") and not _restore.passed_test(record, "v2")
-    assert not _restore.passed_test(dict(record, result="failed"), "v1") and not _restore.passed_test(None, "v1")
+    later = restore_service.new_test_record(point, "passed", 9000, "web01_TEST")
+    assert restore_service.same_test_record(record, later), "when is not compared"
+    assert not restore_service.same_test_record(record, restore_service.new_test_record(point, "failed", 5000, "web01_TEST"))
+    assert not restore_service.same_test_record(None, record)
+    assert restore_service.passed_test(record, "v1") and not restore_service.passed_test(record, "v2")
+    assert not restore_service.passed_test(dict(record, result="failed"), "v1") and not restore_service.passed_test(None, "v1")
     stored = vsphere_vms.decode_marker(vsphere_vms.encode_marker(dict(record, moref="vm-10")))
-    assert _restore.public_test_record(stored) == record and _restore.public_test_record(None) is None
+    assert restore_service.public_test_record(stored) == record and restore_service.public_test_record(None) is None
 
 
 @pytest.mark.parametrize("overrides", [
@@ -528,13 +528,13 @@ def test_test_records():
 ])
 def test_check_request_test_options(overrides):
     with pytest.raises(InvalidRequest):
-        _restore.check_request(request(**overrides))
+        restore_service.check_request(request(**overrides))
 
 
 def test_check_request_accepts_test_options():
-    _restore.check_request(request(test_result="failed", state="absent"))
-    _restore.check_request(request(test_result="passed", state="promoted"))
-    _restore.check_request(request(skip_if_tested=True))
+    restore_service.check_request(request(test_result="failed", state="absent"))
+    restore_service.check_request(request(test_result="passed", state="promoted"))
+    restore_service.check_request(request(skip_if_tested=True))
 
 
 def test_after_keep_current_the_named_vm_follows_its_marker_to_the_source_lineage():
@@ -543,6 +543,6 @@ def test_after_keep_current_the_named_vm_follows_its_marker_to_the_source_lineag
     restored = vc_vm("web01", "vm-30", uuid="new-uuid", marker=marker(mode="production", spp_id="a1", moref="vm-30"))
     kept = vc_vm("web01_OLD", "vm-10", power="poweredOff")
     recovery = [spp_vm("a1", name="web01_OLD")]  # the restored VM has no recovery point of its own yet
-    source = _restore.resolve_source("web01", [restored, kept], recovery)
+    source = restore_service.resolve_source("web01", [restored, kept], recovery)
     assert source["ids"] == ["a1"]
     assert source["current"] is restored and source["name"] == "web01"

@@ -16,7 +16,7 @@ import datetime
 import json
 import time
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import joined_inventory
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest, VmBackupError
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._time import iso_time, parse_duration
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
@@ -113,7 +113,7 @@ def assess_vm(record, held, last_backup_ms, now_ms, rpo_seconds, with_disks=True
     reasons = {}
     vm_policies = list(record.get("policies") or [])
     disks = record.get("disks") or []
-    disk_policies = _inventory.disk_policies(record)
+    disk_policies = joined_inventory.disk_policies(record)
     assigned = sorted(set(vm_policies) | set(disk_policies))
     held_policies = [name for name in assigned if held.get(name, True)]
     powered_on = record.get("power_state") == "poweredOn"
@@ -197,7 +197,7 @@ def assess(vms, vcenter_only, spp_vms_by_id, held, now_ms, rpo_seconds, include)
     for record in list(vms) + list(vcenter_only):
         last_ms, last_policy = latest_protection(spp_vms_by_id.get(record.get("spp_id")))
         flags, reasons, held_policies = assess_vm(record, held, last_ms, now_ms, rpo_seconds, with_disks)
-        record["disk_policies"] = _inventory.disk_policies(record)  # kept: the disks may be dropped just below
+        record["disk_policies"] = joined_inventory.disk_policies(record)  # kept: the disks may be dropped just below
         if not with_disks:
             record["disks"] = None
         if "nics" not in include:
@@ -289,11 +289,11 @@ def collect_coverage(spp, vsphere, rpo="24h", include=DEFAULT_INCLUDE, fail_on=(
     wanted = validate_include(include, fail_on)
     # The backup server's vdisks are always read (one paged search): without them a VM protected at disk level
     # would look unprotected. vCenter's devices, the costly part, only when asked.
-    reader = _inventory.InventoryReader(spp, vsphere, page_size=page_size, with_disks=True,
-                                        with_devices=bool(wanted & {"disks", "nics"}))
-    found = _inventory.collect_inventory(spp, vsphere, rescan=rescan, rescan_until_visible=rescan_until_visible,
-                                         timeout=rescan_timeout, check_mode=check_mode, progress=progress,
-                                         reader=reader)
+    reader = joined_inventory.InventoryReader(spp, vsphere, page_size=page_size, with_disks=True,
+                                              with_devices=bool(wanted & {"disks", "nics"}))
+    found = joined_inventory.collect_inventory(spp, vsphere, rescan=rescan, rescan_until_visible=rescan_until_visible,
+                                               timeout=rescan_timeout, check_mode=check_mode, progress=progress,
+                                               reader=reader)
     now_ms = int(clock() * 1000)
     held_jobs = spp_jobs.held_job_names(spp_jobs.list_jobs(spp, page_size=page_size))
     held = {policy["name"]: spp_jobs.sla_job_name(policy["name"]) in held_jobs

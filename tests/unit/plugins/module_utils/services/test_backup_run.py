@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _backup_run as br
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import backup_run as br
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
     AmbiguousResult,
     Conflict,

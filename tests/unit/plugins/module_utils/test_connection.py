@@ -15,7 +15,7 @@ import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.sovereign.vm_backup.plugins.doc_fragments.connection import ModuleDocFragment
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _argspec
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _connection
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import ConfigurationError
 
 ENV_VARIABLES = ("SPP_URL", "SPP_USERNAME", "SPP_PASSWORD", "SPP_VALIDATE_CERTS", "SPP_CA_PATH", "VMWARE_HOST",
@@ -30,8 +30,8 @@ def clean_env(monkeypatch):
 
 
 @pytest.mark.parametrize("fragment, spec", [
-    (ModuleDocFragment.SPP, _argspec.spp_argument_spec()),
-    (ModuleDocFragment.VCENTER, _argspec.vcenter_argument_spec()),
+    (ModuleDocFragment.SPP, _connection.spp_argument_spec()),
+    (ModuleDocFragment.VCENTER, _connection.vcenter_argument_spec()),
 ])
 def test_doc_fragment_mirrors_the_spec(fragment, spec):
     documented = yaml.safe_load(fragment)["options"]
@@ -47,7 +47,7 @@ def test_doc_fragment_mirrors_the_spec(fragment, spec):
         assert documented_env == fallback_env, name
         if option.get("no_log"):
             assert "never logged" in text, name
-        if name in _argspec.REQUIRED_SPP_OPTIONS or name in _argspec.REQUIRED_VCENTER_OPTIONS:
+        if name in _connection.REQUIRED_SPP_OPTIONS or name in _connection.REQUIRED_VCENTER_OPTIONS:
             assert "Required" in text, name
 
 
@@ -56,11 +56,11 @@ def test_common_fragment_is_valid_yaml():
 
 
 def test_connection_spec_is_both_groups():
-    assert _argspec.connection_argument_spec() == {**_argspec.spp_argument_spec(), **_argspec.vcenter_argument_spec()}
+    assert _connection.connection_argument_spec() == {**_connection.spp_argument_spec(), **_connection.vcenter_argument_spec()}
 
 
 def test_secrets_are_no_log():
-    spec = _argspec.connection_argument_spec()
+    spec = _connection.connection_argument_spec()
     assert [name for name, option in spec.items() if option.get("no_log")] == ["spp_password", "vcenter_password"]
 
 
@@ -69,7 +69,7 @@ def test_environment_fallbacks(clean_env):
     clean_env.setenv("SPP_VALIDATE_CERTS", "false")
     clean_env.setenv("VMWARE_PORT", "8443")
     clean_env.setenv("VMWARE_CA_PATH", "~/ca.pem")
-    result = ArgumentSpecValidator(_argspec.connection_argument_spec()).validate({})
+    result = ArgumentSpecValidator(_connection.connection_argument_spec()).validate({})
     assert not result.error_messages
     params = result.validated_parameters
     assert params["spp_url"] == "https://spp.example.com"
@@ -83,16 +83,16 @@ def test_environment_fallbacks(clean_env):
 
 def test_task_options_win_over_the_environment(clean_env):
     clean_env.setenv("SPP_URL", "https://from-env")
-    result = ArgumentSpecValidator(_argspec.spp_argument_spec()).validate({"spp_url": "https://from-task"})
+    result = ArgumentSpecValidator(_connection.spp_argument_spec()).validate({"spp_url": "https://from-task"})
     assert result.validated_parameters["spp_url"] == "https://from-task"
 
 
 def test_missing_connection_options():
     spp_only = {"spp_url": "https://spp", "spp_username": None, "spp_password": ""}
-    assert _argspec.missing_connection_options(spp_only) == [
+    assert _connection.missing_connection_options(spp_only) == [
         "spp_username (environment variable SPP_USERNAME)", "spp_password (environment variable SPP_PASSWORD)"]
-    assert _argspec.missing_connection_options(spp_only, spp=False) == []
-    assert _argspec.missing_connection_options(spp_only, spp=False, vcenter=True) == [
+    assert _connection.missing_connection_options(spp_only, spp=False) == []
+    assert _connection.missing_connection_options(spp_only, spp=False, vcenter=True) == [
         "vcenter_hostname (environment variable VMWARE_HOST)", "vcenter_username (environment variable VMWARE_USER)",
         "vcenter_password (environment variable VMWARE_PASSWORD)"]
 
@@ -105,19 +105,19 @@ def test_clients_from_params(tmp_path):
               "vcenter_hostname": "vc", "vcenter_port": 8443, "vcenter_username": "u", "vcenter_password": "p",
               "vcenter_validate_certs": False, "vcenter_ca_path": None}
     lines = []
-    spp = _argspec.spp_client_from_params(params, logger=lines.append)
+    spp = _connection.spp_client_from_params(params, logger=lines.append)
     assert spp.base_url == "https://spp:8443" and spp._verify == str(ca) and spp.timeout == (12, 12)
     assert spp.logger is not None
-    vsphere = _argspec.vsphere_client_from_params(params)
+    vsphere = _connection.vsphere_client_from_params(params)
     assert (vsphere.hostname, vsphere.port, vsphere.validate_certs) == ("vc", 8443, False)
 
 
 def test_clients_from_params_name_what_is_missing():
     with pytest.raises(ConfigurationError) as caught:
-        _argspec.spp_client_from_params({"spp_url": "https://spp"})
+        _connection.spp_client_from_params({"spp_url": "https://spp"})
     assert "spp_username (environment variable SPP_USERNAME)" in str(caught.value)
     with pytest.raises(ConfigurationError) as caught:
-        _argspec.vsphere_client_from_params({})
+        _connection.vsphere_client_from_params({})
     assert "vcenter_hostname (environment variable VMWARE_HOST)" in str(caught.value)
 
 
@@ -130,10 +130,10 @@ def test_module_utils_import_without_requests_and_pyvmomi():
                 if name.split(".")[0] in ("requests", "urllib3", "pyVmomi", "pyVim"):
                     raise ImportError("blocked: " + name)
         sys.meta_path.insert(0, Block())
-        from ansible_collections.sovereign.vm_backup.plugins.module_utils import _argspec
-        from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import _client, inventory, jobs, policies
+        from ansible_collections.sovereign.vm_backup.plugins.module_utils import _connection
+        from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import _client, listing, jobs, policies
         from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import _client as vc, tasks
-        from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import inventory as vinv
+        from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import listing as vinv
         from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import MissingLibraryError
         assert not _client.HAS_REQUESTS and "blocked" in _client.REQUESTS_IMPORT_ERROR
         assert not vc.HAS_PYVMOMI and "blocked" in vc.PYVMOMI_IMPORT_ERROR
@@ -150,8 +150,8 @@ def test_module_utils_import_without_requests_and_pyvmomi():
 
 
 def test_no_ansible_module_in_the_clients():
-    root = os.path.dirname(_argspec.__file__)
-    files = [os.path.join(root, "_argspec.py")] + [
+    root = os.path.dirname(_connection.__file__)
+    files = [os.path.join(root, "_connection.py")] + [
         os.path.join(root, folder, name) for folder in ("spp", "vsphere")
         for name in os.listdir(os.path.join(root, folder)) if name.endswith(".py")]
     for path in files:

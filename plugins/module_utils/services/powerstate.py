@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _assignments, _inventory, _rules
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import assignments as assignment_service
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import joined_inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import rules
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
     InvalidRequest,
     RuleViolation,
     WaitTimeout,
 )
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import inventory as spp_inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import inventory as vsphere_inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import listing as vsphere_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import vms as vsphere_vms
 
 POWERED_ON = "poweredOn"
@@ -79,9 +81,9 @@ def plan_action(state, power_state):
 
 
 def protection_violations(moref, vm, policies):
-    """Violations that forbid powering the VM on (see ``_rules.check_power_on_rules``), with a fix that names this
+    """Violations that forbid powering the VM on (see ``rules.check_power_on_rules``), with a fix that names this
     collection's modules for a VM the backup server does not know. Pure."""
-    violations = _rules.check_power_on_rules(moref, vm, policies)
+    violations = rules.check_power_on_rules(moref, vm, policies)
     if not vm.get("known_to_backup"):
         violations = [dict(item, fix=UNKNOWN_FIX) for item in violations]
     return violations
@@ -93,12 +95,12 @@ def protection_violations(moref, vm, policies):
 def read_protection(spp, vsphere, moref, vcenter_vms):
     """``(vm, policies)``: the VM's ``current["vms"]`` record and the policy catalogue, from the backup server's
     listings joined with the vCenter listing already read."""
-    reader = _inventory.InventoryReader(spp, vsphere, with_disks=False, vcenter_vms=vcenter_vms)
+    reader = joined_inventory.InventoryReader(spp, vsphere, with_disks=False, vcenter_vms=vcenter_vms)
     vms, vcenter_only, _spp_only = reader.read()
     records = [record for record in vms + vcenter_only if record["moref"] == moref]
     held_jobs = spp_jobs.held_job_names(spp_jobs.list_jobs(spp))
-    current = _assignments.build_current(records, spp_policies.list_sla_policies(spp), held_jobs,
-                                         spp_inventory.list_sites(spp))
+    current = assignment_service.build_current(records, spp_policies.list_sla_policies(spp), held_jobs,
+                                               spp_listing.list_sites(spp))
     return current["vms"].get(moref) or {"moref": moref, "known_to_backup": False}, current["policies"]
 
 
@@ -128,7 +130,7 @@ def converge(vsphere, ref, state, spp_clients, enforce_protection=True, timeout=
     action would power the VM on and ``enforce_protection`` is true.
     """
     progress = progress or (lambda message: None)
-    vcenter_vms = vsphere_inventory.list_vms(vsphere, devices=False)
+    vcenter_vms = vsphere_listing.list_vms(vsphere, devices=False)
     record = resolve_vm(ref, vcenter_vms)
     moref, before = record["moref"], record.get("power_state")
     action, after = plan_action(state, before)

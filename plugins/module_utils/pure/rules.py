@@ -29,7 +29,7 @@ Each violation is ``{"rule", "vm" (name), "moref", "disk" (label or None), "reas
 from __future__ import annotations
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest, RuleViolation
-from ansible_collections.sovereign.vm_backup.plugins.module_utils._plan import natural_key, resource_sort_key
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.assignment_plan import natural_key, resource_sort_key
 
 LAST_POLICY_OF_RUNNING_VM = "last_policy_of_running_vm"
 HELD_POLICY = "held_policy"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils._sla import (
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.sla_definition import (
     InvalidDefinition,
     changed_fields,
     desired_subpolicy,

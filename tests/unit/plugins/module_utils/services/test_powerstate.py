@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _powerstate
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import powerstate as powerstate_service
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest, WaitTimeout
 
 RECORDS = [
@@ -20,19 +20,19 @@ POLICIES = {"Gold": {"held": False}, "Frozen": {"held": True}}
 
 @pytest.mark.parametrize("ref", ["web01", "vm-1", "uuid-1"])
 def test_resolve_by_name_moref_or_uuid(ref):
-    assert _powerstate.resolve_vm(ref, RECORDS)["moref"] == "vm-1"
+    assert powerstate_service.resolve_vm(ref, RECORDS)["moref"] == "vm-1"
 
 
 def test_a_shared_name_is_an_error_but_the_moref_works():
     with pytest.raises(InvalidRequest, match=r"2 VMs are named twin \(vm-2, vm-3\)"):
-        _powerstate.resolve_vm("twin", RECORDS)
-    assert _powerstate.resolve_vm("vm-3", RECORDS)["moref"] == "vm-3"
+        powerstate_service.resolve_vm("twin", RECORDS)
+    assert powerstate_service.resolve_vm("vm-3", RECORDS)["moref"] == "vm-3"
 
 
 @pytest.mark.parametrize("ref", ["nope", "tpl"])
 def test_a_missing_vm_or_a_template_is_an_error(ref):
     with pytest.raises(InvalidRequest, match="vCenter has no VM %s" % ref):
-        _powerstate.resolve_vm(ref, RECORDS)
+        powerstate_service.resolve_vm(ref, RECORDS)
 
 
 @pytest.mark.parametrize("state, before, expected", [
@@ -48,26 +48,26 @@ def test_a_missing_vm_or_a_template_is_an_error(ref):
     ("shutdown-guest", "poweredOff", (None, "poweredOff")),
 ])
 def test_plan_action(state, before, expected):
-    assert _powerstate.plan_action(state, before) == expected
+    assert powerstate_service.plan_action(state, before) == expected
 
 
 def test_shutdown_guest_of_a_suspended_vm_is_refused():
     with pytest.raises(InvalidRequest, match="use state: powered-off"):
-        _powerstate.plan_action("shutdown-guest", "suspended")
+        powerstate_service.plan_action("shutdown-guest", "suspended")
 
 
 def test_protection_unknown_no_policy_held_only_and_protected():
-    unknown = _powerstate.protection_violations("vm-9", {"name": "new", "known_to_backup": False}, POLICIES)
+    unknown = powerstate_service.protection_violations("vm-9", {"name": "new", "known_to_backup": False}, POLICIES)
     assert [v["rule"] for v in unknown] == ["protected_before_power_on"]
     assert "vm_backup_policy with rescan: true" in unknown[0]["fix"]
-    bare = _powerstate.protection_violations("vm-9", {"name": "new", "known_to_backup": True, "policies": []}, POLICIES)
+    bare = powerstate_service.protection_violations("vm-9", {"name": "new", "known_to_backup": True, "policies": []}, POLICIES)
     assert "no VM-level backup policy" in bare[0]["reason"] and "vm_backup_policy" in bare[0]["fix"]
-    held = _powerstate.protection_violations("vm-9", {"name": "new", "known_to_backup": True, "policies": ["Frozen"]},
-                                             POLICIES)
+    held = powerstate_service.protection_violations("vm-9", {"name": "new", "known_to_backup": True, "policies": ["Frozen"]},
+                                                    POLICIES)
     assert "held or unknown policies only (Frozen)" in held[0]["reason"]
     assert "backup_sla_policy with held: false" in held[0]["fix"]
     mixed = {"name": "new", "known_to_backup": True, "policies": ["Frozen", "Gold"]}
-    assert not _powerstate.protection_violations("vm-9", mixed, POLICIES)
+    assert not powerstate_service.protection_violations("vm-9", mixed, POLICIES)
 
 
 class FakeClock:
@@ -83,15 +83,15 @@ class FakeClock:
 
 def test_wait_powered_off_is_bounded_with_progress(monkeypatch):
     clock, messages = FakeClock(), []
-    monkeypatch.setattr(_powerstate.vsphere_vms, "vm_details", lambda client, moref: {"power_state": "poweredOn"})
+    monkeypatch.setattr(powerstate_service.vsphere_vms, "vm_details", lambda client, moref: {"power_state": "poweredOn"})
     with pytest.raises(WaitTimeout, match="still poweredOn 5 s after the shutdown request"):
-        _powerstate.wait_powered_off(None, "vm-1", 5, messages.append, sleep=clock.sleep, clock=clock)
+        powerstate_service.wait_powered_off(None, "vm-1", 5, messages.append, sleep=clock.sleep, clock=clock)
     assert messages and all("waiting for the guest of vm-1" in m for m in messages)
     assert clock.now <= 5.1
 
 
 def test_wait_powered_off_returns_once_off(monkeypatch):
     states = iter(["poweredOn", "poweredOn", "poweredOff"])
-    monkeypatch.setattr(_powerstate.vsphere_vms, "vm_details", lambda client, moref: {"power_state": next(states)})
+    monkeypatch.setattr(powerstate_service.vsphere_vms, "vm_details", lambda client, moref: {"power_state": next(states)})
     clock = FakeClock()
-    assert _powerstate.wait_powered_off(None, "vm-1", 60, lambda m: None, sleep=clock.sleep, clock=clock) == "poweredOff"
+    assert powerstate_service.wait_powered_off(None, "vm-1", 60, lambda m: None, sleep=clock.sleep, clock=clock) == "poweredOff"
