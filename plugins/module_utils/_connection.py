@@ -76,13 +76,18 @@ def missing_connection_options(params, spp=None, vcenter=None):
     return missing
 
 
-def _require(params, spp=False, vcenter=False):
+def missing_options_message(missing):
+    """The one message for absent connection options: each option with its variable, and where to set them."""
+    return ("missing connection option(s): %s. Set them on the task, in module_defaults "
+            "(group/sovereign.vm_backup.all), in the inventory source's configuration, or in the environment"
+            % ", ".join(missing))
+
+
+def require_connection_options(params, spp=False, vcenter=False):
+    """Raise ``ConfigurationError`` (its message from ``missing_options_message``) when a required option is absent."""
     missing = missing_connection_options(params, spp=spp, vcenter=vcenter)
     if missing:
-        raise ConfigurationError("missing connection option(s): %s. Set them on the task, in module_defaults "
-                                 "(group/sovereign.vm_backup.all), in the inventory source's configuration, or in "
-                                 "the environment" % ", ".join(missing),
-                                 missing=missing)
+        raise ConfigurationError(missing_options_message(missing), missing=missing)
 
 
 def _verify_flag(params, option):
@@ -93,7 +98,7 @@ def _verify_flag(params, option):
 
 def spp_client_from_params(params, logger=None):
     """An ``SppClient`` for the ``spp_*`` options of a module's params."""
-    _require(params, spp=True)
+    require_connection_options(params, spp=True)
     return SppClient(
         url=params["spp_url"],
         username=params["spp_username"],
@@ -107,7 +112,7 @@ def spp_client_from_params(params, logger=None):
 
 def vsphere_client_from_params(params):
     """A ``VsphereClient`` for the ``vcenter_*`` options of a module's params (not connected yet)."""
-    _require(params, vcenter=True)
+    require_connection_options(params, vcenter=True)
     return VsphereClient(
         hostname=params["vcenter_hostname"],
         username=params["vcenter_username"],

@@ -26,7 +26,7 @@ def require_libraries(module, spp=False, vsphere=False):
         module.fail_json(msg=missing_required_lib("pyvmomi"), exception=vsphere_client_module.PYVMOMI_IMPORT_ERROR)
     missing = _connection.missing_connection_options(module.params, spp=spp, vcenter=vsphere)
     if missing:
-        module.fail_json(msg="missing connection options: %s" % "; ".join(missing))
+        module.fail_json(msg=_connection.missing_options_message(missing), missing=missing)
 
 
 @contextlib.contextmanager

@@ -2,7 +2,8 @@
 # Copyright (c) 2026, sovereign.vm_backup contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Durations written by users (``24h``, ``1h30m``) and the ISO times the modules return. Pure.
+"""The one place for times: durations written by users (``24h``, ``1h30m``), the ISO times and dates they write,
+and the ISO times the modules return. Pure.
 
 Considered private: only this collection may import it.
 """
@@ -59,3 +60,22 @@ def parse_time(value, option):
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.timezone.utc)
     return moment.astimezone(datetime.timezone.utc)
+
+
+def epoch_ms(value, option):
+    """Epoch milliseconds from an integer (already epoch ms, as SPP writes times), a string of digits, a date or an
+    ISO 8601 time (see ``parse_time``). ``option`` names the task option in the error message."""
+    if isinstance(value, bool):
+        raise InvalidRequest("%s must be a time, got %r" % (option, value))
+    if isinstance(value, (int, float)):
+        return int(value)
+    if str(value).strip().isdigit():
+        return int(str(value).strip())
+    try:
+        moment = parse_time(value, option)
+    except InvalidRequest:
+        raise InvalidRequest("%s must be an ISO 8601 time such as 2026-01-31T22:00:00Z, a date, or epoch "
+                             "milliseconds; got %r" % (option, value)) from None
+    if moment is None:
+        raise InvalidRequest("%s must be a time, got %r" % (option, value))
+    return int(moment.timestamp() * 1000)

@@ -11,7 +11,9 @@ edited elsewhere in fields the playbook does not manage is left alone.
 from __future__ import annotations
 
 import copy
-import datetime
+
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._time import epoch_ms
 
 TRIGGER_TYPES = {"subhourly": "SUBHOURLY", "hourly": "HOURLY", "daily": "DAILY", "weekly": "WEEKLY",
                  "monthly": "MONTHLY"}
@@ -25,16 +27,10 @@ class InvalidDefinition(ValueError):
 
 def parse_start(value):
     """An ISO 8601 time (``2026-01-01T22:00:00Z``, or a naive time read as UTC) -> epoch ms rounded to 5 minutes."""
-    text = str(value).strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
     try:
-        moment = datetime.datetime.fromisoformat(text)
-    except ValueError as error:
-        raise InvalidDefinition("schedule.start %r is not an ISO 8601 date and time: %s" % (value, error)) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    millis = int(moment.timestamp() * 1000)
+        millis = epoch_ms(str(value), "schedule.start")
+    except InvalidRequest as error:
+        raise InvalidDefinition(error.message) from None
     return millis - millis % ACTIVATE_ROUNDING_MS
 
 

@@ -5,13 +5,13 @@
 """Jobs, job sessions and their logs: start, hold, release, wait, inventory rescan (spp-api.md sections 5 and 14).
 
 Considered private: only this collection may import it. Every function takes an ``SppClient`` first. Actions are
-found through the job's ``links`` by name, as section 14 asks, and all waiting goes through ``poll_until``.
+found through the job's ``links`` by name, as section 14 asks, and all waiting goes through ``_wait.wait_until``:
+``poll`` is the longest pause between two reads, which start at half a second and double up to it.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from urllib.parse import parse_qs, urlsplit
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
@@ -20,6 +20,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
     TaskFailed,
     WaitTimeout,
 )
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._wait import Deadline, wait_until
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp._client import nested_get
 
 JOB_PATH = "/api/endeavour/job"
@@ -84,20 +85,8 @@ def describe_session(session, session_id=None):
     return text
 
 
-def poll_until(check, timeout, interval, timeout_error, sleep=time.sleep, clock=time.monotonic):
-    """Call ``check()`` until it returns something other than None; raise ``timeout_error()`` after ``timeout`` s.
-
-    ``check`` runs at least once, and the last wait is cut so that the deadline is not overshot.
-    """
-    deadline = clock() + timeout
-    while True:
-        result = check()
-        if result is not None:
-            return result
-        remaining = deadline - clock()
-        if remaining <= 0:
-            raise timeout_error()
-        sleep(min(interval, remaining))
+def _poll(check, timeout, poll, timed_out):
+    return wait_until(check, timeout, timed_out, first_delay=min(0.5, poll), max_delay=poll)
 
 
 def _names(items, limit=20):
@@ -199,7 +188,7 @@ def start_job(client, job, timeout=60, poll=0.5):
         return WaitTimeout("SPP job '%s' was started but its session did not show up within %s s; look at the job "
                            "sessions of '%s' in SPP" % (name, timeout, name), job=name)
 
-    return poll_until(lambda: _find_new_session(client, job, holder, previous), timeout, poll, timed_out)
+    return _poll(lambda: _find_new_session(client, job, holder, previous), timeout, poll, timed_out)
 
 
 def running_session(client, job):
@@ -246,7 +235,7 @@ def wait_for_session(client, session_id, timeout=3600, poll=5.0, progress=None, 
             "again" % (describe_session(session, session_id), timeout, session_id),
             session_id=str(session_id), status=session_status(session), percent=session.get("percent"))
 
-    return poll_until(check, timeout, poll, timed_out)
+    return _poll(check, timeout, poll, timed_out)
 
 
 def wait_for_sessions(client, session_ids, timeout=3600, poll=5.0, progress=None, seen=None):
@@ -280,7 +269,7 @@ def wait_for_sessions(client, session_ids, timeout=3600, poll=5.0, progress=None
             sessions=[{"id": session_id, "status": session_status(session), "percent": session.get("percent")}
                       for session, session_id in zip(running, pending)])
 
-    return poll_until(check, timeout, poll, timed_out)
+    return _poll(check, timeout, poll, timed_out)
 
 
 def get_session_logs(client, session_id, types=None, page_size=1000):
@@ -316,7 +305,7 @@ def run_inventory(client, timeout=1800, progress=None, poll=2.0):
     If the job is already running (409), wait for that run instead of starting another. Raises ``TaskFailed`` when
     the run fails and ``WaitTimeout`` when it outlasts ``timeout`` seconds.
     """
-    deadline = time.monotonic() + timeout
+    deadline = Deadline(timeout)
     job = find_job(client, INVENTORY_JOB_NAME)
     try:
         session = start_job(client, job, timeout=min(timeout, 60), poll=min(poll, 0.5))
@@ -325,6 +314,5 @@ def run_inventory(client, timeout=1800, progress=None, poll=2.0):
         if session is None:
             raise
         client.log("SPP inventory is already running; following its session %s" % session.get("id"))
-    remaining = max(deadline - time.monotonic(), 0)
-    final = wait_for_session(client, session["id"], timeout=remaining, poll=poll, progress=progress)
+    final = wait_for_session(client, session["id"], timeout=deadline.remaining(), poll=poll, progress=progress)
     return check_session_result(client, final, what="the SPP '%s' job" % INVENTORY_JOB_NAME)

@@ -196,25 +196,6 @@ def test_describe_session():
     assert jobs.describe_session(session) == "SPP job session 1577 (job 'vmware_Gold') is RUNNING at 40%"
 
 
-def test_poll_until_returns_first_result_and_cuts_the_last_wait():
-    answers = iter([None, None, "done"])
-    waits = []
-    clock = iter([0.0, 1.0, 2.0, 3.0]).__next__
-    assert jobs.poll_until(lambda: next(answers), 10, 5, None, sleep=waits.append, clock=clock) == "done"
-    assert waits == [5, 5]
-
-    now = [0.0]
-
-    def sleep(seconds):
-        waits.append(seconds)
-        now[0] += seconds
-
-    waits.clear()
-    with pytest.raises(WaitTimeout):
-        jobs.poll_until(lambda: None, 7, 3, lambda: WaitTimeout("late"), sleep=sleep, clock=lambda: now[0])
-    assert waits == [3, 3, 1]
-
-
 # -- payloads -----------------------------------------------------------------------------------------------------
 
 VM = {"id": "4f0c", "name": "web01", "metadataPath": "/MS:1001/DC:dc/VM:4f0c",

@@ -252,12 +252,6 @@ def test_wait_for_task_times_out_without_overshooting():
     assert sum(waits) == pytest.approx(5)
 
 
-def test_poll_delay_doubles_and_caps():
-    assert tasks.poll_delay(0, 0.1, 16, rand=lambda: 0.0) == 0.1
-    assert tasks.poll_delay(3, 0.1, 16, rand=lambda: 0.0) == pytest.approx(0.8)
-    assert tasks.poll_delay(30, 0.1, 16, rand=lambda: 1.0) == pytest.approx(17.6)
-
-
 # -- connection error mapping -------------------------------------------------------------------------------------
 
 
