@@ -17,6 +17,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import bac
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import versions as spp_versions
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
 
 pytestmark = pytest.mark.integration
 TARGET = "vm_backup_run"
@@ -114,7 +115,7 @@ def wait_until_settled(lab, session_id, timeout=120):
     deadline = time.monotonic() + timeout
     while True:
         current = session(lab, session_id)
-        if spp_jobs.is_settled(spp_jobs.session_status(current)) or time.monotonic() > deadline:
+        if spp_answers.is_settled(spp_answers.session_status(current)) or time.monotonic() > deadline:
             return current
         time.sleep(0.2)
 

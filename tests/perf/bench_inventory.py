@@ -40,6 +40,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import bac
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
 
 VM_COUNT = 2750
 MODEL = {"hosts": 10, "vms": 250, "clusters": 1}  # vcsim: 10 standalone hosts x 250 VMs + one cluster's pool of 250
@@ -201,7 +202,7 @@ def populate(lab_env, vm_count):
                     spp_backup.start_adhoc_backup(client, "Bronze", groups[BRONZE_DISK][:BACKED_UP])]
         ended = spp_jobs.wait_for_sessions(client, sessions, timeout=SESSION_TIMEOUT, poll=0.5)
     state = emulator.state()
-    statuses = sorted(spp_jobs.session_status(session) for session in ended.values())
+    statuses = sorted(spp_answers.session_status(session) for session in ended.values())
     versions = sum(len(found) for found in state["versions"].values())
     progress("state: %d Gold, %d Silver, %d Bronze on one disk, %d without policy; backup sessions %s; %d recovery "
              "points" % (len(groups[GOLD]), len(groups[SILVER]), len(first_disks), len(groups[NO_POLICY]),

@@ -29,6 +29,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import lis
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import tags as vsphere_tags
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
 
 SELECTORS = ("vm", "folder", "name_pattern", "tag")
 # The module's option names -> SPP's backup option keys (spp-api.md section 8).
@@ -215,7 +216,7 @@ def converge(spp, vsphere, items, state="present", purge=False, scope=None, purg
     policies = spp_policies.list_sla_policies(spp)
     if check_mode:
         policies = with_planned_policies(policies, planned_policies)
-    held_jobs = spp_jobs.held_job_names(spp_jobs.list_jobs(spp))
+    held_jobs = spp_answers.held_job_names(spp_jobs.list_jobs(spp))
     sites = spp_listing.list_sites(spp)
     # In check mode a rescan would run first, so VMs only vCenter knows are planned as if already inventoried.
     current = build_current(records, policies, held_jobs, sites, assume_known=bool(unknown and rescan and check_mode))

@@ -43,6 +43,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import bac
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import versions as spp_versions
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
 
 # A run that attaches to a session of someone else's may have to send its own backup afterwards, and that one may
 # meet yet another run: bounded.
@@ -185,7 +186,7 @@ def build_groups(targets, chosen, skipped, whole_policy=None, job_names=()):
             by_sla.setdefault(chosen[record["moref"]], []).append(record["moref"])
     groups = []
     for sla in sorted(by_sla):
-        job = spp_jobs.sla_job_name(sla)
+        job = spp_answers.sla_job_name(sla)
         action = "start_job" if whole_policy == sla and not skipped and job in job_names else "adhoc"
         groups.append({"policy": sla, "job": job, "action": action, "morefs": by_sla[sla]})
     return groups
@@ -251,7 +252,7 @@ def vm_outcome(name, session, version, entries, started):
         return "skipped"  # every disk it has in the run is independent or RDM: nothing to capture
     if not started:
         return None
-    if spp_jobs.session_status(session) in ENDED_BADLY or vm_statistics(session).get("failed"):
+    if spp_answers.session_status(session) in ENDED_BADLY or vm_statistics(session).get("failed"):
         return "failed"
     return "skipped"
 
@@ -270,7 +271,7 @@ def not_captured_disks(record, sla):
 def recovery_point(version):
     if not version:
         return None
-    when = spp_versions.protection_time(version) or None
+    when = spp_answers.protection_time(version) or None
     return {"id": str(version.get("id")), "time": when, "time_iso": iso_time(when)}
 
 
@@ -294,7 +295,7 @@ def failure_message(vms, sessions):
 
 def timeout_message(timeout, running, vms):
     """The message of a wait that ran out: what is still running, and which session ids to follow. Pure."""
-    described = "; ".join(spp_jobs.describe_session(session, session_id) for session_id, session in running)
+    described = "; ".join(spp_answers.describe_session(session, session_id) for session_id, session in running)
     ids = ", ".join(session_id for session_id, _session in running)
     waiting = sorted(vm["name"] for vm in vms if vm["outcome"] == "running")
     text = ("stopped waiting after %s s, but the backup is not finished and has not failed: %s. The job keeps running "
@@ -334,7 +335,7 @@ class BackupRun:
         return self.reader.spp_vms_by_id.get(self.records[moref].get("spp_id")) or {}
 
     def _on_poll(self, session):
-        line = spp_jobs.describe_session(session)
+        line = spp_answers.describe_session(session)
         self.log(line)
         session_id = str(session.get("id"))
         if self.last_lines.get(session_id) != line:
@@ -361,7 +362,7 @@ class BackupRun:
                 raise JobAlreadyRunning(
                     "job %s of SLA policy %s is already running (%s) and if_running is fail, so the backup of %s was "
                     "not started. Wait for that session to end, or use if_running: wait to follow it."
-                    % (group["job"], group["policy"], spp_jobs.describe_session(running), self._names(group["morefs"])),
+                    % (group["job"], group["policy"], spp_answers.describe_session(running), self._names(group["morefs"])),
                     running_session=session_id) from None
             self.log("job %s is already running; following its session %s" % (group["job"], session_id))
         record = {"id": session_id, "policy": group["policy"], "job": group["job"], "started": started,
@@ -418,7 +419,7 @@ class BackupRun:
             if duration is None and session.get("start") and session.get("end"):
                 duration = session["end"] - session["start"]
             results.append({"id": record["id"], "policy": record["policy"], "job": record["job"],
-                            "started": record["started"], "status": spp_jobs.session_status(session) or "STARTED",
+                            "started": record["started"], "status": spp_answers.session_status(session) or "STARTED",
                             "percent": session.get("percent"), "duration_ms": duration})
         return results
 
@@ -447,7 +448,7 @@ class BackupRun:
             spp_policies.find_sla_policy(self.spp, policy, policies)
         jobs = {job.get("name"): job for job in spp_jobs.list_jobs(self.spp)}
         held = {p.get("name") for p in policies
-                if spp_jobs.session_status(jobs.get(spp_jobs.sla_job_name(p.get("name")))) == "HELD"}
+                if spp_answers.session_status(jobs.get(spp_answers.sla_job_name(p.get("name")))) == "HELD"}
 
         if vms:
             targets, violations = resolve_targets(vms, known + vcenter_only)
@@ -457,7 +458,7 @@ class BackupRun:
                 raise InvalidRequest("SLA policy %s protects no VM of this vCenter, so there is nothing to back up. "
                                      "Assign it with sovereign.vm_backup.vm_backup_policy first." % policy)
         self.records = {record["moref"]: record for record in targets}
-        last_times = {r["moref"]: spp_versions.last_protection_time(self._spp_vm(r["moref"])) for r in targets
+        last_times = {r["moref"]: spp_answers.last_protection_time(self._spp_vm(r["moref"])) for r in targets
                       if r.get("known_to_backup")}
         if not vms and policy in held:
             violations.append(_violation(
@@ -471,8 +472,8 @@ class BackupRun:
         now_ms = self.now_ms if self.now_ms is not None else int(time.time() * 1000)
         skipped = recent_targets([r for r in targets if r["moref"] in self.chosen], last_times, now_ms, within_seconds)
         groups = build_groups(targets, self.chosen, skipped, whole_policy=None if vms else policy, job_names=set(jobs))
-        running = {name: spp_jobs.last_session_id(job) for name, job in jobs.items()
-                   if spp_jobs.session_status(job) == "RUNNING"}
+        running = {name: spp_answers.last_session_id(job) for name, job in jobs.items()
+                   if spp_answers.session_status(job) == "RUNNING"}
         if if_running == "fail":
             violations.extend(running_conflicts(groups, running, {m: r["name"] for m, r in self.records.items()}))
         if violations:
@@ -540,7 +541,7 @@ class BackupRun:
         running = []
         for record in batch:
             session = self.seen.get(record["id"]) or {}
-            if not spp_jobs.is_settled(spp_jobs.session_status(session)):
+            if not spp_answers.is_settled(spp_answers.session_status(session)):
                 running.append((record["id"], session))
                 continue
             for moref in self._settle(record):

@@ -22,7 +22,8 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._time import i
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import versions as spp_versions
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp._client import nested_get
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers import nested_get
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
 
 # Report order, from "the backup server cannot even see it" to consequences.
 FLAGS = ("unknown_to_backup", "unprotected", "held_only", "stale", "blocked_first_backup", "partially_covered",
@@ -81,7 +82,7 @@ def _age_text(seconds):
 
 def latest_protection(spp_vm):
     """``(epoch ms, SLA name)`` of the newest good recovery point a VM listing item carries, or ``(None, None)``."""
-    moment = spp_versions.last_protection_time(spp_vm or {})
+    moment = spp_answers.last_protection_time(spp_vm or {})
     if moment is None:
         return None, None
     return moment, nested_get(spp_vm, "protectionInfo", "storageProfileName")
@@ -155,7 +156,7 @@ def assess_vm(record, held, last_backup_ms, now_ms, rpo_seconds, with_disks=True
 
 def session_outcome(session):
     """``successful``, ``failed``, ``partial`` or ``running`` for a job session (anything not finished runs)."""
-    return _STATUS_OUTCOME.get(spp_jobs.session_status(session), "running")
+    return _STATUS_OUTCOME.get(spp_answers.session_status(session), "running")
 
 
 def is_backup_session(session):
@@ -295,8 +296,8 @@ def collect_coverage(spp, vsphere, rpo="24h", include=DEFAULT_INCLUDE, fail_on=(
                                                timeout=rescan_timeout, check_mode=check_mode, progress=progress,
                                                reader=reader)
     now_ms = int(clock() * 1000)
-    held_jobs = spp_jobs.held_job_names(spp_jobs.list_jobs(spp, page_size=page_size))
-    held = {policy["name"]: spp_jobs.sla_job_name(policy["name"]) in held_jobs
+    held_jobs = spp_answers.held_job_names(spp_jobs.list_jobs(spp, page_size=page_size))
+    held = {policy["name"]: spp_answers.sla_job_name(policy["name"]) in held_jobs
             for policy in spp_policies.list_sla_policies(spp, page_size=page_size)}
     sessions = list_backup_sessions(spp, now_ms - 7 * DAY_MS, page_size) if "jobs" in wanted else None
     assess(found["vms"], found["vcenter_only"], reader.spp_vms_by_id, held, now_ms, rpo_seconds, wanted)

@@ -17,6 +17,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import listing as vsphere_listing
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
 
 
 def _vm_id_of_disk(disk):
@@ -221,7 +222,7 @@ def collect_inventory(spp_client, vsphere_client, rescan=False, rescan_until_vis
             remaining = max(1, int(deadline - clock()))
             progress("running the Hypervisor Inventory job (attempt %d, %ss left)" % (attempt, remaining))
             spp_jobs.run_inventory(spp_client, timeout=remaining,
-                                   progress=lambda session: progress(spp_jobs.describe_session(session)))
+                                   progress=lambda session: progress(spp_answers.describe_session(session)))
             vms, vcenter_only, spp_only = reader.read(refresh_vcenter=attempt > 1)
             still_missing = missing_from_backup(vcenter_only, wanted)
             if not still_missing:

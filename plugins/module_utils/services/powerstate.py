@@ -27,6 +27,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import job
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import listing as vsphere_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import vms as vsphere_vms
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
 
 POWERED_ON = "poweredOn"
 POWERED_OFF = "poweredOff"
@@ -98,7 +99,7 @@ def read_protection(spp, vsphere, moref, vcenter_vms):
     reader = joined_inventory.InventoryReader(spp, vsphere, with_disks=False, vcenter_vms=vcenter_vms)
     vms, vcenter_only, _spp_only = reader.read()
     records = [record for record in vms + vcenter_only if record["moref"] == moref]
-    held_jobs = spp_jobs.held_job_names(spp_jobs.list_jobs(spp))
+    held_jobs = spp_answers.held_job_names(spp_jobs.list_jobs(spp))
     current = assignment_service.build_current(records, spp_policies.list_sla_policies(spp), held_jobs,
                                                spp_listing.list_sites(spp))
     return current["vms"].get(moref) or {"moref": moref, "known_to_backup": False}, current["policies"]

@@ -48,8 +48,10 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import lis
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import restore as spp_restore
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import versions as spp_versions
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp._client import nested_get
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers import nested_get
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import vms as vsphere_vms
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.log_mentions import mentions_any
 
 MODES = ("test", "clone", "production")
 STATES = ("present", "promoted", "cloned", "absent")
@@ -187,11 +189,11 @@ def resolve_source(ref, vcenter_vms, recovery):
         chosen = next(iter(groups.values()))
     if chosen is None:
         described = ["%s (instance UUID %s, last backup %s)" % (
-            group[0].get("name"), key, iso_time(max(spp_versions.last_protection_time(r) or 0 for r in group)))
+            group[0].get("name"), key, iso_time(max(spp_answers.last_protection_time(r) or 0 for r in group)))
             for key, group in sorted(groups.items(), key=lambda item: str(item[0]))]
         raise InvalidRequest("%d different VMs with recovery points match %s: %s. Name the one to restore by its "
                              "instance UUID" % (len(groups), ref, "; ".join(described)))
-    records = sorted(chosen, key=lambda r: spp_versions.last_protection_time(r) or 0, reverse=True)
+    records = sorted(chosen, key=lambda r: spp_answers.last_protection_time(r) or 0, reverse=True)
     instance_uuid = spp_identity(records[0])[1]
     morefs = {spp_identity(r)[0] for r in records}
     current = None
@@ -217,18 +219,18 @@ def resolve_source(ref, vcenter_vms, recovery):
 def merge_versions(versions_by_record):
     """``[(spp_vm, version), ...]`` of every record's versions, newest first. Pure."""
     pairs = [(spp_vm, version) for spp_vm, versions in versions_by_record for version in versions]
-    return sorted(pairs, key=lambda pair: spp_versions.protection_time(pair[1]), reverse=True)
+    return sorted(pairs, key=lambda pair: spp_answers.protection_time(pair[1]), reverse=True)
 
 
 def choose_point(pairs, point):
     """``(spp_vm, version)`` for ``point`` (``latest``, an id or ``{"before": ms}``) among ``merge_versions``."""
-    version = spp_versions.choose_version([v for _spp_vm, v in pairs], point)
+    version = spp_answers.choose_version([v for _spp_vm, v in pairs], point)
     return next((spp_vm, v) for spp_vm, v in pairs if v is version)
 
 
 def point_summary(version, copy=None, kind=None):
     """What the result says of a recovery point. Pure."""
-    when = spp_versions.protection_time(version) or None
+    when = spp_answers.protection_time(version) or None
     return {"id": str(version.get("id")), "time": when, "time_iso": iso_time(when),
             "copy_kind": kind if copy is not None else None, "copy_id": str(copy.get("id")) if copy is not None else None,
             "policy": nested_get(version, "protectionInfo", "storageProfileName"),
@@ -334,16 +336,16 @@ def classify_sessions(sessions, source, point_id, api_mode, logs_of=None, target
     matches, undecided = [], []
     names = {r.get("name") for r in source["records"]}
     for session in sessions:
-        entry = spp_restore.find_entry(session, source["ids"], point_id, api_mode)
+        entry = spp_answers.find_entry(session, source["ids"], point_id, api_mode)
         if entry is not None and target_name is not None and entry.get("name") != expected_name(
-                spp_restore.entry_state(entry), target_name, source["name"]):
+                spp_answers.entry_state(entry), target_name, source["name"]):
             continue
-        live = spp_jobs.session_status(session) in spp_restore.ACTIVE_STATUSES
+        live = spp_answers.session_status(session) in spp_answers.ACTIVE_STATUSES
         if entry is not None:
             matches.append((session, entry))
-        elif live and not spp_restore.restore_entries(session):
+        elif live and not spp_answers.restore_entries(session):
             logs = logs_of(session) if logs_of is not None else []
-            if spp_restore.mentions(logs, names):
+            if mentions_any(logs, names):
                 matches.append((session, None))
             elif not logs:
                 undecided.append(session)
@@ -357,16 +359,16 @@ def usable_match(matches, vcenter_by_moref, mode):
     in the restore's lifecycle (a test restore whose session is still ``RESOURCE ACTIVE``, or a later state).
     """
     for session, entry in reversed(matches):  # newest first
-        status = spp_jobs.session_status(session)
-        if status in spp_restore.ACTIVE_STATUSES:
+        status = spp_answers.session_status(session)
+        if status in spp_answers.ACTIVE_STATUSES:
             return session, entry
-        if entry is None or spp_restore.entry_state(entry) == "absent":
+        if entry is None or spp_answers.entry_state(entry) == "absent":
             continue
         if entry.get("moref") not in vcenter_by_moref:
             continue
-        if mode == "test" and spp_restore.entry_state(entry) == "restored" and status != spp_jobs.RESOURCE_ACTIVE:
+        if mode == "test" and spp_answers.entry_state(entry) == "restored" and status != spp_answers.RESOURCE_ACTIVE:
             continue
-        if mode != "test" and status not in spp_jobs.SUCCESS_STATUSES:
+        if mode != "test" and status not in spp_answers.SUCCESS_STATUSES:
             continue
         return session, entry
     return None
@@ -393,7 +395,7 @@ def plan_restore(request, source, point, target_name, marked, follow, name_holde
         have = marked["marker"].get("state")
     elif follow is not None:
         via = "follow"
-        have = spp_restore.entry_state(follow[1]) if follow[1] is not None else None
+        have = spp_answers.entry_state(follow[1]) if follow[1] is not None else None
     steps = []
     destroys = []
     renames = []
@@ -510,7 +512,7 @@ class _Run:
         return max(1, int(self.deadline - self.clock()))
 
     def session_progress(self, session):
-        self.log(spp_jobs.describe_session(session))
+        self.log(spp_answers.describe_session(session))
 
     def wait(self, session_id, settle_on_resource_active):
         try:
@@ -625,9 +627,9 @@ def _failure_detail(run, source):
 
 def _settled_entry(run, session, source, point, api_mode, what):
     """The entry of a settled session, or ``TaskFailed`` with the session's ERROR logs."""
-    status = spp_jobs.session_status(session)
-    entry = spp_restore.find_entry(session, source["ids"], point["id"], api_mode)
-    ok = status in spp_jobs.SUCCESS_STATUSES or status == spp_jobs.RESOURCE_ACTIVE
+    status = spp_answers.session_status(session)
+    entry = spp_answers.find_entry(session, source["ids"], point["id"], api_mode)
+    ok = status in spp_answers.SUCCESS_STATUSES or status == spp_answers.RESOURCE_ACTIVE
     if ok and entry is not None:
         return entry
     try:
@@ -646,7 +648,7 @@ def _do_restore(run, plan, source, spp_vm, version, copy, point, target_name, fo
     waiting."""
     request = run.request
     mode = plan["spp_mode"]
-    api_mode = spp_restore.API_MODES[mode]
+    api_mode = spp_answers.API_MODES[mode]
     session = None
     if plan["via"] == "follow":
         session = follow[0]
@@ -654,7 +656,7 @@ def _do_restore(run, plan, source, spp_vm, version, copy, point, target_name, fo
         if follow[1] is None and request["wait"]:
             # Its logs name the VM, but not the point: once settled, it may turn out to be another restore.
             session = run.wait(session.get("id"), settle_on_resource_active=True)
-            if spp_restore.find_entry(session, source["ids"], point["id"], api_mode) is None:
+            if spp_answers.find_entry(session, source["ids"], point["id"], api_mode) is None:
                 run.log("session %s restored something else; starting this restore" % session.get("id"))
                 session = None
     if session is None:
@@ -687,7 +689,7 @@ def _do_restore(run, plan, source, spp_vm, version, copy, point, target_name, fo
             if session is None:
                 raise TaskFailed("the backup server accepted the restore (%s) but named no job session"
                                  % answer.get("name"), answer=answer)
-    if not request["wait"] and not spp_jobs.is_settled(spp_jobs.session_status(session), True):
+    if not request["wait"] and not spp_answers.is_settled(spp_answers.session_status(session), True):
         return session, None
     session = run.wait(session.get("id"), settle_on_resource_active=True)
     return session, _settled_entry(run, session, source, point, api_mode, "the restore of %s" % source["name"])
@@ -696,13 +698,13 @@ def _do_restore(run, plan, source, spp_vm, version, copy, point, target_name, fo
 def _do_action(run, action, session_id, source, point):
     """Run (or follow) a test-restore action on its session; return ``(session, entry)`` once settled."""
     session = spp_jobs.get_session(run.spp, session_id)
-    status = spp_jobs.session_status(session)
-    if status == spp_jobs.RESOURCE_ACTIVE:
+    status = spp_answers.session_status(session)
+    if status == spp_answers.RESOURCE_ACTIVE:
         run.log("%s on test restore session %s" % (action, session_id))
         spp_restore.session_action(run.spp, session, action)
-    elif status not in spp_restore.ACTIVE_STATUSES:
-        entry = spp_restore.find_entry(session, source["ids"], point["id"], "test")
-        if entry is None or spp_restore.entry_state(entry) != {"rrp": "promoted", "clone": "cloned",
+    elif status not in spp_answers.ACTIVE_STATUSES:
+        entry = spp_answers.find_entry(session, source["ids"], point["id"], "test")
+        if entry is None or spp_answers.entry_state(entry) != {"rrp": "promoted", "clone": "cloned",
                                                                "cleanup": "absent"}[action]:
             raise InvalidRequest("test restore session %s is %s, not RESOURCE ACTIVE: the backup server no longer "
                                  "manages this test restore, so it cannot %s it"
@@ -790,12 +792,12 @@ def _converge_present(run, vcenter_vms, source, pairs, wanted_point):
     spp, vsphere, request, check_mode = run.spp, run.vsphere, run.request, run.check_mode
 
     spp_vm, version = choose_point(pairs, wanted_point or "latest")
-    copy = spp_versions.choose_copy(version, request.get("copy"))
+    copy = spp_answers.choose_copy(version, request.get("copy"))
     point = point_summary(version, copy, request.get("copy"))
     source["spp_id"] = str(spp_vm.get("id"))
     mode = request["mode"]
-    api_mode = spp_restore.API_MODES[spp_mode(request, source)]
-    target_name = spp_restore.default_name(mode, source["name"], request.get("name"))
+    api_mode = spp_answers.API_MODES[spp_mode(request, source)]
+    target_name = spp_answers.default_name(mode, source["name"], request.get("name"))
     if request.get("skip_if_tested") and source["current"] is not None and passed_test(
             source["current"].get("test_record"), point["id"]):
         plan = {"steps": [], "via": None, "destroys": [], "renames": [], "spp_mode": spp_mode(request, source),
@@ -861,7 +863,7 @@ def _converge_present(run, vcenter_vms, source, pairs, wanted_point):
             result["diff"] = result_diff
             return result
         details = _entry_vm(run, entry)
-        state = spp_restore.entry_state(entry)
+        state = spp_answers.entry_state(entry)
         details["marker"] = vsphere_vms.set_marker(vsphere, details["moref"],
                                                    new_marker(source, point, mode, session_id, state, kept))
         run.log("restored %s as %s (%s)" % (source["name"], details["name"], details["moref"]))
@@ -876,7 +878,7 @@ def _converge_present(run, vcenter_vms, source, pairs, wanted_point):
             result = _result(request, source, point, plan, details, session_id, "running", True)
             result["diff"] = result_diff
             return result
-        state = spp_restore.entry_state(entry)
+        state = spp_answers.entry_state(entry)
         if state != wanted:
             raise TaskFailed("%s on session %s left the test VM %s; expected %s" % (action, session_id, state, wanted),
                              session_id=session_id)
@@ -906,7 +908,7 @@ def _backup_session_status(spp, session_id):
     if not session_id:
         return None
     try:
-        return spp_jobs.session_status(spp_jobs.get_session(spp, session_id)) or None
+        return spp_answers.session_status(spp_jobs.get_session(spp, session_id)) or None
     except NotFound:
         return None
 
@@ -931,9 +933,9 @@ def plan_cleanup(marked, sessions_matches, vcenter_by_moref, name=None):
                                 "session_id": vm["marker"].get("session_id"),
                                 "recovery_point_id": str((vm["marker"].get("recovery_point") or {}).get("id"))}
     for session, entry in sessions_matches:
-        if entry is None or spp_restore.entry_state(entry) != "restored":
+        if entry is None or spp_answers.entry_state(entry) != "restored":
             continue
-        if spp_jobs.session_status(session) != spp_jobs.RESOURCE_ACTIVE:
+        if spp_answers.session_status(session) != spp_answers.RESOURCE_ACTIVE:
             continue
         vm = vcenter_by_moref.get(entry.get("moref"))
         if vm is None or vm["moref"] in targets or (name is not None and vm["name"] != name):
@@ -952,7 +954,7 @@ def _record_test(run, source, result):
     Same point, result and test VM as recorded: no change. No such VM: a warning, nothing recorded.
     """
     request = run.request
-    test_vm = spp_restore.default_name("test", source["name"], request.get("name"))
+    test_vm = spp_answers.default_name("test", source["name"], request.get("name"))
     holder = None
     if request["state"] == "promoted":
         if result.get("state") == "promoted" and result.get("moref"):
@@ -999,7 +1001,7 @@ def _converge_absent(run, vcenter_vms, source, pairs, wanted_point):
     marked = marked_vms(vcenter_vms, source, point_id, "test", ("restored",), request.get("name"))
     matches = []
     for session in spp_restore.list_restore_sessions(run.spp, _now_ms(run) - SESSION_LOOKBACK_MS):
-        for entry in spp_restore.restore_entries(session):
+        for entry in spp_answers.restore_entries(session):
             if str(entry.get("sourceVmId")) in source["ids"] and (point_id is None or str(entry.get("versionId")) ==
                                                                   point_id) and entry.get("mode") in (None, "test"):
                 matches.append((session, entry))

@@ -56,6 +56,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
     NotFound,
     ServerBusy,
 )
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers import nested_get
 
 LOGIN_PATH = "/api/endeavour/session"
 SESSION_HEADER = "X-Endeavour-Sessionid"
@@ -209,15 +210,6 @@ def unwrap_ngp(payload, method=None, url=None):
                                       status=status)
         raise error_for_status(status, error_id, description, method, url)
     return payload["response"]
-
-
-def nested_get(data, *keys):
-    """``data[k1][k2]...`` or None when any level is missing or not a dict."""
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
 
 
 def normalise_base_url(url):

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import ApiError
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp._client import nested_get
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers import nested_get
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
 
 HYPERVISOR_PATH = "/ngp/hypervisor"
 SUBTYPE = "vmware"
@@ -40,7 +41,7 @@ def start_adhoc_backup(client, sla_name, vm_objects):
     running session instead.
     """
     names = ", ".join(str(vm.get("name")) for vm in vm_objects)
-    job_name = spp_jobs.sla_job_name(sla_name)
+    job_name = spp_answers.sla_job_name(sla_name)
     answer = client.ngp(
         "POST", HYPERVISOR_PATH, params={"action": "adhoc"}, json=adhoc_payload(sla_name, vm_objects), retry=False,
         lost_answer_hint="the server may have started the backup of %s with SLA '%s'; look at the sessions of job "
@@ -52,7 +53,7 @@ def start_adhoc_backup(client, sla_name, vm_objects):
         return str(session_id)
     job = spp_jobs.find_job(client, answer.get("name") or job_name)
     session = spp_jobs.running_session(client, job)
-    session_id = (session or {}).get("id") or spp_jobs.last_session_id(job)
+    session_id = (session or {}).get("id") or spp_answers.last_session_id(job)
     if not session_id:
         raise ApiError(None, description="SPP accepted the ad hoc backup of %s with SLA '%s' but named no job session, "
                                          "and job '%s' shows none; look at its sessions in SPP" % (names, sla_name, job_name))

@@ -21,38 +21,25 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
     WaitTimeout,
 )
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._wait import Deadline, wait_until
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp._client import nested_get
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers import (
+    SUCCESS_STATUSES,
+    describe_session,
+    is_settled,
+    last_session_id,
+    link_href,
+    nested_get,
+    session_status,
+)
 
 JOB_PATH = "/api/endeavour/job"
 SESSION_PATH = "/api/endeavour/jobsession"
 LOG_PATH = "/api/endeavour/log/job"
 INVENTORY_JOB_NAME = "Hypervisor Inventory"
-SLA_JOB_PREFIX = "vmware_"  # the backup job of an SLA policy is named vmware_<SLA name> (spp-api.md section 14.7)
 
-# spp-api.md section 5.5; CANCELLED is normalised to CANCELED by ``session_status``.
-TERMINAL_STATUSES = frozenset(("COMPLETED", "PARTIAL", "FAILED", "CANCELED", "ABORTED", "STOPPED"))
-SUCCESS_STATUSES = frozenset(("COMPLETED", "PARTIAL"))
-# A test restore parks its session here while the test VM exists (section 14.9): settled, not finished.
-RESOURCE_ACTIVE = "RESOURCE ACTIVE"
 LOG_TYPES = ("INFO", "WARN", "ERROR", "SUMMARY", "DETAIL", "DEBUG")
 
 
 # -- pure helpers -------------------------------------------------------------------------------------------------
-
-
-def session_status(session):
-    """Upper-case status of a session or job, with the spelling variants folded (``CANCELLED``, ``RESOURCE_ACTIVE``)."""
-    status = str((session or {}).get("status") or "").strip().upper().replace("_", " ")
-    return "CANCELED" if status == "CANCELLED" else status
-
-
-def is_settled(status, settle_on_resource_active=False):
-    """Whether a wait for a session with this status is over."""
-    return status in TERMINAL_STATUSES or (settle_on_resource_active and status == RESOURCE_ACTIVE)
-
-
-def link_href(obj, name):
-    return nested_get(obj, "links", name, "href")
 
 
 def action_params(href, action):
@@ -61,28 +48,6 @@ def action_params(href, action):
     if "action" in query:
         return None
     return {"action": action, "actionname": action}
-
-
-def sla_job_name(sla_name):
-    """Name of the backup job of an SLA policy, e.g. ``vmware_Gold``."""
-    return SLA_JOB_PREFIX + sla_name
-
-
-def last_session_id(job):
-    session_id = nested_get(job, "lastrun", "sessionId")
-    return str(session_id) if session_id else None
-
-
-def describe_session(session, session_id=None):
-    """One line for logs and messages, e.g. ``SPP job session 1577 (job 'vmware_Gold') is RUNNING at 40%``."""
-    session_id = session_id if session_id is not None else session.get("id")
-    status = session_status(session) or "in an unknown state"
-    percent = session.get("percent")
-    job = session.get("jobName") or session.get("name")
-    text = "SPP job session %s%s is %s" % (session_id, " (job '%s')" % job if job else "", status)
-    if percent is not None:
-        text += " at %s%%" % percent
-    return text
 
 
 def _poll(check, timeout, poll, timed_out):
@@ -100,11 +65,6 @@ def _names(items, limit=20):
 
 def list_jobs(client, page_size=1000):
     return list(client.paginate(JOB_PATH, "jobs", page_size=page_size))
-
-
-def held_job_names(jobs):
-    """Names of the jobs whose schedule is held; an SLA whose job is held counts as held (spp-api.md 14.7)."""
-    return {job.get("name") for job in jobs if session_status(job) == "HELD"}
 
 
 def find_job(client, name, jobs=None):

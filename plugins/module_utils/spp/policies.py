@@ -10,7 +10,7 @@ Considered private: only this collection may import it. Every function takes an 
 from __future__ import annotations
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import ApiError, NotFound
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp._client import nested_get
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers import nested_get
 
 SLA_PATH = "/ngp/slapolicy"
 SUBTYPE = "vmware"

@@ -17,27 +17,19 @@ import re
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import Conflict, InvalidRequest
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp._client import nested_get
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers import (
+    API_MODES,
+    DEFAULT_SUFFIXES,
+    RESTORE_SERVICE_IDS,
+    find_entry,
+    is_restore_session,
+    nested_get,
+)
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
 
 RESTORE_PATH = "/ngp/hypervisor"
-# The module's mode -> SPP's option.mode (section 7.2: production is "recovery" in the API).
-API_MODES = {"test": "test", "clone": "clone", "production": "recovery"}
-# Default name suffixes of the restored VM (section 14.10); production keeps the original name.
-DEFAULT_SUFFIXES = {"test": "_TEST", "clone": "_CLONE"}
-# serviceId of restore job sessions: SPP's, and the ECX spelling that some builds still report (section 7.5).
-RESTORE_SERVICE_IDS = ("serviceprovider.recovery.hypervisor", "com.catalogic.ecx.serviceprovider.recovery.hypervisor")
 TEST_ACTIONS = ("cleanup", "rrp", "clone")
 COPY_KINDS = {"backup": "BACKUP", "replication": "REPLICATION", "offload": "SPPOFFLOAD"}
-# postRestoreInfo[].status -> the lifecycle state of the restored VM.
-ENTRY_STATES = {
-    "active": "restored",
-    "restored": "restored",
-    "moved to production": "promoted",
-    "kept as clone": "cloned",
-    "cleaned up": "absent",
-}
-ACTIVE_STATUSES = frozenset(("PENDING", "RUNNING", "WAITING", "CANCELING"))
-
 
 # -- the request (pure) -------------------------------------------------------------------------------------------
 
@@ -135,62 +127,7 @@ def build_restore_payload(source_vm, version, mode, copy=None, name=None, destin
     }
 
 
-def default_name(mode, source_name, name=None):
-    """Name of the VM a restore creates: ``name``, else ``<source>_TEST`` / ``<source>_CLONE``; production keeps it."""
-    if mode == "production":
-        return source_name
-    return name or "%s%s" % (source_name, DEFAULT_SUFFIXES[mode])
-
-
 # -- sessions (pure readers) --------------------------------------------------------------------------------------
-
-
-def restore_entries(session):
-    """``properties.postRestoreInfo`` of a restore session: one dict per restored VM (may be empty while running)."""
-    entries = nested_get(session, "properties", "postRestoreInfo") or []
-    return [entry for entry in entries if isinstance(entry, dict)]
-
-
-def is_restore_session(session):
-    """Whether a job session is an on-demand VM restore (by service, job name or restore properties)."""
-    if session.get("serviceId") in RESTORE_SERVICE_IDS:
-        return True
-    if str(session.get("jobName") or session.get("name") or "").startswith("onDemandRestore"):
-        return True
-    return nested_get(session, "properties", "restoreMode") is not None
-
-
-def find_entry(session, source_ids, version_id, api_mode=None):
-    """The ``postRestoreInfo`` entry of ``session`` for one of ``source_ids`` restored from ``version_id``. Pure.
-
-    ``api_mode`` (``test``, ``clone``, ``recovery``) narrows it down when given. None when the session holds none.
-    """
-    session_mode = nested_get(session, "properties", "restoreMode")
-    for entry in restore_entries(session):
-        if str(entry.get("sourceVmId")) not in source_ids or str(entry.get("versionId")) != str(version_id):
-            continue
-        if api_mode and (entry.get("mode") or session_mode) not in (None, api_mode):
-            continue
-        return entry
-    return None
-
-
-def entry_state(entry):
-    """The lifecycle state (restored, promoted, cloned, absent) of a ``postRestoreInfo`` entry."""
-    return ENTRY_STATES.get(str(entry.get("status") or "").lower(), "restored")
-
-
-def mentions(logs, names):
-    """Whether job log entries name one of ``names`` (in their parameters or, failing that, their text). Pure."""
-    wanted = {name for name in names if name}
-    for entry in logs:
-        params = {str(value) for value in entry.get("messageParams") or []}
-        if params & wanted:
-            return True
-        message = str(entry.get("message") or "")
-        if any(re.search(r"(?<![\w.-])%s(?![\w-])" % re.escape(name), message) for name in wanted):
-            return True
-    return False
 
 
 # -- I/O ----------------------------------------------------------------------------------------------------------
@@ -225,11 +162,11 @@ def session_action(client, session, name):
     The link is discovered by name (section 7.5); a session without it (not ``RESOURCE ACTIVE``) raises ``Conflict``.
     Asynchronous: poll the session afterwards (``jobs.wait_for_session``).
     """
-    href = spp_jobs.link_href(session, name)
+    href = spp_answers.link_href(session, name)
     if not href:
         offered = sorted(key for key in (session.get("links") or {}) if key in TEST_ACTIONS)
         raise Conflict(None, description="SPP job session %s offers no '%s' action while it is %s (actions offered: %s)"
-                                         % (session.get("id"), name, spp_jobs.session_status(session) or "unknown",
+                                         % (session.get("id"), name, spp_answers.session_status(session) or "unknown",
                                             ", ".join(offered) or "none"))
     hint = ("the server may have started '%s' on job session %s; read that session (RUNNING or COMPLETED means it "
             "did) before retrying: running this task again follows the session" % (name, session.get("id")))

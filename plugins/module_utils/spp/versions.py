@@ -12,17 +12,11 @@ have a recent backup" need no per-VM call: ``last_protection_time`` reads it.
 from __future__ import annotations
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import NotFound
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp._client import nested_get
-
-
-def last_protection_time(vm):
-    """Epoch ms of the VM's newest recovery point, from the VM object of a listing; None if never backed up."""
-    value = nested_get(vm, "protectionInfo", "protectionTime")
-    return int(value) if value else None
-
-
-def protection_time(version):
-    return int(nested_get(version, "protectionInfo", "protectionTime") or 0)
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers import (
+    last_protection_time,
+    nested_get,
+    protection_time,
+)
 
 
 def list_versions(client, vm, page_size=1000):
@@ -65,43 +59,3 @@ def version_of_session(client, vm, session_id, since=None):
         if str(version.get("sessionId")) == session_id:
             return version
     return None
-
-
-def choose_version(versions, point="latest"):
-    """Pick a recovery point from ``list_versions``: ``latest``, a version id, or ``{"before": epoch_ms}``. Pure.
-
-    ``NotFound`` says what exists, so the user can pick another.
-    """
-    if not versions:
-        raise NotFound(None, description="the VM has no recovery point yet; run a backup first")
-    if point in (None, "latest"):
-        return versions[0]
-    if isinstance(point, dict) and "before" in point:
-        limit = int(point["before"])
-        for version in versions:  # newest first
-            if protection_time(version) < limit:
-                return version
-        raise NotFound(None, description="no recovery point before %s (oldest: %s)"
-                                         % (limit, protection_time(versions[-1])))
-    for version in versions:
-        if str(version.get("id")) == str(point):
-            return version
-    known = ", ".join("%s (%s)" % (v.get("id"), protection_time(v)) for v in versions[:10])
-    raise NotFound(None, description="no recovery point %s; the newest are: %s" % (point, known))
-
-
-def choose_copy(version, kind=None):
-    """The copy of a version to restore from: by ``subPolicyType`` (``BACKUP``, ``REPLICATION``, ``SPPOFFLOAD``). Pure.
-
-    Without ``kind``, the server picks (None is returned); with it, a missing kind is an error listing the others.
-    """
-    if kind is None:
-        return None
-    copies = version.get("copies") or []
-    wanted = {"backup": "BACKUP", "replication": "REPLICATION", "offload": "SPPOFFLOAD"}.get(kind, kind)
-    for copy in copies:
-        if nested_get(copy, "protectionInfo", "subPolicyType") == wanted:
-            return copy
-    kinds = sorted({str(nested_get(c, "protectionInfo", "subPolicyType")) for c in copies}) or ["none"]
-    raise NotFound(None, description="recovery point %s has no %s copy (copies: %s)"
-                                     % (version.get("id"), kind, ", ".join(kinds)))

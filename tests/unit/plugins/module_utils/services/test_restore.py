@@ -18,9 +18,11 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
     RuleViolation,
 )
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import restore as spp_restore
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.log_mentions import mentions_any
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import vms as vsphere_vms
 
 from spp_fake_server import DROP, Reply
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
 
 BASE = "https://spp/api/hypervisor/1001/vm"
 UUID = "11111111-2222-3333-4444-555555555555"
@@ -448,25 +450,25 @@ def test_payload_of_a_production_restore():
 
 
 def test_default_names():
-    assert spp_restore.default_name("test", "web01") == "web01_TEST"
-    assert spp_restore.default_name("clone", "web01") == "web01_CLONE"
-    assert spp_restore.default_name("clone", "web01", "web01_REST") == "web01_REST"
-    assert spp_restore.default_name("production", "web01", "ignored") == "web01"
+    assert spp_answers.default_name("test", "web01") == "web01_TEST"
+    assert spp_answers.default_name("clone", "web01") == "web01_CLONE"
+    assert spp_answers.default_name("clone", "web01", "web01_REST") == "web01_REST"
+    assert spp_answers.default_name("production", "web01", "ignored") == "web01"
 
 
 def test_session_readers():
     restore_session = session("s1", "RESOURCE ACTIVE", [entry()])
-    assert spp_restore.is_restore_session(restore_session)
-    assert not spp_restore.is_restore_session({"jobName": "vmware_Gold", "serviceId": "x", "properties": {}})
-    assert spp_restore.find_entry(restore_session, ["a1"], "v1", "test")["moref"] == "vm-20"
-    assert spp_restore.find_entry(restore_session, ["a1"], "v1", "clone") is None
-    assert spp_restore.find_entry(restore_session, ["zz"], "v1") is None
-    assert [spp_restore.entry_state(entry(status=s)) for s in
+    assert spp_answers.is_restore_session(restore_session)
+    assert not spp_answers.is_restore_session({"jobName": "vmware_Gold", "serviceId": "x", "properties": {}})
+    assert spp_answers.find_entry(restore_session, ["a1"], "v1", "test")["moref"] == "vm-20"
+    assert spp_answers.find_entry(restore_session, ["a1"], "v1", "clone") is None
+    assert spp_answers.find_entry(restore_session, ["zz"], "v1") is None
+    assert [spp_answers.entry_state(entry(status=s)) for s in
             ("active", "restored", "moved to production", "kept as clone", "cleaned up")] == [
         "restored", "restored", "promoted", "cloned", "absent"]
-    assert spp_restore.mentions([{"message": "Restoring virtual machine web01 from ..."}], ["web01"])
-    assert not spp_restore.mentions([{"message": "Virtual machine web01_TEST restored."}], ["web01"])
-    assert spp_restore.mentions([{"messageParams": ["web01"]}], ["web01"])
+    assert mentions_any([{"message": "Restoring virtual machine web01 from ..."}], ["web01"])
+    assert not mentions_any([{"message": "Virtual machine web01_TEST restored."}], ["web01"])
+    assert mentions_any([{"messageParams": ["web01"]}], ["web01"])
 
 
 # -- against the scripted server ----------------------------------------------------------------------------------

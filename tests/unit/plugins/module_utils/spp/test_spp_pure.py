@@ -19,6 +19,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
     WaitTimeout,
 )
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import _client, jobs, policies
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
 
 # -- Retry-After --------------------------------------------------------------------------------------------------
 
@@ -182,7 +183,7 @@ def test_repr_hides_secrets():
     ("RESOURCE ACTIVE", False, False), ("RESOURCE ACTIVE", True, True), ("RESOURCE_ACTIVE", True, True),
 ])
 def test_is_settled(status, resource_active, settled):
-    assert jobs.is_settled(jobs.session_status({"status": status}), resource_active) is settled
+    assert spp_answers.is_settled(spp_answers.session_status({"status": status}), resource_active) is settled
 
 
 def test_action_params():
@@ -193,7 +194,7 @@ def test_action_params():
 
 def test_describe_session():
     session = {"id": "1577", "jobName": "vmware_Gold", "status": "RUNNING", "percent": 40}
-    assert jobs.describe_session(session) == "SPP job session 1577 (job 'vmware_Gold') is RUNNING at 40%"
+    assert spp_answers.describe_session(session) == "SPP job session 1577 (job 'vmware_Gold') is RUNNING at 40%"
 
 
 # -- payloads -----------------------------------------------------------------------------------------------------

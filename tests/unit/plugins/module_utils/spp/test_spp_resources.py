@@ -18,6 +18,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing, jobs, policies
 
 from spp_fake_server import DROP, Reply
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
 
 # -- inventory ----------------------------------------------------------------------------------------------------
 
@@ -164,7 +165,7 @@ class JobServer:
         return job
 
     def _running(self):
-        return any(not jobs.is_settled(session["status"]) for session in self.sessions.values())
+        return any(not spp_answers.is_settled(session["status"]) for session in self.sessions.values())
 
     def _new_session(self, status="PENDING"):
         session_id = str(1577841955375 + len(self.sessions))
@@ -188,7 +189,7 @@ class JobServer:
     def read(self, session_id):
         session = self.sessions[session_id]
         self.reads[session_id] += 1
-        if not jobs.is_settled(session["status"], True):
+        if not spp_answers.is_settled(session["status"], True):
             if self.reads[session_id] >= self.reads_until_done:
                 session.update(status=self.final, percent=100)
             else:
@@ -196,7 +197,7 @@ class JobServer:
         return Reply(200, dict(session))
 
     def live(self, request):
-        live = [session for session in self.sessions.values() if not jobs.is_settled(session["status"])]
+        live = [session for session in self.sessions.values() if not spp_answers.is_settled(session["status"])]
         return Reply(200, {"sessions": live if self.show_live else [], "total": len(live)})
 
     def logs(self, request):

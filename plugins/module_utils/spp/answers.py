@@ -1,0 +1,180 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, sovereign.vm_backup contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""How to read the answers of the SPP REST API: statuses, links, recovery points, restore sessions. Pure.
+
+Considered private: only this collection may import it. Nothing here talks to a server: these functions read the
+dicts that ``spp/_client.py`` and the resource modules (``jobs``, ``versions``, ``restore`` ...) return, so that the
+pure planners may use them without importing a client (see docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import NotFound
+
+
+def nested_get(data, *keys):
+    """``data[k1][k2]...`` or None when any level is missing or not a dict."""
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+# spp-api.md section 5.5; CANCELLED is normalised to CANCELED by ``session_status``.
+TERMINAL_STATUSES = frozenset(("COMPLETED", "PARTIAL", "FAILED", "CANCELED", "ABORTED", "STOPPED"))
+SUCCESS_STATUSES = frozenset(("COMPLETED", "PARTIAL"))
+# A test restore parks its session here while the test VM exists (section 14.9): settled, not finished.
+RESOURCE_ACTIVE = "RESOURCE ACTIVE"
+ACTIVE_STATUSES = frozenset(("PENDING", "RUNNING", "WAITING", "CANCELING"))
+SLA_JOB_PREFIX = "vmware_"  # the backup job of an SLA policy is named vmware_<SLA name> (spp-api.md section 14.7)
+# The module's mode -> SPP's option.mode (section 7.2: production is "recovery" in the API).
+API_MODES = {"test": "test", "clone": "clone", "production": "recovery"}
+# Default name suffixes of the restored VM (section 14.10); production keeps the original name.
+DEFAULT_SUFFIXES = {"test": "_TEST", "clone": "_CLONE"}
+# serviceId of restore job sessions: SPP's, and the ECX spelling that some builds still report (section 7.5).
+RESTORE_SERVICE_IDS = ("serviceprovider.recovery.hypervisor", "com.catalogic.ecx.serviceprovider.recovery.hypervisor")
+# postRestoreInfo[].status -> the lifecycle state of the restored VM.
+ENTRY_STATES = {
+    "active": "restored",
+    "restored": "restored",
+    "moved to production": "promoted",
+    "kept as clone": "cloned",
+    "cleaned up": "absent",
+}
+
+
+def session_status(session):
+    """Upper-case status of a session or job, with the spelling variants folded (``CANCELLED``, ``RESOURCE_ACTIVE``)."""
+    status = str((session or {}).get("status") or "").strip().upper().replace("_", " ")
+    return "CANCELED" if status == "CANCELLED" else status
+
+
+def is_settled(status, settle_on_resource_active=False):
+    """Whether a wait for a session with this status is over."""
+    return status in TERMINAL_STATUSES or (settle_on_resource_active and status == RESOURCE_ACTIVE)
+
+
+def link_href(obj, name):
+    return nested_get(obj, "links", name, "href")
+
+
+def sla_job_name(sla_name):
+    """Name of the backup job of an SLA policy, e.g. ``vmware_Gold``."""
+    return SLA_JOB_PREFIX + sla_name
+
+
+def last_session_id(job):
+    session_id = nested_get(job, "lastrun", "sessionId")
+    return str(session_id) if session_id else None
+
+
+def describe_session(session, session_id=None):
+    """One line for logs and messages, e.g. ``SPP job session 1577 (job 'vmware_Gold') is RUNNING at 40%``."""
+    session_id = session_id if session_id is not None else session.get("id")
+    status = session_status(session) or "in an unknown state"
+    percent = session.get("percent")
+    job = session.get("jobName") or session.get("name")
+    text = "SPP job session %s%s is %s" % (session_id, " (job '%s')" % job if job else "", status)
+    if percent is not None:
+        text += " at %s%%" % percent
+    return text
+
+
+def held_job_names(jobs):
+    """Names of the jobs whose schedule is held; an SLA whose job is held counts as held (spp-api.md 14.7)."""
+    return {job.get("name") for job in jobs if session_status(job) == "HELD"}
+
+
+def last_protection_time(vm):
+    """Epoch ms of the VM's newest recovery point, from the VM object of a listing; None if never backed up."""
+    value = nested_get(vm, "protectionInfo", "protectionTime")
+    return int(value) if value else None
+
+
+def protection_time(version):
+    return int(nested_get(version, "protectionInfo", "protectionTime") or 0)
+
+
+def choose_version(versions, point="latest"):
+    """Pick a recovery point from ``list_versions``: ``latest``, a version id, or ``{"before": epoch_ms}``. Pure.
+
+    ``NotFound`` says what exists, so the user can pick another.
+    """
+    if not versions:
+        raise NotFound(None, description="the VM has no recovery point yet; run a backup first")
+    if point in (None, "latest"):
+        return versions[0]
+    if isinstance(point, dict) and "before" in point:
+        limit = int(point["before"])
+        for version in versions:  # newest first
+            if protection_time(version) < limit:
+                return version
+        raise NotFound(None, description="no recovery point before %s (oldest: %s)"
+                                         % (limit, protection_time(versions[-1])))
+    for version in versions:
+        if str(version.get("id")) == str(point):
+            return version
+    known = ", ".join("%s (%s)" % (v.get("id"), protection_time(v)) for v in versions[:10])
+    raise NotFound(None, description="no recovery point %s; the newest are: %s" % (point, known))
+
+
+def choose_copy(version, kind=None):
+    """The copy of a version to restore from: by ``subPolicyType`` (``BACKUP``, ``REPLICATION``, ``SPPOFFLOAD``). Pure.
+
+    Without ``kind``, the server picks (None is returned); with it, a missing kind is an error listing the others.
+    """
+    if kind is None:
+        return None
+    copies = version.get("copies") or []
+    wanted = {"backup": "BACKUP", "replication": "REPLICATION", "offload": "SPPOFFLOAD"}.get(kind, kind)
+    for copy in copies:
+        if nested_get(copy, "protectionInfo", "subPolicyType") == wanted:
+            return copy
+    kinds = sorted({str(nested_get(c, "protectionInfo", "subPolicyType")) for c in copies}) or ["none"]
+    raise NotFound(None, description="recovery point %s has no %s copy (copies: %s)"
+                                     % (version.get("id"), kind, ", ".join(kinds)))
+
+
+def default_name(mode, source_name, name=None):
+    """Name of the VM a restore creates: ``name``, else ``<source>_TEST`` / ``<source>_CLONE``; production keeps it."""
+    if mode == "production":
+        return source_name
+    return name or "%s%s" % (source_name, DEFAULT_SUFFIXES[mode])
+
+
+def restore_entries(session):
+    """``properties.postRestoreInfo`` of a restore session: one dict per restored VM (may be empty while running)."""
+    entries = nested_get(session, "properties", "postRestoreInfo") or []
+    return [entry for entry in entries if isinstance(entry, dict)]
+
+
+def is_restore_session(session):
+    """Whether a job session is an on-demand VM restore (by service, job name or restore properties)."""
+    if session.get("serviceId") in RESTORE_SERVICE_IDS:
+        return True
+    if str(session.get("jobName") or session.get("name") or "").startswith("onDemandRestore"):
+        return True
+    return nested_get(session, "properties", "restoreMode") is not None
+
+
+def find_entry(session, source_ids, version_id, api_mode=None):
+    """The ``postRestoreInfo`` entry of ``session`` for one of ``source_ids`` restored from ``version_id``. Pure.
+
+    ``api_mode`` (``test``, ``clone``, ``recovery``) narrows it down when given. None when the session holds none.
+    """
+    session_mode = nested_get(session, "properties", "restoreMode")
+    for entry in restore_entries(session):
+        if str(entry.get("sourceVmId")) not in source_ids or str(entry.get("versionId")) != str(version_id):
+            continue
+        if api_mode and (entry.get("mode") or session_mode) not in (None, api_mode):
+            continue
+        return entry
+    return None
+
+
+def entry_state(entry):
+    """The lifecycle state (restored, promoted, cloned, absent) of a ``postRestoreInfo`` entry."""
+    return ENTRY_STATES.get(str(entry.get("status") or "").lower(), "restored")
