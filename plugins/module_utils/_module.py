@@ -11,12 +11,25 @@ from __future__ import annotations
 
 import contextlib
 
-from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils import _connection
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import VmBackupError
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import _client as spp_client_module
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import _client as vsphere_client_module
+
+
+def connected_module(options, spp=True, vcenter=True, **kwargs):
+    """The ``AnsibleModule`` of a module that talks to the backup server and/or vCenter: its own ``options`` plus
+    the connection options of those servers (``_connection``), so that every module documents and reads them alike.
+    ``kwargs`` go to ``AnsibleModule`` (``supports_check_mode``, ``mutually_exclusive`` ...)."""
+    spec = {}
+    if spp:
+        spec.update(_connection.spp_argument_spec())
+    if vcenter:
+        spec.update(_connection.vcenter_argument_spec())
+    spec.update(options)
+    return AnsibleModule(argument_spec=spec, **kwargs)
 
 
 def require_libraries(module, spp=False, vsphere=False):
@@ -57,3 +70,13 @@ def run(module, work):
     for warning in result.pop("warnings", None) or []:
         module.warn(warning)
     module.exit_json(**result)
+
+
+def run_with_clients(module, call, spp=True, vsphere=True):
+    """``run`` a module whose work is one service call: ``call(spp_client, vsphere_client)`` with the clients asked
+    for (None for the other side), logged out before the task exits."""
+    def work():
+        with clients(module, spp=spp, vsphere=vsphere) as (spp_client, vsphere_client):
+            return call(spp_client, vsphere_client)
+
+    run(module, work)

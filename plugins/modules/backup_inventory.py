@@ -289,17 +289,13 @@ rescanned:
   type: bool
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.sovereign.vm_backup.plugins.module_utils import _module
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _connection
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import coverage as coverage_service
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            _connection.connection_argument_spec(),
+    module = _module.connected_module(
+        dict(
             rescan=dict(type="bool", default=False),
             rescan_until_visible=dict(type="list", elements="str", default=[]),
             rescan_timeout=dict(type="int", default=600),
@@ -311,15 +307,11 @@ def main():
         supports_check_mode=True,
     )
 
-    def work():
-        params = module.params
-        with _module.clients(module) as (spp, vsphere):
-            return coverage_service.collect_coverage(
-                spp, vsphere, rpo=params["rpo"], include=params["include"], fail_on=params["fail_on"],
-                rescan=params["rescan"], rescan_until_visible=params["rescan_until_visible"],
-                rescan_timeout=params["rescan_timeout"], check_mode=module.check_mode, progress=module.log)
-
-    _module.run(module, work)
+    params = module.params
+    _module.run_with_clients(module, lambda spp, vsphere: coverage_service.collect_coverage(
+        spp, vsphere, rpo=params["rpo"], include=params["include"], fail_on=params["fail_on"], rescan=params["rescan"],
+        rescan_until_visible=params["rescan_until_visible"], rescan_timeout=params["rescan_timeout"],
+        check_mode=module.check_mode, progress=module.log))
 
 
 if __name__ == "__main__":

@@ -172,17 +172,13 @@ actions:
   sample: ["update: retention, trigger", "hold"]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.sovereign.vm_backup.plugins.module_utils import _module
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _connection
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import sla_policies as sla_policy_service
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            _connection.spp_argument_spec(),
+    module = _module.connected_module(
+        dict(
             name=dict(type="str", required=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             description=dict(type="str"),
@@ -201,19 +197,15 @@ def main():
             encryption=dict(type="bool"),
             held=dict(type="bool"),
         ),
+        vcenter=False,
         supports_check_mode=True,
     )
     params = module.params
 
-    def work():
-        with _module.clients(module, vsphere=False) as (spp, _vsphere):
-            result = sla_policy_service.ensure_sla_policy(
-                spp, params["name"], state=params["state"], description=params["description"], site=params["site"],
-                retention=params["retention"], schedule=params["schedule"], encryption=params["encryption"],
-                held=params["held"], check_mode=module.check_mode)
-        return result
-
-    _module.run(module, work)
+    _module.run_with_clients(module, lambda spp, _vsphere: sla_policy_service.ensure_sla_policy(
+        spp, params["name"], state=params["state"], description=params["description"], site=params["site"],
+        retention=params["retention"], schedule=params["schedule"], encryption=params["encryption"],
+        held=params["held"], check_mode=module.check_mode), vsphere=False)
 
 
 if __name__ == "__main__":

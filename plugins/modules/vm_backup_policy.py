@@ -216,10 +216,7 @@ rescanned:
   type: bool
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.sovereign.vm_backup.plugins.module_utils import _module
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _connection
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import assignments as assignment_service
 
 SELECTOR_OPTIONS = ("vm", "folder", "name_pattern", "tag")
@@ -231,9 +228,8 @@ def main():
         disk=dict(type="str"), policies=dict(type="list", elements="str", required=True),
         quiesce=dict(type="bool"), fallback_to_crash_consistent=dict(type="bool"),
     )
-    module = AnsibleModule(
-        argument_spec=dict(
-            _connection.connection_argument_spec(),
+    module = _module.connected_module(
+        dict(
             assignments=dict(type="list", elements="dict", options=item_options, default=[]),
             vm=dict(type="str"), folder=dict(type="str"), name_pattern=dict(type="str"), tag=dict(type="str"),
             disk=dict(type="str"), policies=dict(type="list", elements="str"),
@@ -265,18 +261,12 @@ def main():
     elif params["policies"] is not None:
         module.fail_json(msg="policies needs vm, folder, name_pattern or tag (or use assignments)")
 
-    def work():
-        with _module.clients(module) as (spp, vsphere):
-            result = assignment_service.converge(
-                spp, vsphere, items, state=params["state"], purge=params["purge"], scope=params["scope"],
-                purge_scope=params["purge_scope"],
-                option_defaults={"quiesce": params["quiesce"],
-                                 "fallback_to_crash_consistent": params["fallback_to_crash_consistent"]},
-                enforce=params["enforce"], rescan=params["rescan"], rescan_timeout=params["rescan_timeout"],
-                check_mode=module.check_mode, progress=module.log, planned_policies=params["planned_policies"])
-        return result
-
-    _module.run(module, work)
+    option_defaults = {key: params[key] for key in ("quiesce", "fallback_to_crash_consistent")}
+    _module.run_with_clients(module, lambda spp, vsphere: assignment_service.converge(
+        spp, vsphere, items, state=params["state"], purge=params["purge"], scope=params["scope"],
+        purge_scope=params["purge_scope"], option_defaults=option_defaults, enforce=params["enforce"],
+        rescan=params["rescan"], rescan_timeout=params["rescan_timeout"], check_mode=module.check_mode,
+        progress=module.log, planned_policies=params["planned_policies"]))
 
 
 if __name__ == "__main__":

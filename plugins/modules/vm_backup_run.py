@@ -296,17 +296,13 @@ violations:
             (this module never deletes a snapshot), then run again."}]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.sovereign.vm_backup.plugins.module_utils import _module
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _connection
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import backup_run as backup_run_service
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            _connection.connection_argument_spec(),
+    module = _module.connected_module(
+        dict(
             vms=dict(type="list", elements="str"),
             policy=dict(type="str"),
             wait=dict(type="bool", default=True),
@@ -320,15 +316,11 @@ def main():
     )
     params = module.params
 
-    def work():
-        with _module.clients(module) as (spp, vsphere):
-            return backup_run_service.run_backup(
-                spp, vsphere, vms=params["vms"], policy=params["policy"], wait=params["wait"],
-                timeout=params["timeout"], poll_interval=params["poll_interval"], if_running=params["if_running"],
-                skip_if_backed_up_within=params["skip_if_backed_up_within"], check_mode=module.check_mode,
-                progress=module.log)
-
-    _module.run(module, work)
+    _module.run_with_clients(module, lambda spp, vsphere: backup_run_service.run_backup(
+        spp, vsphere, vms=params["vms"], policy=params["policy"], wait=params["wait"], timeout=params["timeout"],
+        poll_interval=params["poll_interval"], if_running=params["if_running"],
+        skip_if_backed_up_within=params["skip_if_backed_up_within"], check_mode=module.check_mode,
+        progress=module.log))
 
 
 if __name__ == "__main__":

@@ -148,17 +148,13 @@ violations:
 
 import contextlib
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.sovereign.vm_backup.plugins.module_utils import _module
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _connection
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import powerstate as powerstate_service
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            _connection.connection_argument_spec(),
+    module = _module.connected_module(
+        dict(
             vm=dict(type="str", required=True),
             state=dict(type="str", required=True, choices=list(powerstate_service.STATES)),
             enforce_protection=dict(type="bool", default=True),
@@ -173,14 +169,9 @@ def main():
         with _module.clients(module, vsphere=False) as (spp, _vsphere):
             yield spp
 
-    def work():
-        with _module.clients(module, spp=False) as (_spp, vsphere):
-            result = powerstate_service.converge(
-                vsphere, params["vm"], params["state"], spp_client, enforce_protection=params["enforce_protection"],
-                timeout=params["timeout"], check_mode=module.check_mode, progress=module.log)
-        return result
-
-    _module.run(module, work)
+    _module.run_with_clients(module, lambda _spp, vsphere: powerstate_service.converge(
+        vsphere, params["vm"], params["state"], spp_client, enforce_protection=params["enforce_protection"],
+        timeout=params["timeout"], check_mode=module.check_mode, progress=module.log), spp=False)
 
 
 if __name__ == "__main__":

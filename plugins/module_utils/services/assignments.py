@@ -18,6 +18,7 @@ import fnmatch
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import joined_inventory
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import assignment_plan
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import rules
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.vm_resolver import VmIndex, ambiguous_message
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
     ApiError,
     ConnectionFailure,
@@ -41,35 +42,17 @@ def _in_folder(record_folder, folder):
     return record_folder == folder or (record_folder or "").startswith(folder + "/")
 
 
-def _vm_index(records):
-    """Lookup of vCenter VMs by moref, instance UUID and name (names can repeat; they are checked)."""
-    by_name = {}
-    for record in records:
-        by_name.setdefault(record["name"], []).append(record)
-    by_id = {}
-    for record in records:
-        by_id[record["moref"]] = record
-        if record.get("instance_uuid"):
-            by_id[record["instance_uuid"]] = record
-    return by_id, by_name
-
-
 def select_vms(item, records, index, tagged):
-    """Morefs that an assignment item designates; all its selectors must match (AND). Pure."""
-    by_id, by_name = index
+    """Morefs that an assignment item designates; all its selectors must match (AND). Pure.
+
+    ``index`` is a ``VmIndex`` of ``records``: a name shared by several VMs is an error listing them.
+    """
     chosen = None
     if item.get("vm"):
-        ref = item["vm"]
-        if ref in by_id:
-            chosen = {by_id[ref]["moref"]}
-        elif len(by_name.get(ref, [])) == 1:
-            chosen = {by_name[ref][0]["moref"]}
-        elif len(by_name.get(ref, [])) > 1:
-            morefs = sorted(r["moref"] for r in by_name[ref])
-            raise InvalidRequest("%d VMs are named %s (%s); name one by moref or instance UUID"
-                                 % (len(morefs), ref, ", ".join(morefs)))
-        else:
-            chosen = set()
+        named = index.candidates(item["vm"])
+        if len(named) > 1:
+            raise InvalidRequest(ambiguous_message(item["vm"], named), candidates=[r["moref"] for r in named])
+        chosen = {record["moref"] for record in named}
     for key, matches in (("folder", lambda r, v: _in_folder(r.get("folder"), v)),
                          ("name_pattern", lambda r, v: fnmatch.fnmatchcase(r["name"], v)),
                          ("tag", lambda r, v: r["moref"] in tagged.get(v, ()))):
@@ -86,13 +69,17 @@ def _origin(index, item):
 
 def expand_assignments(items, records, tagged):
     """Assignment items -> planner intents. Unknown VMs and empty selectors are errors, listed all at once. Pure."""
-    index = _vm_index(records)
+    index = VmIndex(records, skip_templates=False)
     intents, problems = [], []
     for position, item in enumerate(items):
         if not any(item.get(key) for key in SELECTORS):
             problems.append("%s names no VM: give vm, folder, name_pattern or tag" % _origin(position, item))
             continue
-        morefs = select_vms(item, records, index, tagged)
+        try:
+            morefs = select_vms(item, records, index, tagged)
+        except InvalidRequest as error:  # an ambiguous name: listed with the other problems
+            problems.append("%s: %s" % (_origin(position, item), error.message))
+            continue
         if not morefs:
             what = "vCenter has no VM %s" % item["vm"] if item.get("vm") else "the selectors match no VM"
             problems.append("%s: %s" % (_origin(position, item), what))
@@ -149,7 +136,7 @@ def build_current(records, policies, held_jobs, sites, assume_known=False):
 
 def desired_options(items, records, tagged, defaults):
     """Per-VM SPP options wanted by the task: task-level values, overridden per assignment item. Pure."""
-    index = _vm_index(records)
+    index = VmIndex(records, skip_templates=False)
     wanted = {}
     for item in items:
         merged = {OPTION_KEYS[k]: v for k, v in defaults.items() if v is not None}

@@ -17,11 +17,9 @@ import time
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import assignments as assignment_service
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import joined_inventory
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import rules
-from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
-    InvalidRequest,
-    RuleViolation,
-    WaitTimeout,
-)
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.vm_resolver import resolve_vm
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._wait import wait_until
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest, RuleViolation, WaitTimeout
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
@@ -38,25 +36,6 @@ UNKNOWN_FIX = ("make the backup server see it (vm_backup_policy with rescan: tru
 
 
 # -- pure ---------------------------------------------------------------------------------------------------------
-
-
-def resolve_vm(ref, records):
-    """The vCenter record (not a template) named by moref, instance UUID or name. Pure.
-
-    A name shared by several VMs and a VM vCenter does not have are ``InvalidRequest``.
-    """
-    vms = [record for record in records if not record.get("template")]
-    for record in vms:
-        if ref in (record.get("moref"), record.get("instance_uuid")):
-            return record
-    named = [record for record in vms if record.get("name") == ref]
-    if len(named) > 1:
-        morefs = sorted(record["moref"] for record in named)
-        raise InvalidRequest("%d VMs are named %s (%s); name one by moref or instance UUID"
-                             % (len(morefs), ref, ", ".join(morefs)), morefs=morefs)
-    if not named:
-        raise InvalidRequest("vCenter has no VM %s (looked up by name, moref and instance UUID)" % ref)
-    return named[0]
 
 
 def plan_action(state, power_state):
@@ -108,19 +87,23 @@ def read_protection(spp, vsphere, moref, vcenter_vms):
 def wait_powered_off(vsphere, moref, timeout, progress, sleep=time.sleep, clock=time.monotonic, interval=2.0):
     """Poll the VM's power state until it is off; ``WaitTimeout`` after ``timeout`` seconds (the guest may still be
     shutting down)."""
-    started = clock()
-    while True:
-        details = vsphere_vms.vm_details(vsphere, moref) or {}
-        state = details.get("power_state")
-        if state == POWERED_OFF:
-            return state
-        elapsed = clock() - started
-        if elapsed >= timeout:
-            raise WaitTimeout("the guest of %s is still %s %d s after the shutdown request; it may still be shutting "
-                              "down. Wait longer (timeout), or use state: powered-off for a hard power-off."
-                              % (moref, state, timeout), moref=moref, power_state=state)
-        progress("waiting for the guest of %s to shut down: %s after %d s of %d s" % (moref, state, elapsed, timeout))
-        sleep(min(interval, max(0.1, timeout - elapsed)))
+    last = {}
+
+    def check():
+        last["state"] = (vsphere_vms.vm_details(vsphere, moref) or {}).get("power_state")
+        return last["state"] if last["state"] == POWERED_OFF else None
+
+    def timed_out():
+        return WaitTimeout("the guest of %s is still %s %d s after the shutdown request; it may still be shutting "
+                           "down. Wait longer (timeout), or use state: powered-off for a hard power-off."
+                           % (moref, last["state"], timeout), moref=moref, power_state=last["state"])
+
+    def report(elapsed, _remaining):
+        progress("waiting for the guest of %s to shut down: %s after %d s of %d s"
+                 % (moref, last["state"], elapsed, timeout))
+
+    return wait_until(check, timeout, timed_out, progress=report, first_delay=min(0.5, interval),
+                      max_delay=interval, sleep=sleep, clock=clock)
 
 
 def converge(vsphere, ref, state, spp_clients, enforce_protection=True, timeout=600, check_mode=False,

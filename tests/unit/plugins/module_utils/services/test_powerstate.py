@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import powerstate as powerstate_service
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.vm_resolver import resolve_vm
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest, WaitTimeout
 
 RECORDS = [
@@ -20,19 +21,19 @@ POLICIES = {"Gold": {"held": False}, "Frozen": {"held": True}}
 
 @pytest.mark.parametrize("ref", ["web01", "vm-1", "uuid-1"])
 def test_resolve_by_name_moref_or_uuid(ref):
-    assert powerstate_service.resolve_vm(ref, RECORDS)["moref"] == "vm-1"
+    assert resolve_vm(ref, RECORDS)["moref"] == "vm-1"
 
 
 def test_a_shared_name_is_an_error_but_the_moref_works():
-    with pytest.raises(InvalidRequest, match=r"2 VMs are named twin \(vm-2, vm-3\)"):
-        powerstate_service.resolve_vm("twin", RECORDS)
-    assert powerstate_service.resolve_vm("vm-3", RECORDS)["moref"] == "vm-3"
+    with pytest.raises(InvalidRequest, match=r"2 VMs are named twin: twin \(vm-2\); twin \(vm-3\)"):
+        resolve_vm("twin", RECORDS)
+    assert resolve_vm("vm-3", RECORDS)["moref"] == "vm-3"
 
 
 @pytest.mark.parametrize("ref", ["nope", "tpl"])
 def test_a_missing_vm_or_a_template_is_an_error(ref):
     with pytest.raises(InvalidRequest, match="vCenter has no VM %s" % ref):
-        powerstate_service.resolve_vm(ref, RECORDS)
+        resolve_vm(ref, RECORDS)
 
 
 @pytest.mark.parametrize("state, before, expected", [
