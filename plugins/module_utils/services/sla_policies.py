@@ -78,6 +78,12 @@ def ensure_sla_policy(spp, name, state="present", description=None, site=None, r
             spp_policies.delete_sla_policy(spp, current["id"])
         return {"changed": True, "policy": {}, "actions": actions, "diff": {"before": before, "after": {}}}
 
+    if held is not None and bool(before.get("held")) != held and job is None:
+        # Checked before any write: a refused hold must not leave a created or updated policy behind.
+        raise InvalidRequest(
+            "policy %s has no backup job yet, because no VM or disk is assigned to it: assign it first, then "
+            "set held. (The backup server creates the job %s with the first assignment.) Nothing was changed."
+            % (name, job_name(name)))
     if current is None:
         try:
             definition = sla_definition.new_definition(name, description, wanted)
@@ -96,10 +102,6 @@ def ensure_sla_policy(spp, name, state="present", description=None, site=None, r
 
     after_job = job
     if held is not None and bool(before.get("held")) != held:
-        if job is None:
-            raise InvalidRequest(
-                "policy %s has no backup job yet, because no VM or disk is assigned to it: assign it first, then "
-                "set held. (The backup server creates the job %s with the first assignment.)" % (name, job_name(name)))
         actions.append("hold" if held else "release")
         if check_mode:
             after_job = dict(job, status="HELD" if held else "IDLE")
