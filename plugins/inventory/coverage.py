@@ -183,6 +183,7 @@ from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils import _connection
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import coverage as coverage_service
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import coverage_model
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import VmBackupError
 
 display = Display()
@@ -211,7 +212,7 @@ def inventory_source(report):
     return {
         "vms": list(report["vms"]) + list(report["vcenter_only"]),
         "policies": sorted(summary["per_policy"]),
-        "flags_read": [flag for flag in coverage_service.FLAGS if summary["flags"].get(flag) is not None],
+        "flags_read": [flag for flag in coverage_model.FLAGS if summary["flags"].get(flag) is not None],
     }
 
 
@@ -395,8 +396,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         include = self.get_option("include")
         try:
             # Bad options fail before any connection.
-            coverage_service.parse_rpo(rpo)
-            coverage_service.validate_include(include)
+            coverage_model.parse_rpo(rpo)
+            coverage_model.validate_include(include)
             params = self._connection_params()
             spp = _connection.spp_client_from_params(params, logger=display.vvvv)
             vsphere = _connection.vsphere_client_from_params(params)

@@ -291,6 +291,7 @@ rescanned:
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils import _module
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import coverage as coverage_service
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import coverage_model
 
 
 def main():
@@ -300,9 +301,9 @@ def main():
             rescan_until_visible=dict(type="list", elements="str", default=[]),
             rescan_timeout=dict(type="int", default=600),
             rpo=dict(type="str", default="24h"),
-            include=dict(type="list", elements="str", choices=list(coverage_service.INCLUDE_CHOICES),
-                         default=list(coverage_service.DEFAULT_INCLUDE)),
-            fail_on=dict(type="list", elements="str", choices=list(coverage_service.FLAGS), default=[]),
+            include=dict(type="list", elements="str", choices=list(coverage_model.INCLUDE_CHOICES),
+                         default=list(coverage_model.DEFAULT_INCLUDE)),
+            fail_on=dict(type="list", elements="str", choices=list(coverage_model.FLAGS), default=[]),
         ),
         supports_check_mode=True,
     )

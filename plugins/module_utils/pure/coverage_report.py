@@ -6,7 +6,7 @@
 
 Considered private: only this collection may import it. Everything here is pure (no file or network I/O): the
 ``coverage_report`` module reads and writes the files. The input is the result of ``backup_inventory`` (see
-``services.coverage``): ``vms``, ``vcenter_only``, ``spp_only`` and ``summary`` with the compliance keys.
+``services.coverage``, flags from ``pure.coverage_model``): ``vms``, ``vcenter_only``, ``spp_only`` and ``summary`` with the compliance keys.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import io
 import json
 import re
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import coverage as coverage_service
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import coverage_model
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import coverage_report_page
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._time import iso_time, parse_time
@@ -28,7 +28,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._time import i
 FORMATS = ("json", "csv", "html")
 FILE_NAMES = {"json": "coverage.json", "csv": "coverage.csv", "html": "coverage.html"}
 # The order backup_inventory lists flags in; the report keeps it everywhere (cards, chart, CSV).
-FLAGS = coverage_service.FLAGS
+FLAGS = coverage_model.FLAGS
 CSV_COLUMNS = ("VM", "moref", "power state", "policies", "disk policies", "held policies", "last backup",
                "last backup policy", "compliant", "flags", "reasons", "known to backup", "folder", "datacenter",
                "cluster", "host")
@@ -99,14 +99,14 @@ def build_report(coverage, policies=None, backed_up_since=None, backed_up_before
 
 
 def summarize(vms, backup_only, source, selected_policies=(), now=None):
-    """The contract's ``summary`` recounted over the selected VMs (``coverage_service.count_vms``); RPO and job outcomes come
+    """The contract's ``summary`` recounted over the selected VMs (``coverage_model.count_vms``); RPO and job outcomes come
     from ``source``. A flag the inventory did not read (null in ``source``) stays null. With a policy filter,
     ``per_policy`` lists the selected policies only.
     """
     source_per_policy = source.get("per_policy") or {}
     held = {name: bool(info.get("held")) for name, info in source_per_policy.items()}
     unevaluated = [flag for flag, count in (source.get("flags") or {}).items() if count is None]
-    summary = coverage_service.count_vms(vms, len(backup_only), held, unevaluated)
+    summary = coverage_model.count_vms(vms, len(backup_only), held, unevaluated)
     if selected_policies:
         summary["per_policy"] = {name: summary["per_policy"].get(name, {"vms": 0, "held": held.get(name, False)})
                                  for name in sorted(selected_policies)}
@@ -180,7 +180,7 @@ def job_chart(jobs):
         return None
     days = []
     for day in jobs.get("per_day") or []:
-        counts = {outcome: int(day.get(outcome) or 0) for outcome in coverage_service.OUTCOMES}
+        counts = {outcome: int(day.get(outcome) or 0) for outcome in coverage_model.OUTCOMES}
         days.append(dict(counts, date=day.get("date"), total=sum(counts.values())))
     return {"days": days, "max": max([day["total"] for day in days] or [0]),
             "last_24h": jobs.get("last_24h"), "last_7d": jobs.get("last_7d")}

@@ -4,7 +4,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Service behind ``vm_backup_run``: resolve the targets, check them all, group them by SLA, start, wait, report.
 
-Considered private: only this collection may import it.
+Considered private: only this collection may import it. The decisions (targets, pre-flight, groups, outcomes,
+messages) are pure and live in ``pure.backup_run_plan``; here are the reads and writes, and the order they come in.
 
 Reads before anything starts: the joined inventory (one PropertyCollector listing of vCenter VMs, one paged listing
 each of SPP VMs and vdisks), the SLA policies and the jobs. The time of each VM's newest recovery point is on the SPP
@@ -25,11 +26,11 @@ the job start into an ad hoc backup of the VMs of the policy that need one.
 
 from __future__ import annotations
 
-import re
 import time
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import joined_inventory
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._time import iso_time, parse_duration
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._wait import Deadline
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
     Conflict,
     InvalidRequest,
@@ -44,270 +45,25 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import job
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import versions as spp_versions
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
-
-# A run that attaches to a session of someone else's may have to send its own backup afterwards, and that one may
-# meet yet another run: bounded.
-MAX_ROUNDS = 3
-REPORTED_LOG_TYPES = ("WARN", "ERROR")
-ENDED_BADLY = frozenset(("FAILED", "CANCELED", "ABORTED", "STOPPED"))
-DISK_MODES_NOT_CAPTURED = ("independent", "rdm")
-
-
-# -- pure helpers ---------------------------------------------------------------------------------------------------
-
-
-def _violation(rule, vm, reason, fix, moref=None):
-    item = {"rule": rule, "vm": vm, "reason": reason, "fix": fix}
-    if moref:
-        item["moref"] = moref
-    return item
-
-
-def resolve_targets(wanted, records):
-    """The VMs named in ``wanted`` (names, morefs or instance UUIDs), in that order and without repeats. Pure.
-
-    ``records`` are the joined inventory records, those only vCenter knows included. Returns ``(targets,
-    violations)``: a name vCenter does not know, or a name several VMs share, is a violation.
-    """
-    by_id, by_name = {}, {}
-    for record in records:
-        by_id[record["moref"]] = record
-        if record.get("instance_uuid"):
-            by_id[record["instance_uuid"]] = record
-        by_name.setdefault(record["name"], []).append(record)
-    targets, seen, violations = [], set(), []
-    for ref in wanted:
-        if ref in by_id:
-            record = by_id[ref]
-        elif len(by_name.get(ref, [])) == 1:
-            record = by_name[ref][0]
-        elif by_name.get(ref):
-            morefs = sorted(r["moref"] for r in by_name[ref])
-            violations.append(_violation("ambiguous_name", ref, "%d VMs have this name (%s)." % (len(morefs), ", ".join(morefs)),
-                                         "Name the VM by moref or instance UUID."))
-            continue
-        else:
-            violations.append(_violation("vm_not_found", ref, "vCenter has no VM with this name, moref or instance UUID.",
-                                         "Check the name; templates are not backup targets."))
-            continue
-        if record["moref"] not in seen:
-            seen.add(record["moref"])
-            targets.append(record)
-    return targets, violations
-
-
-def policy_members(records, policy):
-    """The VMs that SLA ``policy`` protects, at VM level or on one of their disks, sorted by name. Pure."""
-    return [r for r in records if policy in r.get("policies", []) or policy in joined_inventory.disk_policies(r)]
-
-
-def choose_policy(record, held, policy=None):
-    """``(sla, violation)``: the SLA a VM's backup runs with. Pure.
-
-    With ``policy``, that one, which must be one of the VM's policies (at VM level or on a disk) and not held.
-    Without it, the VM's first VM-level policy (in name order) that is not held, so the choice is deterministic.
-    """
-    name, moref = record["name"], record.get("moref")
-    vm_level, disk_level = list(record.get("policies") or []), joined_inventory.disk_policies(record)
-    if policy:
-        if policy not in vm_level and policy not in disk_level:
-            mine = ", ".join(vm_level + ["%s (disk)" % p for p in disk_level if p not in vm_level]) or "none"
-            return None, _violation(
-                "policy_not_assigned", name, "SLA policy %s is not one of its policies (it has: %s)." % (policy, mine),
-                "Assign %s to it with sovereign.vm_backup.vm_backup_policy, or leave policy unset to use its own." % policy,
-                moref)
-        if policy in held:
-            return None, _violation(
-                "policy_held", name, "SLA policy %s is held (its job vmware_%s is suspended)." % (policy, policy),
-                "Release it with sovereign.vm_backup.backup_sla_policy (held: false), or choose another policy.", moref)
-        return policy, None
-    if not vm_level:
-        if disk_level:
-            return None, _violation(
-                "no_policy", name, "it has no VM-level policy; only disks carry policies (%s)." % ", ".join(disk_level),
-                "Set policy to one of them to back up those disks, or assign a VM-level policy.", moref)
-        return None, _violation("no_policy", name, "it has no backup policy.",
-                                "Assign one with sovereign.vm_backup.vm_backup_policy.", moref)
-    usable = [p for p in vm_level if p not in held]
-    if not usable:
-        return None, _violation(
-            "all_policies_held", name, "all its policies are held (%s): it is not protected." % ", ".join(vm_level),
-            "Release one with sovereign.vm_backup.backup_sla_policy (held: false), or assign a policy that is not held.",
-            moref)
-    return usable[0], None
-
-
-def preflight(targets, held, last_times, policy=None):
-    """Check every target before anything starts; return ``({moref: sla}, violations)``. Pure.
-
-    ``last_times`` maps a moref to the epoch ms of its newest recovery point (None: never backed up). The checks: known
-    to the backup server, a usable policy (see ``choose_policy``), and no snapshot before a first backup, which
-    would fail (the module never deletes a user's snapshot).
-    """
-    chosen, violations = {}, []
-    for record in targets:
-        name, moref = record["name"], record["moref"]
-        if not record.get("known_to_backup"):
-            violations.append(_violation(
-                "unknown_to_backup", name, "the backup server does not know this VM (created after its last inventory?).",
-                "Run sovereign.vm_backup.backup_inventory with rescan_until_visible: [%s], then assign it a policy." % name,
-                moref))
-            continue
-        sla, problem = choose_policy(record, held, policy)
-        if problem:
-            violations.append(problem)
-        if record.get("has_snapshots") and last_times.get(moref) is None:
-            violations.append(_violation(
-                "first_backup_with_snapshots", name, "it has never been backed up and has snapshots: its first backup "
-                "would fail.", "Delete or consolidate its snapshots in vCenter (this module never deletes a snapshot), "
-                "then run again.", moref))
-        elif sla:
-            chosen[moref] = sla
-    return chosen, violations
-
-
-def recent_targets(targets, last_times, now_ms, within_seconds):
-    """Morefs of the targets whose newest recovery point is at most ``within_seconds`` old. Pure."""
-    if not within_seconds:
-        return set()
-    limit = now_ms - within_seconds * 1000
-    return {r["moref"] for r in targets if last_times.get(r["moref"]) is not None and last_times[r["moref"]] >= limit}
-
-
-def build_groups(targets, chosen, skipped, whole_policy=None, job_names=()):
-    """One group per SLA, in SLA name order: ``{policy, job, action, morefs}``. Pure.
-
-    ``action`` is ``start_job`` (run the SLA's own job, for the task's ``policy`` without ``vms`` when none of its
-    VMs is skipped and the job exists) or ``adhoc`` (an ad hoc backup of the group's VMs).
-    """
-    by_sla = {}
-    for record in targets:
-        if record["moref"] in chosen and record["moref"] not in skipped:
-            by_sla.setdefault(chosen[record["moref"]], []).append(record["moref"])
-    groups = []
-    for sla in sorted(by_sla):
-        job = spp_answers.sla_job_name(sla)
-        action = "start_job" if whole_policy == sla and not skipped and job in job_names else "adhoc"
-        groups.append({"policy": sla, "job": job, "action": action, "morefs": by_sla[sla]})
-    return groups
-
-
-def running_conflicts(groups, running, names):
-    """Violations for ``if_running: fail``: groups whose job is already running. ``running``: job -> session id. Pure."""
-    violations = []
-    for group in groups:
-        if group["job"] in running:
-            vms = ", ".join(names[moref] for moref in group["morefs"])
-            violations.append(_violation(
-                "job_running", vms, "job %s of SLA policy %s is already running (session %s), and if_running is fail."
-                % (group["job"], group["policy"], running[group["job"]]),
-                "Wait for session %s to end, or use if_running: wait to follow it." % running[group["job"]]))
-    return violations
-
-
-def mentions(entry, name):
-    """Whether a job log entry is about the VM called ``name``: one of its parameters, or a whole word of it. Pure."""
-    if name in [str(param) for param in entry.get("messageParams") or []]:
-        return True
-    pattern = r"(?<![\w.-])%s(?![\w.-])" % re.escape(name)
-    return re.search(pattern, entry.get("message") or "") is not None
-
-
-def log_line(entry):
-    """A job log entry as the module returns it. Pure."""
-    return {
-        "session_id": str(entry.get("jobsessionId")) if entry.get("jobsessionId") is not None else None,
-        "time": entry.get("logTime"),
-        "time_iso": iso_time(entry.get("logTime")),
-        "type": entry.get("type"),
-        "message_id": entry.get("messageId"),
-        "message": entry.get("message"),
-    }
-
-
-def format_entry(entry):
-    return "%s %s: %s" % (entry.get("type"), entry.get("messageId") or "-", entry.get("message"))
-
-
-def vm_statistics(session):
-    for item in (session.get("properties") or {}).get("statistics") or []:
-        if item.get("resourceType") == "vm":
-            return item
-    return {}
-
-
-def vm_outcome(name, session, version, entries, started):
-    """Outcome of one VM in a session that has ended: success, failed, skipped, or None. Pure.
-
-    ``version`` is the recovery point this session made for the VM (or None) and ``entries`` the session's WARN and
-    ERROR log entries. None means the session is not about this VM: it was someone else's run (``started`` false)
-    that the task attached to, and the VM still needs a backup of its own.
-    """
-    about = [entry for entry in entries if mentions(entry, name)]
-    if version is not None:
-        return "success"
-    if any(entry.get("type") == "ERROR" for entry in about):
-        return "failed"
-    if about:
-        return "skipped"  # every disk it has in the run is independent or RDM: nothing to capture
-    if not started:
-        return None
-    if spp_answers.session_status(session) in ENDED_BADLY or vm_statistics(session).get("failed"):
-        return "failed"
-    return "skipped"
-
-
-def not_captured_disks(record, sla):
-    """Labels of the VM's disks that a backup with ``sla`` does not capture. Pure.
-
-    Independent and RDM disks are never captured by snapshots. When ``sla`` is a disk-level policy of the VM only,
-    the disks that do not carry it are not part of the backup either.
-    """
-    vm_level = sla in (record.get("policies") or [])
-    return [disk["label"] for disk in record.get("disks") or []
-            if disk.get("mode") in DISK_MODES_NOT_CAPTURED or not (vm_level or sla in (disk.get("policies") or []))]
-
-
-def recovery_point(version):
-    if not version:
-        return None
-    when = spp_answers.protection_time(version) or None
-    return {"id": str(version.get("id")), "time": when, "time_iso": iso_time(when)}
-
-
-def failure_message(vms, sessions):
-    """The message of a run where VMs failed: each failed VM with its session and ERROR log line(s). Pure."""
-    failed = [vm for vm in vms if vm["outcome"] == "failed"]
-    counts = {}
-    for vm in vms:
-        counts[vm["outcome"]] = counts.get(vm["outcome"], 0) + 1
-    others = ", ".join("%d %s" % (count, outcome) for outcome, count in sorted(counts.items()) if outcome != "failed")
-    lines = ["the backup failed for %d of %d VM(s)%s:" % (len(failed), len(vms), " (%s)" % others if others else "")]
-    for vm in failed:
-        errors = [line for line in vm["messages"] if line.startswith("ERROR")] or vm["messages"]
-        detail = "; ".join(errors) or "no recovery point was recorded"
-        lines.append("- %s (session %s): %s" % (vm["name"], vm.get("session_id") or "?", detail))
-    ended = ", ".join("%s %s" % (s["id"], s["status"]) for s in sessions)
-    if ended:
-        lines.append("Job session(s): %s." % ended)
-    return "\n".join(lines)
-
-
-def timeout_message(timeout, running, vms):
-    """The message of a wait that ran out: what is still running, and which session ids to follow. Pure."""
-    described = "; ".join(spp_answers.describe_session(session, session_id) for session_id, session in running)
-    ids = ", ".join(session_id for session_id, _session in running)
-    waiting = sorted(vm["name"] for vm in vms if vm["outcome"] == "running")
-    text = ("stopped waiting after %s s, but the backup is not finished and has not failed: %s. The job keeps running "
-            "on the server: follow session %s in SPP, or run this task again later (with skip_if_backed_up_within, "
-            "the VMs backed up by then are skipped). Still running for: %s." % (timeout, described, ids, ", ".join(waiting)))
-    failed = [vm["name"] for vm in vms if vm["outcome"] == "failed"]
-    if failed:
-        text += " Already failed in a session that ended: %s." % ", ".join(failed)
-    return text
-
-
-# -- the run ------------------------------------------------------------------------------------------------------
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.backup_run_plan import (
+    MAX_ROUNDS,
+    REPORTED_LOG_TYPES,
+    build_groups,
+    entries_by_name,
+    failure_message,
+    format_entry,
+    held_policy_violation,
+    log_line,
+    not_captured_disks,
+    policy_members,
+    preflight,
+    recent_targets,
+    recovery_point,
+    resolve_targets,
+    running_conflicts,
+    timeout_message,
+    vm_outcome,
+)
 
 
 class BackupRun:
@@ -327,7 +83,7 @@ class BackupRun:
         self.history = []
         self.last_lines = {}
         self.logs = {}  # session id -> WARN/ERROR entries
-        self.started_at = clock()
+        self.stopwatch = Deadline(0, clock)  # only its elapsed() is read: the run's duration
 
     # -- pieces of I/O ---------------------------------------------------------------------------------------
 
@@ -377,16 +133,17 @@ class BackupRun:
         session = self.seen.get(record["id"]) or spp_jobs.get_session(self.spp, record["id"])
         entries = spp_jobs.get_session_logs(self.spp, record["id"], types=REPORTED_LOG_TYPES)
         self.logs[record["id"]] = entries
+        about = entries_by_name(entries, [target["name"] for target in self.records.values()])
         leftover = []
         for moref in record["morefs"]:
-            name = self.records[moref]["name"]
+            mine = about.get(self.records[moref]["name"], [])
             version = spp_versions.version_of_session(self.spp, self._spp_vm(moref), record["id"], since=session.get("start"))
-            outcome = vm_outcome(name, session, version, entries, record["started"])
+            outcome = vm_outcome(session, version, mine, record["started"])
             if outcome is None:
                 leftover.append(moref)
                 continue
             self.outcomes[moref] = {"outcome": outcome, "session_id": record["id"], "version": version,
-                                    "messages": [format_entry(e) for e in entries if mentions(e, name)]}
+                                    "messages": [format_entry(entry) for entry in mine]}
         return leftover
 
     # -- results ---------------------------------------------------------------------------------------------
@@ -435,7 +192,7 @@ class BackupRun:
             "vms": [self._vm_result(moref, self.outcomes[moref]) for moref in order],
             "log": [log_line(entry) for entry in sorted(entries, key=lambda e: e.get("logTime") or 0)],
             "progress": list(self.history),
-            "duration_seconds": round(self.clock() - self.started_at, 1),
+            "duration_seconds": round(self.stopwatch.elapsed(), 1),
         }
 
     # -- the steps -------------------------------------------------------------------------------------------
@@ -461,10 +218,7 @@ class BackupRun:
         last_times = {r["moref"]: spp_answers.last_protection_time(self._spp_vm(r["moref"])) for r in targets
                       if r.get("known_to_backup")}
         if not vms and policy in held:
-            violations.append(_violation(
-                "policy_held", "all %d VM(s) of %s" % (len(targets), policy),
-                "SLA policy %s is held (its job vmware_%s is suspended)." % (policy, policy),
-                "Release it with sovereign.vm_backup.backup_sla_policy (held: false)."))
+            violations.append(held_policy_violation(policy, len(targets)))
             held = held - {policy}  # reported once for the policy, not once per VM
         self.chosen, problems = preflight(targets, held, last_times, policy)
         violations.extend(problems)
@@ -492,7 +246,7 @@ class BackupRun:
 
     def execute(self, groups, timeout, poll_interval, wait=True, if_running="wait"):
         """Start the groups, wait for their sessions, and settle each VM's outcome (rounds: see ``MAX_ROUNDS``)."""
-        deadline = self.clock() + timeout
+        deadline = Deadline(timeout, self.clock)
         pending = groups
         for _round in range(MAX_ROUNDS):
             batch = []
@@ -506,7 +260,7 @@ class BackupRun:
                     self.seen[record["id"]] = spp_jobs.get_session(self.spp, record["id"]) or {}
                 return
             try:
-                spp_jobs.wait_for_sessions(self.spp, [r["id"] for r in batch], timeout=max(deadline - self.clock(), 0),
+                spp_jobs.wait_for_sessions(self.spp, [r["id"] for r in batch], timeout=deadline.remaining(),
                                            poll=poll_interval, progress=self._on_poll, seen=self.seen)
             except WaitTimeout:
                 self._timed_out(batch, timeout)
@@ -548,11 +302,14 @@ class BackupRun:
                 self.outcomes[moref] = {"outcome": "skipped", "session_id": None, "version": None, "messages": [
                     "not backed up: session %s, which this task followed, did not include it, and the wait ran out "
                     "before its own backup could start" % record["id"]]}
-        raise _Timeout(running, timeout)
+        raise _StillRunning(running, timeout)
 
 
-class _Timeout(Exception):
-    """Internal: carries the sessions still running out of ``execute`` to ``run_backup``, which builds the result."""
+class _StillRunning(Exception):
+    """Internal: the wait ran out while sessions were still running (not a failure).
+
+    Carries those sessions out of ``execute`` to ``run_backup``, which builds the result and raises ``WaitTimeout``.
+    """
 
     def __init__(self, running, timeout):
         super().__init__("timeout")
@@ -580,7 +337,7 @@ def run_backup(spp, vsphere, vms=None, policy=None, wait=True, timeout=3600, pol
         return run.result(plan, order, changed)
     try:
         run.execute(groups, timeout, poll_interval, wait=wait, if_running=if_running)
-    except _Timeout as stop:
+    except _StillRunning as stop:
         result = run.result(plan, order, changed)
         raise WaitTimeout(timeout_message(stop.timeout, stop.running, result["vms"]),
                           running_sessions=[session_id for session_id, _session in stop.running], **result) from None

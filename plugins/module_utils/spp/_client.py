@@ -2,31 +2,21 @@
 # Copyright (c) 2026, sovereign.vm_backup contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Session, transport, retries, pagination and error mapping for the IBM Storage Protect Plus (SPP) REST API.
+"""The session client of the IBM Storage Protect Plus (SPP) REST API: login, TLS, requests, retries, paging, logout.
 
 Considered private: only this collection may import it. Nothing here knows about AnsibleModule; every failure is
-raised as one of the typed errors of ``_errors``.
+raised as one of the typed errors of ``_errors``. The retry policy is ``spp/_retry.py`` (which calls may be sent
+again, and when), and the meaning of failed answers and transport errors is ``spp/_errors_map.py``; this module
+sends the requests and applies them.
 
-Retry policy (see ``SppClient.request``):
-
-* GET, PUT and DELETE are idempotent, so they are retried on 429/502/503/504 answers and on connection errors,
-  with jittered exponential backoff that honours ``Retry-After``.
-* A POST is never replayed once it may have reached the server: if its answer is lost, ``AmbiguousResult`` tells
-  the user what to check. A POST is still retried when the server explicitly refused it (429 or 503: it was not
-  executed) or when the connection could not even be opened; this is ``retry_on_refusal``, on by default.
+* A POST whose answer is lost is never replayed: ``AmbiguousResult`` tells the user what to check.
 * A 401 on any call but the login means the session expired: log in again once and replay the call. This holds for a
   POST too, because a 401 means the server did not execute it.
 """
 
 from __future__ import annotations
 
-import email.utils
-import json as jsonlib
-import math
 import os
-import random
-import re
-import ssl
 import time
 import traceback
 import warnings
@@ -48,73 +38,39 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
     AmbiguousResult,
     ApiError,
     AuthenticationError,
-    BadRequest,
     ConfigurationError,
-    Conflict,
     ConnectionFailure,
     MissingLibraryError,
-    NotFound,
-    ServerBusy,
+)
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp._errors_map import (
+    error_for_answer,
+    exception_chain,
+    parse_error_body,
+    redact,
+    root_cause,
+    shorten,
+    tls_failure,
+    unwrap_ngp,
+)
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp._retry import (
+    backoff_delay,
+    gateway_answer_is_ambiguous,
+    may_resend_after,
+    resend_delay,
+    retried_by_default,
 )
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers import nested_get
 
 LOGIN_PATH = "/api/endeavour/session"
 SESSION_HEADER = "X-Endeavour-Sessionid"
 
-# Answers worth another try for an idempotent call: throttled, or a gateway / service temporarily unavailable.
-RETRY_STATUSES = frozenset((429, 502, 503, 504))
-# Answers that prove the server refused the request without executing it, so even a POST may be sent again.
-REFUSAL_STATUSES = frozenset((429, 503))
-# Gateway answers to a POST: the backend may have executed it before the proxy gave up.
-AMBIGUOUS_GATEWAY_STATUSES = frozenset((502, 504))
-IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "PUT", "DELETE"))
-
-RETRY_AFTER_MIN = 1.0
-RETRY_AFTER_MAX = 60.0
-REDACTED = "********"
 DEFAULT_LOST_ANSWER_HINT = (
     "the server may have carried it out; check its effect in SPP (for a job: its job sessions) before retrying"
 )
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Pure helpers
-
-
-def parse_retry_after(value, now=None):
-    """Seconds to wait from a ``Retry-After`` header value, clamped to 1..60; None when absent or unparseable.
-
-    The header holds either a number of seconds or an HTTP date (RFC 9110 section 10.2.3).
-    """
-    if value is None:
-        return None
-    text = str(value).strip()
-    if not text:
-        return None
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when is None:
-            return None
-        current = time.time() if now is None else now
-        seconds = when.timestamp() - current
-    if math.isnan(seconds):
-        return None
-    return min(max(seconds, RETRY_AFTER_MIN), RETRY_AFTER_MAX)
-
-
-def backoff_delay(attempt, base, maximum, rand=random.random):
-    """Delay before retry number ``attempt`` (0-based): exponential, capped, with "equal jitter".
-
-    Half of the capped delay is fixed and half is random, so concurrent clients spread out while each still waits
-    long enough.
-    """
-    capped = min(maximum, base * (2 ** attempt))
-    return capped / 2.0 + rand() * capped / 2.0
+# Helpers of the session: paging arithmetic, the base URL, and whether a failed request may have been sent
 
 
 def next_page_start(start, page_size, received, total):
@@ -131,87 +87,6 @@ def next_page_start(start, page_size, received, total):
     return following if received >= page_size else None
 
 
-def _shorten(text, limit=300, strip_html=False):
-    if strip_html:
-        text = re.sub(r"<[^>]+>", " ", text)  # an HTML error page from a proxy
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def parse_error_body(body):
-    """``(error_id, description)`` from an SPP error body; both None when the body says nothing.
-
-    Accepts the ``/api`` shape ``{"id", "description", "title"}``, the ``/ngp`` wrapper
-    ``{"statusCode", "response": {...}}`` (``response`` may also be a string or JSON inside a string, as the SPP UI's
-    ``ErrorNodeModel`` decodes it), and non-JSON bodies such as a proxy's HTML page.
-    """
-    data = body
-    if isinstance(data, (bytes, bytearray)):
-        data = data.decode("utf-8", "replace")
-    for _depth in range(4):
-        if isinstance(data, str):
-            text = data.strip()
-            if not text:
-                return None, None
-            try:
-                data = jsonlib.loads(text)
-            except ValueError:
-                return None, _shorten(text, strip_html=True)
-            if isinstance(data, str):
-                return None, _shorten(data)
-            continue
-        if isinstance(data, dict) and "response" in data and not ("description" in data or "id" in data):
-            data = data["response"]
-            continue
-        break
-    if isinstance(data, dict):
-        error_id = data.get("id") or data.get("error") or None
-        description = data.get("description") or data.get("message") or data.get("title") or None
-        if error_id is not None:
-            error_id = str(error_id)
-        if description is not None:
-            description = _shorten(str(description), 1000)
-        return error_id, description
-    if data is None:
-        return None, None
-    return None, _shorten(jsonlib.dumps(data))
-
-
-def error_for_status(status, error_id, description, method, url):
-    """The typed error for an HTTP error status (401 excepted: the caller decides between re-login and failure)."""
-    if status == 400:
-        cls = BadRequest
-    elif status == 404:
-        cls = NotFound
-    elif status == 409:
-        cls = Conflict
-    elif status == 429 or status >= 500:
-        cls = ServerBusy
-    else:
-        cls = ApiError
-    return cls(status, error_id, description, method, url)
-
-
-def unwrap_ngp(payload, method=None, url=None):
-    """The ``response`` of an ngp wrapper ``{"statusCode", "response"}``; raise when the wrapper reports an error.
-
-    Plain JSON (SLA CRUD answers, spp-api.md section 14.3) is returned unchanged.
-    """
-    if not (isinstance(payload, dict) and "statusCode" in payload and "response" in payload):
-        return payload
-    try:
-        status = int(payload["statusCode"])
-    except (TypeError, ValueError):
-        status = 200
-    if status >= 400:
-        error_id, description = parse_error_body(payload)
-        if status == 401:
-            raise AuthenticationError("SPP refused %s %s: the session is not valid (HTTP 401)" % (method, url),
-                                      status=status)
-        raise error_for_status(status, error_id, description, method, url)
-    return payload["response"]
-
-
 def normalise_base_url(url):
     """``scheme://host[:port][/prefix]`` without a trailing slash; https when no scheme is given."""
     text = (url or "").strip()
@@ -225,44 +100,6 @@ def normalise_base_url(url):
     return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
-def _exception_chain(exc):
-    """Every exception reachable from ``exc`` through causes, contexts, args and urllib3's ``reason``."""
-    seen = []
-    pending = [exc]
-    while pending:
-        current = pending.pop()
-        if not isinstance(current, BaseException) or any(current is item for item in seen):
-            continue
-        seen.append(current)
-        pending.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
-        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
-    return seen
-
-
-def certificate_problem(exc):
-    """The reason text when ``exc`` is a failed certificate verification, else None."""
-    for item in _exception_chain(exc):
-        if isinstance(item, ssl.SSLCertVerificationError):
-            return item.verify_message or item.reason or str(item)
-    match = re.search(r"certificate verify failed: ([^()']+)", str(exc))
-    if match:
-        return match.group(1).strip()
-    return None
-
-
-def root_cause(exc):
-    """A short reason for a transport failure, e.g. ``[Errno 111] Connection refused``."""
-    chain = _exception_chain(exc)
-    for item in reversed(chain):
-        if isinstance(item, OSError) and item.errno is not None:
-            return "[Errno %s] %s" % (item.errno, item.strerror or item)
-    for item in reversed(chain):
-        if isinstance(item, (TimeoutError, ssl.SSLError)):
-            return str(item) or type(item).__name__
-    text = str(chain[-1]) if chain else str(exc)
-    return _shorten(text or type(exc).__name__, 300)
-
-
 def request_may_have_been_sent(exc):
     """Whether a transport error happened after the request could have reached the server.
 
@@ -270,7 +107,7 @@ def request_may_have_been_sent(exc):
     """
     if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError)):
         return False
-    for item in _exception_chain(exc):
+    for item in exception_chain(exc):
         if isinstance(item, urllib3.exceptions.NewConnectionError):
             return False
     return True
@@ -337,13 +174,11 @@ class SppClient:
 
     # -- logging and redaction ---------------------------------------------------------------------------------
 
+    def _secrets(self):
+        return (self._session_id, self._password)
+
     def _redact(self, text):
-        text = str(text)
-        for secret in (self._session_id, self._password):
-            # Very short secrets would blank out ordinary words; they cannot be told apart from text anyway.
-            if secret and len(secret) >= 4:
-                text = text.replace(secret, REDACTED)
-        return text
+        return redact(text, self._secrets())
 
     def log(self, message):
         """Send ``message`` to the logger, if any, with secrets removed."""
@@ -385,18 +220,6 @@ class SppClient:
         parts = urlsplit(url)
         return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
 
-    def _tls_failure(self, url, exc):
-        origin = self._where(url)
-        problem = certificate_problem(exc)
-        if problem is not None:
-            message = ("TLS certificate verification failed for %s: %s. Set spp_ca_path to the CA that signed the "
-                       "server certificate, or spp_validate_certs: false (not recommended)" % (origin, problem))
-            return ConnectionFailure(message, url=origin, reason=problem)
-        reason = root_cause(exc)
-        message = ("TLS handshake with %s failed: %s. Check that spp_url uses the right scheme and port%s"
-                   % (origin, reason, " and that spp_ca_path is a PEM file" if self.ca_path else ""))
-        return ConnectionFailure(message, url=origin, reason=reason)
-
     def _exchange(self, method, url, params=None, body=None, retry=False, retry_on_refusal=True,
                   with_session=True, auth=None, lost_answer_hint=None):
         """Send one logical request, retrying as the policy allows; return the final ``requests.Response``."""
@@ -407,7 +230,7 @@ class SppClient:
             try:
                 response = self._send(method, url, params, body, with_session, auth)
             except requests.exceptions.SSLError as exc:
-                raise self._tls_failure(url, exc) from exc
+                raise tls_failure(self._where(url), exc, with_ca_path=bool(self.ca_path)) from exc
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
                     requests.exceptions.ChunkedEncodingError) as exc:
                 reason = root_cause(exc)
@@ -431,18 +254,13 @@ class SppClient:
                 continue
 
             status = response.status_code
-            if not retry and method not in IDEMPOTENT_METHODS and status in AMBIGUOUS_GATEWAY_STATUSES:
+            if gateway_answer_is_ambiguous(method, status, retry):
                 hint = lost_answer_hint or DEFAULT_LOST_ANSWER_HINT
                 raise AmbiguousResult("%s got HTTP %d from a gateway in front of SPP at %s; %s"
                                       % (display, status, self._where(url), hint),
                                       method=method, url=url, status=status)
-            may_retry = retry or (retry_on_refusal and status in REFUSAL_STATUSES)
-            if status in RETRY_STATUSES and may_retry and not last:
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                if retry_after is not None:
-                    delay, why = retry_after, " (Retry-After)"
-                else:
-                    delay, why = backoff_delay(attempt, self.backoff, self.max_backoff), ""
+            if may_resend_after(status, retry, retry_on_refusal) and not last:
+                delay, why = resend_delay(attempt, response.headers.get("Retry-After"), self.backoff, self.max_backoff)
                 self.log("SPP %s answered HTTP %d; retry %d of %d in %.1f s%s"
                          % (display, status, attempt + 1, self.retries, delay, why))
                 response.close()
@@ -461,19 +279,10 @@ class SppClient:
             try:
                 return response.json()
             except ValueError:
-                text = self._redact(_shorten(response.text, strip_html=True))
+                text = self._redact(shorten(response.text, strip_html=True))
                 raise ApiError(status, None, "the answer is not JSON: %s" % text, method, url) from None
-        if status < 400:
-            # Redirects are not followed: the session header would go along to wherever they point.
-            description = "redirected to %s; set spp_url to the server's final address" % (
-                response.headers.get("Location") or "another address")
-            raise ApiError(status, None, description, method, url)
-        error_id, description = parse_error_body(response.content)
-        description = self._redact(description) if description else description
-        if getattr(response, "attempts", 1) > 1 and status in RETRY_STATUSES:
-            note = "gave up after %d attempts" % response.attempts
-            description = "%s (%s)" % (description, note) if description else note
-        raise error_for_status(status, error_id, description, method, url)
+        raise error_for_answer(status, response.content, method, url, attempts=getattr(response, "attempts", 1),
+                               location=response.headers.get("Location"), secrets=self._secrets())
 
     # -- session -----------------------------------------------------------------------------------------------
 
@@ -530,7 +339,7 @@ class SppClient:
         """
         method = method.upper()
         if retry is None:
-            retry = method in IDEMPOTENT_METHODS
+            retry = retried_by_default(method)
         url = self.url_for(path_or_href)
         if self._session_id is None:
             self.login()

@@ -29,6 +29,8 @@ SUCCESS_STATUSES = frozenset(("COMPLETED", "PARTIAL"))
 # A test restore parks its session here while the test VM exists (section 14.9): settled, not finished.
 RESOURCE_ACTIVE = "RESOURCE ACTIVE"
 ACTIVE_STATUSES = frozenset(("PENDING", "RUNNING", "WAITING", "CANCELING"))
+# Job sessions of backups have this type (other types: restores, inventory, maintenance).
+BACKUP_SESSION_TYPE = "protection"
 SLA_JOB_PREFIX = "vmware_"  # the backup job of an SLA policy is named vmware_<SLA name> (spp-api.md section 14.7)
 # The module's mode -> SPP's option.mode (section 7.2: production is "recovery" in the API).
 API_MODES = {"test": "test", "clone": "clone", "production": "recovery"}
@@ -44,6 +46,22 @@ ENTRY_STATES = {
     "kept as clone": "cloned",
     "cleaned up": "absent",
 }
+
+
+def find_by_name(items, name, what, limit=None):
+    """The item of a listing (jobs, SLA policies ...) named ``name``.
+
+    Otherwise ``NotFound``: "SPP has no <what> named '<name>' (known: ...)", with the known names sorted, the first
+    ``limit`` of them when given.
+    """
+    for item in items:
+        if item.get("name") == name:
+            return item
+    names = sorted(str(item.get("name")) for item in items)
+    known = ", ".join(names[:limit] if limit else names) or "none"
+    if limit and len(names) > limit:
+        known += ", ..."
+    raise NotFound(None, description="SPP has no %s named '%s' (known: %s)" % (what, name, known))
 
 
 def session_status(session):
@@ -178,3 +196,9 @@ def find_entry(session, source_ids, version_id, api_mode=None):
 def entry_state(entry):
     """The lifecycle state (restored, promoted, cloned, absent) of a ``postRestoreInfo`` entry."""
     return ENTRY_STATES.get(str(entry.get("status") or "").lower(), "restored")
+
+
+def is_backup_session(session):
+    """Whether a job session is a backup (by type, or by service for builds that leave the type out)."""
+    return str(session.get("type") or "").lower() == BACKUP_SESSION_TYPE or \
+        "protection" in str(session.get("serviceId") or "")

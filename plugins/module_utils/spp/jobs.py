@@ -16,18 +16,18 @@ from urllib.parse import parse_qs, urlsplit
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
     Conflict,
-    NotFound,
     TaskFailed,
     WaitTimeout,
 )
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._wait import Deadline, wait_until
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers import (
     SUCCESS_STATUSES,
     describe_session,
+    find_by_name,
     is_settled,
     last_session_id,
     link_href,
-    nested_get,
     session_status,
 )
 
@@ -37,6 +37,7 @@ LOG_PATH = "/api/endeavour/log/job"
 INVENTORY_JOB_NAME = "Hypervisor Inventory"
 
 LOG_TYPES = ("INFO", "WARN", "ERROR", "SUMMARY", "DETAIL", "DEBUG")
+KNOWN_NAMES_SHOWN = 20  # a server may have hundreds of jobs: a "not found" names the first ones only
 
 
 # -- pure helpers -------------------------------------------------------------------------------------------------
@@ -54,12 +55,6 @@ def _poll(check, timeout, poll, timed_out):
     return wait_until(check, timeout, timed_out, first_delay=min(0.5, poll), max_delay=poll)
 
 
-def _names(items, limit=20):
-    names = sorted(str(item.get("name")) for item in items)
-    shown = ", ".join(names[:limit]) or "none"
-    return shown + (", ..." if len(names) > limit else "")
-
-
 # -- jobs ---------------------------------------------------------------------------------------------------------
 
 
@@ -71,10 +66,7 @@ def find_job(client, name, jobs=None):
     """The job named ``name`` (jobs are looked up by name; their ids differ between servers)."""
     if jobs is None:
         jobs = list_jobs(client)
-    for job in jobs:
-        if job.get("name") == name:
-            return job
-    raise NotFound(None, description="SPP has no job named '%s' (known: %s)" % (name, _names(jobs)))
+    return find_by_name(jobs, name, "job", limit=KNOWN_NAMES_SHOWN)
 
 
 def get_job(client, job):
@@ -230,6 +222,15 @@ def wait_for_sessions(client, session_ids, timeout=3600, poll=5.0, progress=None
                       for session, session_id in zip(running, pending)])
 
     return _poll(check, timeout, poll, timed_out)
+
+
+def list_backup_sessions(client, since_ms, page_size=1000):
+    """Backup job sessions started since ``since_ms``, in one paged listing filtered by the server."""
+    criteria = [{"property": "start", "value": int(since_ms), "op": ">="},
+                {"property": "type", "value": spp_answers.BACKUP_SESSION_TYPE, "op": "="}]
+    sessions = client.paginate(SESSION_PATH, "sessions", params={"filter": json.dumps(criteria)}, page_size=page_size)
+    # Filter again: a server that ignores a criterion must not widen the report.
+    return [s for s in sessions if spp_answers.is_backup_session(s) and int(s.get("start") or 0) >= since_ms]
 
 
 def get_session_logs(client, session_id, types=None, page_size=1000):

@@ -10,7 +10,7 @@ Considered private: only this collection may import it. Every function takes an 
 from __future__ import annotations
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import ApiError, NotFound
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers import nested_get
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers import find_by_name, nested_get
 
 SLA_PATH = "/ngp/slapolicy"
 SUBTYPE = "vmware"
@@ -72,11 +72,7 @@ def find_sla_policy(client, name, policies=None):
     """The SLA policy named ``name``; ``NotFound`` listing the known names otherwise."""
     if policies is None:
         policies = list_sla_policies(client)
-    for policy in policies:
-        if policy.get("name") == name:
-            return policy
-    known = ", ".join(sorted(str(policy.get("name")) for policy in policies)) or "none"
-    raise NotFound(None, description="SPP has no SLA policy named '%s' (known: %s)" % (name, known))
+    return find_by_name(policies, name, "SLA policy")
 
 
 def create_sla_policy(client, definition):

@@ -1,6 +1,7 @@
 # Copyright (c) 2026, sovereign.vm_backup contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Pure helpers of the SPP client: Retry-After, backoff, paging arithmetic, error bodies, ngp, payloads, waits."""
+"""Pure helpers of the SPP client: Retry-After, backoff (_retry), paging arithmetic, error bodies, ngp (_errors_map),
+payloads, waits."""
 
 from __future__ import annotations
 
@@ -16,9 +17,8 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
     Conflict,
     NotFound,
     ServerBusy,
-    WaitTimeout,
 )
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import _client, jobs, policies
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import _client, _errors_map, _retry, jobs, policies
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
 
 # -- Retry-After --------------------------------------------------------------------------------------------------
@@ -29,25 +29,48 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import ans
     (None, None), ("", None), ("soon", None), ("nan", None),
 ])
 def test_parse_retry_after_seconds(value, expected):
-    assert _client.parse_retry_after(value) == expected
+    assert _retry.parse_retry_after(value) == expected
 
 
 def test_parse_retry_after_http_date():
     now = 1_700_000_000.0
-    assert _client.parse_retry_after(email.utils.formatdate(now + 7, usegmt=True), now=now) == 7.0
-    assert _client.parse_retry_after(email.utils.formatdate(now - 30, usegmt=True), now=now) == 1.0
-    assert _client.parse_retry_after(email.utils.formatdate(now + 3600, usegmt=True), now=now) == 60.0
+    assert _retry.parse_retry_after(email.utils.formatdate(now + 7, usegmt=True), now=now) == 7.0
+    assert _retry.parse_retry_after(email.utils.formatdate(now - 30, usegmt=True), now=now) == 1.0
+    assert _retry.parse_retry_after(email.utils.formatdate(now + 3600, usegmt=True), now=now) == 60.0
 
 
 # -- backoff ------------------------------------------------------------------------------------------------------
 
 
 def test_backoff_is_exponential_with_equal_jitter_and_capped():
-    assert _client.backoff_delay(0, 0.5, 30, rand=lambda: 0.0) == 0.25
-    assert _client.backoff_delay(0, 0.5, 30, rand=lambda: 1.0) == 0.5
-    assert _client.backoff_delay(3, 0.5, 30, rand=lambda: 0.0) == 2.0
-    assert _client.backoff_delay(3, 0.5, 30, rand=lambda: 1.0) == 4.0
-    assert _client.backoff_delay(20, 0.5, 30, rand=lambda: 1.0) == 30
+    assert _retry.backoff_delay(0, 0.5, 30, rand=lambda: 0.0) == 0.25
+    assert _retry.backoff_delay(0, 0.5, 30, rand=lambda: 1.0) == 0.5
+    assert _retry.backoff_delay(3, 0.5, 30, rand=lambda: 0.0) == 2.0
+    assert _retry.backoff_delay(3, 0.5, 30, rand=lambda: 1.0) == 4.0
+    assert _retry.backoff_delay(20, 0.5, 30, rand=lambda: 1.0) == 30
+
+
+@pytest.mark.parametrize("status, retry, retry_on_refusal, expected", [
+    (503, True, False, True), (502, True, False, True), (200, True, True, False), (500, True, True, False),
+    (429, False, True, True), (503, False, True, True),     # refused: not executed, so even a POST goes again
+    (502, False, True, False), (504, False, True, False),   # a gateway may have passed it on
+    (429, False, False, False),
+])
+def test_may_resend_after(status, retry, retry_on_refusal, expected):
+    assert _retry.may_resend_after(status, retry, retry_on_refusal) is expected
+
+
+def test_gateway_answers_to_a_post_are_ambiguous():
+    assert _retry.gateway_answer_is_ambiguous("POST", 502, retry=False)
+    assert not _retry.gateway_answer_is_ambiguous("POST", 502, retry=True)
+    assert not _retry.gateway_answer_is_ambiguous("PUT", 504, retry=False)
+    assert not _retry.gateway_answer_is_ambiguous("POST", 503, retry=False)
+
+
+def test_resend_delay_prefers_retry_after():
+    assert _retry.resend_delay(0, "7", 0.5, 30) == (7.0, " (Retry-After)")
+    delay, why = _retry.resend_delay(3, None, 0.5, 30)
+    assert 2.0 <= delay <= 4.0 and why == ""
 
 
 # -- pagination arithmetic ----------------------------------------------------------------------------------------
@@ -87,16 +110,16 @@ def test_next_page_start(start, size, received, total, expected):
     ("[1, 2]", (None, "[1, 2]")),
 ])
 def test_parse_error_body(body, expected):
-    assert _client.parse_error_body(body) == expected
+    assert _errors_map.parse_error_body(body) == expected
 
 
 def test_parse_error_body_keeps_comparisons_in_json_text():
-    assert _client.parse_error_body({"description": "size must be <= 10 and > 0"}) == (
+    assert _errors_map.parse_error_body({"description": "size must be <= 10 and > 0"}) == (
         None, "size must be <= 10 and > 0")
 
 
 def test_long_error_bodies_are_shortened():
-    error_id, description = _client.parse_error_body("x" * 5000)
+    error_id, description = _errors_map.parse_error_body("x" * 5000)
     assert error_id is None and len(description) == 300 and description.endswith("...")
 
 
@@ -105,9 +128,32 @@ def test_long_error_bodies_are_shortened():
     (403, ApiError), (418, ApiError),
 ])
 def test_error_for_status(status, error_class):
-    error = _client.error_for_status(status, "Id", "text", "GET", "https://spp/api/x")
+    error = _errors_map.error_for_status(status, "Id", "text", "GET", "https://spp/api/x")
     assert type(error) is error_class  # pylint: disable=unidiomatic-typecheck
     assert str(error) == "GET https://spp/api/x failed with HTTP %d (Id): text" % status
+
+
+def test_error_for_answer_redacts_and_notes_the_attempts():
+    error = _errors_map.error_for_answer(503, b'{"description": "token Very-secret-1 busy"}', "GET", "u", attempts=3,
+                                         secrets=("Very-secret-1", None, "abc"))
+    assert type(error) is ServerBusy  # pylint: disable=unidiomatic-typecheck
+    assert error.description == "token ******** busy (gave up after 3 attempts)"
+    error = _errors_map.error_for_answer(302, b"", "GET", "u", location="https://elsewhere/")
+    assert type(error) is ApiError and "redirected to https://elsewhere/" in str(error)  # pylint: disable=unidiomatic-typecheck
+
+
+def test_find_by_name_lists_the_known_names():
+    items = [{"name": "job%02d" % number} for number in range(25, 0, -1)]
+    assert spp_answers.find_by_name(items, "job07", "job") == {"name": "job07"}
+    with pytest.raises(NotFound) as caught:
+        spp_answers.find_by_name(items, "nope", "job", limit=3)
+    assert str(caught.value) == "SPP has no job named 'nope' (known: job01, job02, job03, ...)"
+    with pytest.raises(NotFound) as caught:
+        spp_answers.find_by_name(items[:2], "nope", "SLA policy")
+    assert str(caught.value) == "SPP has no SLA policy named 'nope' (known: job24, job25)"
+    with pytest.raises(NotFound) as caught:
+        spp_answers.find_by_name([], "nope", "SLA policy", limit=20)
+    assert str(caught.value) == "SPP has no SLA policy named 'nope' (known: none)"
 
 
 def test_lookup_errors_read_as_their_description():
@@ -118,14 +164,14 @@ def test_lookup_errors_read_as_their_description():
 
 
 def test_unwrap_ngp():
-    assert _client.unwrap_ngp({"statusCode": 201, "response": {"name": "r"}}) == {"name": "r"}
-    assert _client.unwrap_ngp({"slapolicies": []}) == {"slapolicies": []}
-    assert _client.unwrap_ngp(None) is None
+    assert _errors_map.unwrap_ngp({"statusCode": 201, "response": {"name": "r"}}) == {"name": "r"}
+    assert _errors_map.unwrap_ngp({"slapolicies": []}) == {"slapolicies": []}
+    assert _errors_map.unwrap_ngp(None) is None
     with pytest.raises(Conflict) as caught:
-        _client.unwrap_ngp({"statusCode": 409, "response": {"id": "Held", "description": "held"}}, "POST", "u")
+        _errors_map.unwrap_ngp({"statusCode": 409, "response": {"id": "Held", "description": "held"}}, "POST", "u")
     assert caught.value.error_id == "Held"
     with pytest.raises(AuthenticationError):
-        _client.unwrap_ngp({"statusCode": 401, "response": "expired"}, "GET", "u")
+        _errors_map.unwrap_ngp({"statusCode": 401, "response": "expired"}, "GET", "u")
 
 
 # -- URLs ---------------------------------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 # Copyright (c) 2026, sovereign.vm_backup contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The join of vCenter and backup-server inventories is on identity, never on names."""
+"""The join of vCenter and backup-server inventories (pure.inventory_join) is on identity, never on names."""
 
 from __future__ import annotations
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.services.joined_inventory import (
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.inventory_join import (
     disk_policies,
     join_inventories,
     missing_from_backup,

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import coverage as coverage_service
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import coverage_model
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 
 NOW = 1_763_777_470_000  # 2025-11-22T02:11:10Z
 HOUR_MS = 3_600_000
@@ -30,19 +31,19 @@ def disk(label, mode="normal", policies=()):
 
 def assess(rec, last_hours_ago=1, rpo=DAY, with_disks=True):
     last = None if last_hours_ago is None else NOW - int(last_hours_ago * HOUR_MS)
-    return coverage_service.assess_vm(rec, HELD, last, NOW, rpo, with_disks)
+    return coverage_model.assess_vm(rec, HELD, last, NOW, rpo, with_disks)
 
 
 @pytest.mark.parametrize("text, seconds", [("24h", 86400), ("90m", 5400), ("7d", 604800), ("1d12h", 129600),
                                            ("1w", 604800), (" 30 s ", 30), ("2H", 7200)])
 def test_rpo_durations(text, seconds):
-    assert coverage_service.parse_rpo(text) == seconds
+    assert coverage_model.parse_rpo(text) == seconds
 
 
 @pytest.mark.parametrize("text", ["", "24", "h", "1y", "24h!", "0h", "-1h", None])
 def test_rpo_rejects_what_is_not_a_duration(text):
     with pytest.raises(InvalidRequest):
-        coverage_service.parse_rpo(text)
+        coverage_model.parse_rpo(text)
 
 
 def test_a_protected_recently_backed_up_vm_is_compliant():
@@ -141,7 +142,7 @@ def test_job_outcomes_for_24h_7d_and_per_day():
         _session(1, "COMPLETED", kind="catalog"),  # an inventory run is not a backup
         {"start": None, "status": "COMPLETED", "type": "protection"},
     ]
-    jobs = coverage_service.summarize_jobs(sessions, NOW)
+    jobs = coverage_model.summarize_jobs(sessions, NOW)
     assert jobs["last_24h"] == {"successful": 1, "failed": 0, "partial": 1, "running": 2, "total": 4}
     assert jobs["last_7d"] == {"successful": 2, "failed": 2, "partial": 1, "running": 2, "total": 7}
     assert [day["date"] for day in jobs["per_day"]] == ["2025-11-%02d" % d for d in range(16, 23)]
@@ -157,7 +158,7 @@ def _assessed(records, include=("disks", "nics", "jobs"), last=None):
     last = last or {}
     spp_by_id = {r["spp_id"]: {"protectionInfo": {"protectionTime": last[r["name"]], "storageProfileName": "Gold"}}
                  for r in records if r["name"] in last}
-    coverage_service.assess(records, [], spp_by_id, HELD, NOW, DAY, set(include))
+    coverage_model.assess(records, [], spp_by_id, HELD, NOW, DAY, set(include))
     return records
 
 
@@ -176,9 +177,9 @@ def test_summary_counts_flags_policies_and_jobs():
         record("c"), record("d", ["Frozen"], power="poweredOff"),
     ], last={"a": NOW - HOUR_MS, "b": NOW - HOUR_MS})
     unknown = [record("e", known=False)]
-    coverage_service.assess([], unknown, {}, HELD, NOW, DAY, {"disks", "nics", "jobs"})
-    summary = coverage_service.summarize(known, unknown, [{"name": "gone"}], HELD, {"disks", "nics", "jobs"}, "24h", DAY,
-                                         NOW, [_session(1, "COMPLETED")])
+    coverage_model.assess([], unknown, {}, HELD, NOW, DAY, {"disks", "nics", "jobs"})
+    summary = coverage_model.summarize(known, unknown, [{"name": "gone"}], HELD, {"disks", "nics", "jobs"}, "24h", DAY,
+                                       NOW, [_session(1, "COMPLETED")])
     assert {k: summary[k] for k in ("vms", "known_to_backup", "unknown_to_backup", "backup_only", "compliant",
                                     "non_compliant", "with_vm_policy", "with_disk_policy_only", "without_policy")} == {
         "vms": 5, "known_to_backup": 4, "unknown_to_backup": 1, "backup_only": 1, "compliant": 2, "non_compliant": 3,
@@ -194,7 +195,7 @@ def test_summary_counts_flags_policies_and_jobs():
 
 def test_summary_leaves_unread_data_null():
     recs = _assessed([record("a", ["Gold"])], include=())
-    summary = coverage_service.summarize(recs, [], [], HELD, set(), "24h", DAY, NOW, None)
+    summary = coverage_model.summarize(recs, [], [], HELD, set(), "24h", DAY, NOW, None)
     assert summary["jobs"] is None and summary["flags"]["partially_covered"] is None
     assert summary["flags"]["stale"] == 1
 
@@ -202,8 +203,8 @@ def test_summary_leaves_unread_data_null():
 def test_gate_lists_every_offender_with_reason_and_fix():
     recs = _assessed([record("web02"), record("web01"), record("frozen", ["Frozen"]), record("ok", ["Gold"])],
                      last={"ok": NOW})
-    with pytest.raises(coverage_service.CoverageGateFailed) as caught:
-        coverage_service.gate(recs, [], ["violation", "unprotected"], {"vms": 4})
+    with pytest.raises(coverage_model.CoverageGateFailed) as caught:
+        coverage_model.gate(recs, [], ["violation", "unprotected"], {"vms": 4})
     error = caught.value
     assert error.details["failed_vms"] == ["frozen", "web01", "web02"]
     assert error.details["offenders"] == {"violation": ["frozen", "web01", "web02"], "unprotected": ["web01", "web02"]}
@@ -212,17 +213,17 @@ def test_gate_lists_every_offender_with_reason_and_fix():
     assert lines[0] == "3 VM(s) fail the coverage gate (unprotected, violation):"
     assert lines[1].startswith("- [unprotected] web01: no backup policy") and "Fix: assign a policy" in lines[1]
     assert len(lines) == 6
-    coverage_service.gate(recs, [], ["blocked_first_backup"], {})  # nobody carries it: no error
+    coverage_model.gate(recs, [], ["blocked_first_backup"], {})  # nobody carries it: no error
 
 
 def test_include_and_fail_on_are_checked_together():
-    assert coverage_service.validate_include(["disks", "jobs"]) == {"disks", "jobs"}
+    assert coverage_model.validate_include(["disks", "jobs"]) == {"disks", "jobs"}
     with pytest.raises(InvalidRequest, match="needs include: disks"):
-        coverage_service.validate_include(["jobs"], ["partially_covered"])
+        coverage_model.validate_include(["jobs"], ["partially_covered"])
     with pytest.raises(InvalidRequest, match="unknown include"):
-        coverage_service.validate_include(["everything"])
+        coverage_model.validate_include(["everything"])
     with pytest.raises(InvalidRequest, match="unknown fail_on"):
-        coverage_service.validate_include([], ["bad"])
+        coverage_model.validate_include([], ["bad"])
 
 
 def test_backup_sessions_are_filtered_by_the_server_and_again_locally():
@@ -235,6 +236,6 @@ def test_backup_sessions_are_filtered_by_the_server_and_again_locally():
             return [_session(1, "COMPLETED"), _session(1, "COMPLETED", kind="catalog"), _session(24 * 9, "FAILED")]
 
     spp = FakeSpp()
-    sessions = coverage_service.list_backup_sessions(spp, NOW - 7 * DAY * 1000)
+    sessions = spp_jobs.list_backup_sessions(spp, NOW - 7 * DAY * 1000)
     assert len(sessions) == 1 and len(spp.calls) == 1
     assert '"property": "start"' in spp.calls[0][2]["filter"] and '"protection"' in spp.calls[0][2]["filter"]
