@@ -1,0 +1,68 @@
+# Copyright (c) 2026, sovereign.vm_backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Builders of the vm_restore unit tests: backup server VMs, versions, copies and restore sessions, vCenter VMs,
+markers and requests, shaped as the clients return them."""
+
+from __future__ import annotations
+
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.restore_source import resolve_source
+
+BASE = "https://spp/api/hypervisor/1001/vm"
+UUID = "11111111-2222-3333-4444-555555555555"
+T0 = 1767225600000  # 2026-01-01T00:00:00Z
+POINT = {"id": "v1", "time": T0, "time_iso": "2026-01-01T00:00:00.000Z"}
+
+
+def spp_vm(vm_id, name="web01", moref="vm-10", uuid=UUID, protected=T0, policies=("Gold",)):
+    return {"id": vm_id, "name": name, "hypervisorKey": "1001", "storageProfiles": list(policies),
+            "config": {"instanceUuid": uuid}, "nativeObject": {"mor": {"val": moref}},
+            "protectionInfo": {"protectionTime": protected} if protected else {},
+            "links": {"self": {"href": "%s/%s?from=recovery" % (BASE, vm_id)}}}
+
+
+def version(version_id, when, vm_id="a1", copies=()):
+    href = "%s/%s/version/%s?from=recovery" % (BASE, vm_id, version_id)
+    return {"id": version_id, "protectionInfo": {"protectionTime": when, "storageProfileName": "Gold"},
+            "links": {"self": {"href": href}}, "copies": list(copies)}
+
+
+def copy(copy_id, kind, version_href, site="https://spp/api/site/2000"):
+    return {"id": copy_id, "protectionInfo": {"subPolicyType": kind},
+            "links": {"self": {"href": version_href.split("?")[0] + "/copy/%s?from=recovery" % copy_id},
+                      "version": {"href": version_href}, "site": {"href": site}}}
+
+
+def vc_vm(name, moref, uuid=UUID, marker=None, power="poweredOn"):
+    return {"name": name, "moref": moref, "instance_uuid": uuid, "template": False, "power_state": power,
+            "marker": marker}
+
+
+def source_of(vcenter, recovery, ref="web01"):
+    source = resolve_source(ref, vcenter, recovery)
+    source["spp_id"] = source["ids"][0]
+    return source
+
+
+def marker(state="restored", mode="test", point="v1", spp_id="a1", uuid=UUID, session="s1", moref="vm-20"):
+    return {"source": {"name": "web01", "instance_uuid": uuid, "spp_id": spp_id},
+            "recovery_point": {"id": point, "time": T0}, "mode": mode, "session_id": session, "state": state,
+            "moref": moref, "v": 1}
+
+
+def request(**overrides):
+    base = {"vm": "web01", "recovery_point": None, "copy": None, "mode": "test", "name": None, "state": "present",
+            "overwrite": False, "host": None, "cluster": None, "datastore_map": None, "network_map": None,
+            "folder": None, "power_on": False, "wait": True, "timeout": 3600}
+    base.update(overrides)
+    return base
+
+
+def session(session_id, status, entries=(), mode="test"):
+    return {"id": session_id, "status": status, "serviceId": "serviceprovider.recovery.hypervisor",
+            "jobName": "onDemandRestore_%s" % session_id,
+            "properties": {"restoreMode": mode, "postRestoreInfo": list(entries)}}
+
+
+def entry(name="web01_TEST", moref="vm-20", status="active", point="v1", mode="test", source="a1"):
+    return {"sourceVmId": source, "sourceVmName": "web01", "versionId": point, "mode": mode, "name": name,
+            "moref": moref, "status": status}
