@@ -287,6 +287,7 @@ rescanned:
   description: Whether the inventory job ran.
   returned: always
   type: bool
+  sample: false
 """
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils import _module

@@ -144,6 +144,8 @@ violations:
   returned: failed
   type: list
   elements: dict
+  sample: [{"rule": "no_policy", "vm": "web01", "moref": "vm-42", "reason": "web01 has no VM-level backup policy.",
+            "fix": "assign one with sovereign.vm_backup.vm_backup_policy, then power it on"}]
 """
 
 import contextlib

@@ -387,19 +387,17 @@ removed:
   returned: when state is absent
   type: list
   elements: dict
+  sample: [{"name": "web01_TEST", "moref": "vm-1044", "session_id": "1764900000123",
+            "recovery_point_id": "1764896400000"}]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.sovereign.vm_backup.plugins.module_utils import _module
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _connection
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import restore as restore_service
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            _connection.connection_argument_spec(),
+    module = _module.connected_module(
+        dict(
             vm=dict(type="str", required=True),
             recovery_point=dict(type="raw"),
             copy=dict(type="str", choices=["backup", "replication", "offload"]),
@@ -423,15 +421,10 @@ def main():
         supports_check_mode=True,
     )
     request = {key: module.params[key] for key in (
-        "vm", "recovery_point", "copy", "mode", "name", "state", "overwrite", "keep_current", "host", "cluster", "datastore_map",
-        "network_map", "folder", "power_on", "wait", "timeout", "test_result", "skip_if_tested")}
-
-    def work():
-        with _module.clients(module) as (spp, vsphere):
-            result = restore_service.converge(spp, vsphere, request, check_mode=module.check_mode, progress=module.log)
-        return result
-
-    _module.run(module, work)
+        "vm", "recovery_point", "copy", "mode", "name", "state", "overwrite", "keep_current", "host", "cluster",
+        "datastore_map", "network_map", "folder", "power_on", "wait", "timeout", "test_result", "skip_if_tested")}
+    _module.run_with_clients(module, lambda spp, vsphere: restore_service.converge(
+        spp, vsphere, request, check_mode=module.check_mode, progress=module.log))
 
 
 if __name__ == "__main__":
