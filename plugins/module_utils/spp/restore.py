@@ -6,13 +6,12 @@
 
 Considered private: only this collection may import it. ``build_restore_payload`` and the session readers are pure;
 the other functions take an ``SppClient`` first. A restore POST is never sent twice by the client: when its answer is
-lost, ``AmbiguousResult`` says to look for the restore session before retrying (``find_entry`` does that).
+lost, ``AmbiguousResult`` says to look for the restore session before retrying (``services/restore_sessions.py`` does).
 """
 
 from __future__ import annotations
 
 import json
-import re
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import Conflict, InvalidRequest
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
@@ -21,7 +20,6 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers im
     API_MODES,
     DEFAULT_SUFFIXES,
     RESTORE_SERVICE_IDS,
-    find_entry,
     is_restore_session,
     nested_get,
 )

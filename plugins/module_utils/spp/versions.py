@@ -6,14 +6,13 @@
 
 Considered private: only this collection may import it. Every function takes an ``SppClient`` first. The time of a
 VM's newest point is on the VM object itself (``protectionInfo.protectionTime``), so bulk questions such as "which VMs
-have a recent backup" need no per-VM call: ``last_protection_time`` reads it.
+have a recent backup" need no per-VM call: ``answers.last_protection_time`` reads it.
 """
 
 from __future__ import annotations
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import NotFound
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers import (
-    last_protection_time,
     nested_get,
     protection_time,
 )

@@ -69,7 +69,7 @@ def test_a_typed_error_is_one_fail_json_with_its_details():
 
 def test_the_details_of_each_error_type_reach_fail_json():
     calls = run(FakeModule(diff=True), PolicyInUse("Gold", ["web01"], ["db01 / Hard disk 2"]))
-    assert [name for name, _ in calls] == ["fail_json"]
+    assert [name for name, _kwargs in calls] == ["fail_json"]
     assert calls[0][1]["vms"] == ["web01"] and calls[0][1]["disks"] == ["db01 / Hard disk 2"]
     assert "SLA policy Gold is still assigned" in calls[0][1]["msg"]
     calls = run(FakeModule(), ApiError(409, error_id="InUse", description="busy", method="DELETE", url="/x"))
@@ -122,7 +122,7 @@ def test_both_groups_missing_are_named_in_one_failure():
     module = FakeModule({})
     with pytest.raises(SystemExit):
         _module.require_libraries(module, spp=True, vsphere=True)
-    assert [name for name, _ in module.calls] == ["fail_json"]
+    assert [name for name, _kwargs in module.calls] == ["fail_json"]
     missing = module.calls[0][1]["missing"]
     assert missing == ["spp_url (environment variable SPP_URL)", "spp_username (environment variable SPP_USERNAME)",
                        "spp_password (environment variable SPP_PASSWORD)",
@@ -223,7 +223,7 @@ def test_clients_check_the_options_before_building_any_client(factories):
     with pytest.raises(SystemExit):
         with _module.clients(module):
             pass
-    assert made == {} and [name for name, _ in module.calls] == ["fail_json"]
+    assert made == {} and [name for name, _kwargs in module.calls] == ["fail_json"]
     assert "vcenter_hostname (environment variable VMWARE_HOST)" in module.calls[0][1]["missing"]
 
 
@@ -263,7 +263,7 @@ def test_run_with_clients_fails_once_after_closing_the_clients(factories):
     with pytest.raises(SystemExit):
         run_with_clients(module, call)
     assert events == ["open spp", "open vsphere", "close vsphere", "close spp", "fail_json"]
-    assert [name for name, _ in module.calls] == ["fail_json"] and module.calls[0][1]["vms"] == ["web01"]
+    assert [name for name, _kwargs in module.calls] == ["fail_json"] and module.calls[0][1]["vms"] == ["web01"]
 
 
 def test_run_with_clients_missing_options_fail_once_without_calling(factories):
@@ -272,7 +272,7 @@ def test_run_with_clients_missing_options_fail_once_without_calling(factories):
     module = FakeModule(VCENTER_PARAMS)
     with pytest.raises(SystemExit):
         run_with_clients(module, lambda spp, vsphere: pytest.fail("called"), spp=True, vsphere=True)
-    assert made == {} and [name for name, _ in module.calls] == ["fail_json"]
+    assert made == {} and [name for name, _kwargs in module.calls] == ["fail_json"]
     assert module.calls[0][1]["missing"] == ["spp_url (environment variable SPP_URL)",
                                              "spp_username (environment variable SPP_USERNAME)",
                                              "spp_password (environment variable SPP_PASSWORD)"]

@@ -184,7 +184,7 @@ def embedded(page):
 def test_html_embeds_data_that_cannot_break_out_of_its_script_element():
     page = coverage_report.render_html(coverage_report.build_report(coverage()), title='Report <b>"&"</b>')
     assert page.count("</script>") == 2, "only the data and the code elements end a script"
-    assert "<script>alert" not in page and "<!--" not in page.split("<style>")[0] + page.split("</style>")[1]
+    assert "<script>alert" not in page and "<!--" not in page.split("<style>", maxsplit=1)[0] + page.split("</style>")[1]
     data = embedded(page)
     assert EVIL in [row["name"] for row in data["vms"]], "JSON.parse gives the name back unchanged"
     assert "<title>Report &lt;b&gt;&quot;&amp;&quot;&lt;/b&gt;</title>" in page

@@ -41,7 +41,8 @@ RECORDS = [
 ]
 
 
-def select(item, records=RECORDS, tagged=None):
+def select(item, records=None, tagged=None):
+    records = RECORDS if records is None else records
     return assignments.select_vms(item, records, VmIndex(records, skip_templates=False), tagged or {})
 
 
