@@ -16,6 +16,8 @@ import tempfile
 
 import pytest
 
+import vcenter
+from helpers import SppReader
 from lab import Lab
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -27,7 +29,8 @@ CONNECTION_VARS = ("VMWARE_HOST", "VMWARE_PORT", "VMWARE_USER", "VMWARE_PASSWORD
 
 
 class Environment:
-    """Connection variables plus helpers to reach both servers directly (for end-state checks)."""
+    """Connection variables, the runner of ansible-playbook, and direct access to both servers: the emulator's admin
+    API and plain pyVmomi for end-state checks (helpers.SppReader reads the backup server)."""
 
     def __init__(self, env, emulated):
         self.env = env
@@ -46,6 +49,18 @@ class Environment:
                                     timeout=120)  # verify per request: REQUESTS_CA_BUNDLE beats Session.verify
         response.raise_for_status()
         return response.json() if response.content else None
+
+    @property
+    def spp(self):
+        """What the backup server holds (``helpers.SppReader``: the emulator's own record, or plain REST)."""
+        return SppReader(self)
+
+    def vcenter(self):
+        """A plain pyVmomi session with vCenter (``vcenter.Vcenter``, a context manager): the tests' own eyes."""
+        return vcenter.connect(self.env)
+
+    # The collection's own clients, for the tests whose subject they are (test_client_faults, test_vcenter_listing).
+    # End states are never read through them: helpers.SppReader and vcenter.py do that.
 
     def spp_client(self):
         from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp._client import SppClient  # noqa

@@ -122,12 +122,12 @@ def test_a_restore_role_runs_from_the_installed_collection(fresh_lab, installed,
     try:
         output = playbook(fresh_lab, installed, str(play))
         assert recap(output)["failed"] == 0, output[-3000:]
-        with fresh_lab.vsphere_client() as vsphere:
+        with fresh_lab.vcenter() as vsphere:
             source, clone = vcenter.find_vm(vsphere, SOURCE), vcenter.find_vm(vsphere, CLONE)
             assert clone is not None, output[-3000:]
             assert clone.config.instanceUuid != source.config.instanceUuid
     finally:
-        with fresh_lab.vsphere_client() as vsphere:
+        with fresh_lab.vcenter() as vsphere:
             vcenter.destroy_vm(vsphere, CLONE)
 
 

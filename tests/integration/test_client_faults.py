@@ -1,6 +1,8 @@
 # Copyright (c) 2026, sovereign.vm_backup contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The SPP client against faults injected into the emulator: each run ends in success or one clear typed error."""
+"""The collection's SPP client against faults injected into the emulator: each run ends in success or one clear typed
+error. The client is the subject here, so it is called directly; what reached the server and what it did are read
+from the emulator's admin API (request counts, its own record of the job sessions)."""
 
 from __future__ import annotations
 
@@ -58,5 +60,6 @@ def test_does_not_repeat_a_job_start_whose_answer_was_lost(fresh_lab):
     starts = {k: v for k, v in fresh_lab.admin("GET", "/requests")["counts"].items()
               if k.startswith("POST /api/endeavour/job/")}
     assert list(starts.values()) == [1], starts
-    sessions = fresh_lab.admin("GET", "/state")["sessions"]
-    assert sum(1 for s in sessions if s.get("jobId") == job["id"]) >= 1  # the start did take effect, once
+    reader = fresh_lab.spp
+    assert reader.job("Hypervisor Inventory")["id"] == job["id"]
+    assert len(reader.sessions("Hypervisor Inventory")) >= 1  # the start did take effect, once

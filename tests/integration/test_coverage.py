@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """backup_inventory as a coverage report: a lab of its own holds one VM in each flag's situation, built through the
 collection's modules, vCenter and the emulator's clock; every flag, reason and summary count is asserted, and the
-report is checked against what both servers say."""
+report is checked against what both servers say (pyVmomi and the emulator's own record, never the collection's
+readers)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import pytest
 import vcenter
 from conftest import Environment, _external_env
 from lab import Lab
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("coverage_lab")]  # one lab of its own, built once
 TARGET = "coverage"
@@ -66,11 +66,11 @@ def _session_ids(lab):
 def _build_every_situation(lab):
     lab.module("backup_sla_policy", {"name": "Frozen", "site": "Primary", "retention": {"days": 7}})
     lab.module("backup_sla_policy", {"name": "Offsite", "site": "Secondary", "retention": {"days": 7}})
-    with lab.vsphere_client() as vsphere:
-        vcenter.add_disk(vsphere, "DC0_C0_RP0_VM1", "Hard disk 2", disk_mode="independent_persistent")
-        vcenter.add_disk(vsphere, "DC0_C0_RP0_VM2", "Hard disk 2")
-        vcenter.clone_vm(vsphere, "DC0_H0_VM0", "cov-snap", power_on=False)
-        vcenter.take_snapshot(vsphere, "cov-snap")
+    with lab.vcenter() as client:
+        vcenter.add_disk(client, "DC0_C0_RP0_VM1", "Hard disk 2", disk_mode="independent_persistent")
+        vcenter.add_disk(client, "DC0_C0_RP0_VM2", "Hard disk 2")
+        vcenter.clone_vm(client, "DC0_H0_VM0", "cov-snap", power_on=False)
+        vcenter.take_snapshot(client, "cov-snap")
     lab.admin("POST", "/inventory")
     lab.module("vm_backup_policy", {"assignments": [
         {"vm": "DC0_H0_VM0", "policies": ["Gold"]},
@@ -93,9 +93,9 @@ def _build_every_situation(lab):
     lab.admin("POST", "/vm-failure", {"vm": "DC0_H0_VM0", "count": 1, "message": "datastore full"})
     lab.module("vm_backup_run", dict(FAST, vms=["DC0_H0_VM0"]), expect_rc=2)
 
-    with lab.vsphere_client() as vsphere:
-        vcenter.clone_vm(vsphere, "DC0_H0_VM2", "cov-new")
-        vcenter.wait(vcenter.find_vm(vsphere, "cov-new").PowerOnVM_Task())
+    with lab.vcenter() as client:
+        vcenter.clone_vm(client, "DC0_H0_VM2", "cov-new")
+        vcenter.power_on(client, "cov-new")
 
 
 def everything(result):
@@ -147,17 +147,16 @@ def test_summary_counts(coverage_lab):
 
 def test_report_agrees_with_both_servers(coverage_lab):
     vms = everything(coverage_lab.module(TARGET, {}))
-    with coverage_lab.spp_client() as spp:
-        listed = {vm["name"]: vm for vm in spp_listing.list_vms(spp)}
-    with coverage_lab.vsphere_client() as vsphere:
+    listed = coverage_lab.spp.vms()
+    with coverage_lab.vcenter() as client:
         for name, vm in vms.items():
-            assert str(vcenter.find_vm(vsphere, name).runtime.powerState) == vm["power_state"], name
+            assert vcenter.power_state(client, name) == vm["power_state"], name
     for name, vm in vms.items():
         if name not in listed:
             assert vm["flags"][0] == "unknown_to_backup"
             continue
-        assert sorted(listed[name].get("storageProfiles") or []) == vm["policies"], name
-        protection = (listed[name].get("protectionInfo") or {}).get("protectionTime")
+        assert listed[name]["policies"] == vm["policies"], name
+        protection = listed[name]["protection_time"]
         expected = (datetime.datetime.fromtimestamp(protection / 1000, datetime.timezone.utc)
                     .strftime("%Y-%m-%dT%H:%M:%SZ") if protection else None)
         assert vm["last_backup"] == expected, name
@@ -221,8 +220,7 @@ def test_nics_only_on_request(coverage_lab):
     default = everything(coverage_lab.module(TARGET, {}))
     assert all(vm["nics"] is None and vm["disks"] for vm in default.values()), "NICs are not coverage data"
     asked = everything(coverage_lab.module(TARGET, {"include": ["nics"]}))
-    with coverage_lab.vsphere_client() as vsphere:
-        macs = sorted(d.macAddress for d in vcenter.find_vm(vsphere, "DC0_H0_VM0").config.hardware.device
-                      if hasattr(d, "macAddress"))
+    with coverage_lab.vcenter() as client:
+        macs = vcenter.macs(client, "DC0_H0_VM0")
     assert sorted(nic["mac"] for nic in asked["DC0_H0_VM0"]["nics"]) == macs
     assert asked["DC0_H0_VM0"]["disks"] is None

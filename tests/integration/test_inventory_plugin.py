@@ -2,12 +2,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The coverage inventory plugin through ansible-inventory: groups and host variables after the lab is put in known
 situations (unprotected, held only, unknown to the backup server, protected, backed up), checked against what
-vCenter and the SPP REST API say; the cache and --flush-cache; templated credentials that never show; and a play
-that targets a group of the plugin."""
+vCenter (pyVmomi) and the backup server (helpers.SppReader) say; the cache and --flush-cache; templated credentials
+that never show; and a play that targets a group of the plugin."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -19,9 +18,7 @@ import uuid
 import pytest
 
 import vcenter
-from helpers import plain
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
+from helpers import cloned_vm, plain
 
 pytestmark = pytest.mark.integration
 ANSIBLE_INVENTORY = os.path.join(os.path.dirname(sys.executable), "ansible-inventory")
@@ -70,31 +67,16 @@ def hostvars(lab, config, **kwargs):
 
 def vcenter_state(lab):
     """VM name -> (moref, power state), straight from pyVmomi."""
-    with lab.vsphere_client() as vsphere:
-        return {name: (vcenter.find_vm(vsphere, name)._moId,  # pylint: disable=protected-access
-                       str(vcenter.find_vm(vsphere, name).runtime.powerState))
-                for name in vcenter.all_vm_names(vsphere)}
+    with lab.vcenter() as client:
+        return vcenter.vm_facts(client)
 
 
 def spp_policies_by_vm(lab):
-    with lab.spp_client() as spp:
-        return {vm["name"]: sorted(vm.get("storageProfiles") or []) for vm in spp_listing.list_vms(spp)}
+    return {name: vm["policies"] for name, vm in lab.spp.vms().items()}
 
 
 def members(policies_by_vm, policy):
     return sorted(name for name, policies in policies_by_vm.items() if policy in policies)
-
-
-@contextlib.contextmanager
-def clone(lab, source, prefix):
-    """A VM cloned after the backup server's last inventory, so the server does not know it; destroyed at the end."""
-    name = "%s-%s" % (prefix, uuid.uuid4().hex[:6])
-    with lab.vsphere_client() as vsphere:
-        try:
-            vcenter.clone_vm(vsphere, source, name, power_on=False)
-            yield name
-        finally:
-            vcenter.destroy_vm(vsphere, name)
 
 
 @pytest.fixture
@@ -107,9 +89,8 @@ def situations(fresh_lab):
         {"vm": name, "policies": ["Gold"]} for name in GOLD]})
     fresh_lab.module("backup_sla_policy", {"name": held, "held": True})
     fresh_lab.module("vm_backup_run", {"vms": [BACKED_UP], "poll_interval": 1, "timeout": 300})
-    with fresh_lab.spp_client() as spp:
-        assert spp_jobs.find_job(spp, "vmware_%s" % held)["status"] == "HELD", "the SPP API says the policy is held"
-    with clone(fresh_lab, BACKED_UP, "inv-new") as unknown:
+    assert fresh_lab.spp.job("vmware_%s" % held)["status"] == "HELD", "the backup server holds the policy"
+    with cloned_vm(fresh_lab, BACKED_UP, "inv-new") as unknown:
         yield fresh_lab, held, unknown
 
 
@@ -214,7 +195,7 @@ def test_templated_credentials_never_show(fresh_lab, tmp_path):
 
 
 def test_a_play_targets_the_unprotected_group(fresh_lab, tmp_path):
-    with clone(fresh_lab, BACKED_UP, "inv-play") as unknown:
+    with cloned_vm(fresh_lab, BACKED_UP, "inv-play") as unknown:
         config = write_config(tmp_path)
         unprotected = graph(fresh_lab, config)["unprotected"]
         assert UNPROTECTED in unprotected and unknown in unprotected

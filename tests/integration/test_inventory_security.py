@@ -29,7 +29,6 @@ import pytest
 
 import vcenter
 from helpers import plain
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
 
 pytestmark = [pytest.mark.integration, pytest.mark.smoke,  # in `make matrix` too: it matters most before 2.19
               pytest.mark.xdist_group("inventory_security")]  # one set of VMs, built once
@@ -119,19 +118,17 @@ def hostile(lab_env):
         lab.admin("POST", "/reset", {"inventory": True})
     folder = "/DC0/vm/security-%s" % uuid.uuid4().hex[:6]
     assignments = [{"vm": SQUARE, "policies": ["Gold-EU"]}, {"vm": LOCALHOST, "policies": ["Gold.EU"]}]
-    with lab.spp_client() as spp:
-        existing = {policy.get("name") for policy in spp_policies.list_sla_policies(spp)} & set(POLICY_GROUPS)
-    with lab.vsphere_client() as vsphere:
-        existing |= set(vcenter.all_vm_names(vsphere)) & set(HOSTILE)
+    existing = set(lab.spp.sla_policies()) & set(POLICY_GROUPS)
+    with lab.vcenter() as client:
+        existing |= set(vcenter.all_vm_names(client)) & set(HOSTILE)
     if existing:  # against real servers: never touch what is not the test's own
         pytest.skip("the servers already have %s" % ", ".join(sorted(existing)))
     morefs = {}
     try:
-        with lab.vsphere_client() as vsphere:
-            vcenter.create_folder(vsphere, folder)
+        with lab.vcenter() as client:
+            vcenter.create_folder(client, folder)
             for name in HOSTILE:
-                vcenter.clone_vm(vsphere, "DC0_H0_VM0", name, folder=folder)
-                morefs[name] = vcenter.find_vm(vsphere, name)._moId  # pylint: disable=protected-access
+                morefs[name] = vcenter.moref(vcenter.clone_vm(client, "DC0_H0_VM0", name, folder=folder))
         for policy in POLICY_GROUPS:
             lab.module("backup_sla_policy", {"name": policy, "site": "Primary", "retention": {"days": 7}})
         # By moref, as in the extra variables of ansible-core before 2.19 the names would be templates; rescan: the
@@ -145,10 +142,10 @@ def hostile(lab_env):
                 dict(item, vm=morefs[item["vm"]]) for item in assignments]}, expect_rc=None)
         for policy in POLICY_GROUPS:
             lab.module("backup_sla_policy", {"name": policy, "state": "absent"}, expect_rc=None)
-        with lab.vsphere_client() as vsphere:
+        with lab.vcenter() as client:
             for name in morefs:
-                vcenter.destroy_vm(vsphere, name)
-            vcenter.destroy_folder(vsphere, folder)
+                vcenter.destroy_vm(client, name)
+            vcenter.destroy_folder(client, folder)
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 # Copyright (c) 2026, sovereign.vm_backup contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """backup_sla_policy and vm_backup_policy: each case runs check, real, check, real, and the end state is read back
-through the SPP API (and vCenter where it matters), never from the module's own answer."""
+from the backup server (helpers.SppReader) and vCenter (pyVmomi) where it matters, never from the module's own answer
+nor through the collection's client."""
 
 from __future__ import annotations
 
@@ -10,26 +11,9 @@ import uuid
 import pytest
 
 import vcenter
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
+from helpers import CONVERGES, changed_pattern
 
 pytestmark = pytest.mark.integration
-CONVERGES = [True, True, False, False]
-
-
-def changed_pattern(results):
-    return [bool(result.get("changed")) for result in results]
-
-
-def spp_state(lab):
-    """Policies by name, VM-level and disk-level assignments and held jobs, as the SPP API reports them."""
-    with lab.spp_client() as spp:
-        vms = {vm["name"]: sorted(vm.get("storageProfiles") or []) for vm in spp_listing.list_vms(spp)}
-        disks = {(d["vmName"], d["name"]): sorted(d.get("storageProfiles") or []) for d in spp_listing.list_vdisks(spp)}
-        policies = {p["name"]: p for p in spp_policies.list_sla_policies(spp)}
-        held = sorted(j["name"] for j in spp_jobs.list_jobs(spp) if j.get("status") == "HELD")
-    return {"vms": vms, "disks": disks, "policies": policies, "held": held}
 
 
 def create_policy(lab, name, site="Secondary"):
@@ -44,14 +28,14 @@ def test_policy_create_update_hold_release_delete(fresh_lab):
               "schedule": {"every": "weekly", "weekdays": ["monday", "friday"], "start": "2026-01-05T21:00:00Z",
                            "timezone": "Europe/Paris"}}
     assert changed_pattern(fresh_lab.four_runs("backup_sla_policy", create)) == CONVERGES
-    policy = spp_state(fresh_lab)["policies"][name]
+    policy = fresh_lab.spp.state()["policies"][name]
     subpolicy = policy["spec"]["subpolicy"][0]
     assert subpolicy["site"] == "Secondary" and subpolicy["retention"] == {"age": 30}
     assert subpolicy["trigger"]["type"] == "WEEKLY" and subpolicy["trigger"]["dowList"][2] is True
 
     update = {"name": name, "retention": {"recovery_points": 10}, "encryption": True}
     assert changed_pattern(fresh_lab.four_runs("backup_sla_policy", update)) == CONVERGES
-    state = spp_state(fresh_lab)
+    state = fresh_lab.spp.state()
     subpolicy = state["policies"][name]["spec"]["subpolicy"][0]
     assert subpolicy["retention"] == {"numsnapshots": 10} and subpolicy["useEncryption"] is True
     assert subpolicy["trigger"]["type"] == "WEEKLY", "options not given are left alone"
@@ -59,17 +43,17 @@ def test_policy_create_update_hold_release_delete(fresh_lab):
 
     fresh_lab.module("vm_backup_policy", {"vm": "DC0_H0_VM0", "policies": [name]})
     assert changed_pattern(fresh_lab.four_runs("backup_sla_policy", {"name": name, "held": True})) == CONVERGES
-    assert "vmware_%s" % name in spp_state(fresh_lab)["held"]
+    assert "vmware_%s" % name in fresh_lab.spp.state()["held"]
     assert changed_pattern(fresh_lab.four_runs("backup_sla_policy", {"name": name, "held": False})) == CONVERGES
-    assert "vmware_%s" % name not in spp_state(fresh_lab)["held"]
+    assert "vmware_%s" % name not in fresh_lab.spp.state()["held"]
 
     refused = fresh_lab.module("backup_sla_policy", {"name": name, "state": "absent"}, expect_rc=2)
     assert "still assigned to 1 resource(s): VM DC0_H0_VM0" in refused["msg"]
-    assert name in spp_state(fresh_lab)["policies"]
+    assert name in fresh_lab.spp.state()["policies"]
     fresh_lab.module("vm_backup_policy", {"vm": "DC0_H0_VM0", "policies": [name], "state": "absent",
                                           "enforce": {"last_policy_of_running_vm": False}})
     assert changed_pattern(fresh_lab.four_runs("backup_sla_policy", {"name": name, "state": "absent"})) == CONVERGES
-    assert name not in spp_state(fresh_lab)["policies"]
+    assert name not in fresh_lab.spp.state()["policies"]
 
 
 # -- vm_backup_policy ---------------------------------------------------------------------------------------------
@@ -82,7 +66,7 @@ def test_assign_to_a_vm_and_to_a_disk(fresh_lab):
     assert changed_pattern(results) == CONVERGES
     assert results[1]["summary"]["calls"] == 2  # one call per distinct resulting set
     assert "DC0_H0_VM1 (vm-" in results[0]["_output"] and "+  Hard disk 1: Disk-DR" in results[0]["_output"]
-    state = spp_state(fresh_lab)
+    state = fresh_lab.spp.state()
     assert state["vms"]["DC0_H0_VM1"] == ["Gold", "Silver"]
     assert state["disks"][("DC0_H0_VM1", "Hard disk 1")] == ["Disk-DR"], "the disk has its own policy"
 
@@ -91,7 +75,7 @@ def test_purge_makes_the_set_exact(fresh_lab):
     fresh_lab.module("vm_backup_policy", {"vm": "DC0_H0_VM2", "policies": ["Gold", "Silver"]})
     args = {"vm": "DC0_H0_VM2", "policies": ["Bronze"], "purge": True}
     assert changed_pattern(fresh_lab.four_runs("vm_backup_policy", args)) == CONVERGES
-    assert spp_state(fresh_lab)["vms"]["DC0_H0_VM2"] == ["Bronze"]
+    assert fresh_lab.spp.state()["vms"]["DC0_H0_VM2"] == ["Bronze"]
 
 
 def test_authoritative_scope_reports_drift_then_purges_it(fresh_lab):
@@ -101,45 +85,43 @@ def test_authoritative_scope_reports_drift_then_purges_it(fresh_lab):
     results = fresh_lab.four_runs("vm_backup_policy", declared)
     assert changed_pattern(results) == [False] * 4, "drift alone changes nothing"
     assert [(d["vm_name"], d["undeclared"]) for d in results[3]["drift"]] == [("DC0_C0_RP0_VM1", ["Silver"])]
-    assert spp_state(fresh_lab)["vms"]["DC0_C0_RP0_VM1"] == ["Gold", "Silver"]
+    assert fresh_lab.spp.state()["vms"]["DC0_C0_RP0_VM1"] == ["Gold", "Silver"]
 
     results = fresh_lab.four_runs("vm_backup_policy", dict(declared, purge_scope=True))
     assert changed_pattern(results) == CONVERGES
-    assert spp_state(fresh_lab)["vms"]["DC0_C0_RP0_VM1"] == ["Gold"]
+    assert fresh_lab.spp.state()["vms"]["DC0_C0_RP0_VM1"] == ["Gold"]
     assert results[3]["drift"] == []
 
 
 def test_quiesce_option(fresh_lab):
     args = {"vm": "DC0_H0_VM0", "policies": ["Gold"], "quiesce": False, "fallback_to_crash_consistent": True}
     assert changed_pattern(fresh_lab.four_runs("vm_backup_policy", args)) == CONVERGES
-    with fresh_lab.spp_client() as spp:
-        vm = spp_listing.search_vms(spp, "DC0_H0_VM0")[0]
-        options = spp_policies.get_vm_options(spp, vm)
+    options = fresh_lab.spp.options_of("DC0_H0_VM0")
     assert options["makeApplicationConsistent"] is False and options["fallbackToUnquiescedSnapshot"] is True
 
 
 def test_selection_by_folder(fresh_lab):
-    with fresh_lab.vsphere_client() as vsphere:
-        names = vcenter.all_vm_names(vsphere)
+    with fresh_lab.vcenter() as client:
+        names = vcenter.all_vm_names(client)
     args = {"folder": "/DC0/vm", "policies": ["Silver"]}
     results = fresh_lab.four_runs("vm_backup_policy", args)
     assert changed_pattern(results) == CONVERGES
-    state = spp_state(fresh_lab)
+    state = fresh_lab.spp.state()
     assert all("Silver" in state["vms"][name] for name in names)
 
 
 def test_selection_by_pattern(fresh_lab):
     results = fresh_lab.four_runs("vm_backup_policy", {"name_pattern": "DC0_H0_VM[12]", "policies": ["Bronze"]})
     assert changed_pattern(results) == CONVERGES
-    state = spp_state(fresh_lab)
+    state = fresh_lab.spp.state()
     assert sorted(n for n, p in state["vms"].items() if "Bronze" in p) == ["DC0_H0_VM1", "DC0_H0_VM2"]
 
 
 def test_selection_by_tag(fresh_lab):
-    with fresh_lab.vsphere_client() as vsphere:
+    with fresh_lab.vcenter() as client:
         tag = "backup-%s" % uuid.uuid4().hex[:4]
-        vcenter.tag_vms(vsphere, fresh_lab.env, tag, ["DC0_C0_RP0_VM0", "DC0_H0_VM2"])
+        vcenter.tag_vms(client, fresh_lab.env, tag, ["DC0_C0_RP0_VM0", "DC0_H0_VM2"])
     results = fresh_lab.four_runs("vm_backup_policy", {"tag": tag, "policies": ["Silver"]})
     assert changed_pattern(results) == CONVERGES
-    state = spp_state(fresh_lab)
+    state = fresh_lab.spp.state()
     assert sorted(n for n, p in state["vms"].items() if "Silver" in p) == ["DC0_C0_RP0_VM0", "DC0_H0_VM2"]

@@ -5,7 +5,8 @@ assignable, and a server fault in the middle of a multi-call apply ends in a cle
 
 Each rule case breaks the rule on three VMs at once and adds one valid assignment to the same run. The run must fail
 (check mode and real), name every offending VM with its fix, make no write call (the emulator counts them) and leave
-the backup server's state exactly as it was, read through the SPP API and through the emulator's own state dump.
+the backup server's state exactly as it was, read through helpers.SppReader and through the emulator's own record of
+the assignments.
 """
 
 from __future__ import annotations
@@ -16,40 +17,14 @@ import uuid
 import pytest
 
 import vcenter
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import sla_definition
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
-from test_policies import CONVERGES, changed_pattern, spp_state
+# Set-up goes straight through the SPP API (plain REST, helpers.py): fast, and independent of the module under test.
+from helpers import CONVERGES, assign_policies, changed_pattern, create_sla_policy, hold_job
 
 pytestmark = pytest.mark.integration
 WRITES = "POST /ngp/hypervisor"
 HOST_VMS = ["DC0_H0_VM0", "DC0_H0_VM1", "DC0_H0_VM2"]
 
 Scenario = collections.namedtuple("Scenario", "args offenders fixes bystander")
-
-
-# -- set-up straight through the SPP API: fast, and independent of the module under test -------------------------
-
-def create_policy(lab, name, site):
-    definition = sla_definition.new_definition(name, None, sla_definition.desired_subpolicy(site=site, retention={"days": 7}))
-    with lab.spp_client() as spp:
-        spp_policies.create_sla_policy(spp, definition)
-
-
-def assign(lab, sets):
-    """``{vm name: [policy names]}``: each VM's whole VM-level set, as someone would set it in the console."""
-    with lab.spp_client() as spp:
-        vms = {vm["name"]: vm for vm in spp_listing.list_vms(spp)}
-        policies = {policy["name"]: policy for policy in spp_policies.list_sla_policies(spp)}
-        for name, names in sorted(sets.items()):
-            spp_policies.apply_sla_policies(spp, [vms[name]], [policies[n] for n in names])
-
-
-def hold(lab, policy):
-    with lab.spp_client() as spp:
-        spp_jobs.hold_job(spp, spp_jobs.find_job(spp, "vmware_%s" % policy))
-    assert "vmware_%s" % policy in spp_state(lab)["held"]
 
 
 def admin_dump(lab):
@@ -64,7 +39,7 @@ def write_calls(lab):
 
 def assert_refused_without_writes(lab, scenario):
     """Check mode and a real run both fail with every offender and fix named; nothing reaches the server."""
-    before, dump = spp_state(lab), admin_dump(lab)
+    before, dump = lab.spp.state(), admin_dump(lab)
     results = []
     for check in (True, False):
         lab.admin("DELETE", "/requests")
@@ -79,7 +54,7 @@ def assert_refused_without_writes(lab, scenario):
         assert scenario.bystander not in message, "the valid assignment is no violation"
         assert sorted(v["vm"] for v in result["violations"]) == sorted(o.split(" / ")[0] for o in scenario.offenders)
         results.append(result)
-    assert spp_state(lab) == before, "the SPP API shows the same state"
+    assert lab.spp.state() == before, "the backup server shows the same state"
     assert admin_dump(lab) == dump, "the emulator holds the same assignments"
     assert results[0]["msg"] == results[1]["msg"], "check mode runs the same rule checks"
     return results[1]
@@ -88,9 +63,9 @@ def assert_refused_without_writes(lab, scenario):
 # -- the scenarios: three VMs break the rule, a fourth assignment in the same run is valid ------------------------
 
 def last_policy_scenario(lab):
-    assign(lab, dict({name: ["Gold"] for name in HOST_VMS}, DC0_C0_RP0_VM0=["Gold", "Silver"]))
-    with lab.vsphere_client() as vsphere:
-        assert all(vcenter.find_vm(vsphere, name).runtime.powerState == "poweredOn" for name in HOST_VMS)
+    assign_policies(lab, vms=dict({name: ["Gold"] for name in HOST_VMS}, DC0_C0_RP0_VM0=["Gold", "Silver"]))
+    with lab.vcenter() as client:
+        assert all(vcenter.power_state(client, name) == "poweredOn" for name in HOST_VMS)
     args = {"state": "absent", "assignments": [{"vm": name, "policies": ["Gold"]} for name in HOST_VMS]
             + [{"vm": "DC0_C0_RP0_VM0", "policies": ["Gold"]}]}  # valid: Silver stays
     fixes = ["keep at least one policy on %s, power it off first, or set enforce.last_policy_of_running_vm: false"
@@ -100,9 +75,9 @@ def last_policy_scenario(lab):
 
 def held_policy_scenario(lab):
     held = "Held-%s" % uuid.uuid4().hex[:4]
-    create_policy(lab, held, site="Secondary")
-    assign(lab, {"DC0_C0_RP0_VM2": [held]})  # the policy's job appears with its first assignment
-    hold(lab, held)
+    create_sla_policy(lab, held, "Secondary")
+    assign_policies(lab, vms={"DC0_C0_RP0_VM2": [held]})  # the policy's job appears with its first assignment
+    hold_job(lab, "vmware_" + held)
     args = {"assignments": [{"vm": name, "policies": [held]} for name in HOST_VMS]
             + [{"vm": "DC0_C0_RP0_VM0", "policies": ["Silver"]}]}
     fix = ("release %s first (backup_sla_policy with held: false), or choose another policy (not held: Bronze, Gold, "
@@ -112,7 +87,7 @@ def held_policy_scenario(lab):
 
 def disk_policy_site_scenario(lab):
     offsite = "Offsite-%s" % uuid.uuid4().hex[:4]
-    create_policy(lab, offsite, site="DR")
+    create_sla_policy(lab, offsite, "DR")
     args = {"assignments": [{"vm": name, "disk": "Hard disk 1", "policies": ["Gold"]} for name in HOST_VMS]
             + [{"vm": "DC0_C0_RP0_VM0", "disk": "Hard disk 1", "policies": [offsite]}]}
     fix = "choose a policy on a site other than Primary (%s (DR)), or set enforce.disk_policy_site: false" % offsite
@@ -128,7 +103,7 @@ SCENARIOS = {
 
 def test_last_policy_of_a_running_vm_cannot_be_removed(fresh_lab):
     assert_refused_without_writes(fresh_lab, last_policy_scenario(fresh_lab))
-    vms = spp_state(fresh_lab)["vms"]
+    vms = fresh_lab.spp.state()["vms"]
     assert [vms[name] for name in HOST_VMS] == [["Gold"]] * 3
     assert vms["DC0_C0_RP0_VM0"] == ["Gold", "Silver"], "the valid removal was not applied either"
 
@@ -136,61 +111,61 @@ def test_last_policy_of_a_running_vm_cannot_be_removed(fresh_lab):
 def test_a_held_policy_cannot_be_assigned(fresh_lab):
     result = assert_refused_without_writes(fresh_lab, held_policy_scenario(fresh_lab))
     assert all(v["rule"] == "held_policy" for v in result["violations"])
-    assert spp_state(fresh_lab)["vms"]["DC0_C0_RP0_VM0"] == [], "the valid assignment was not applied either"
+    assert fresh_lab.spp.state()["vms"]["DC0_C0_RP0_VM0"] == [], "the valid assignment was not applied either"
 
 
 def test_a_set_that_keeps_a_held_policy_cannot_be_written(fresh_lab):
     # applySLAPolicies sends a VM's whole set, and the server refuses any call naming a held policy: adding Silver
     # next to a held policy would fail at the server, part-way through a multi-call run.
     held = "Held-%s" % uuid.uuid4().hex[:4]
-    create_policy(fresh_lab, held, site="Secondary")
-    assign(fresh_lab, {name: [held] for name in HOST_VMS})
-    hold(fresh_lab, held)
+    create_sla_policy(fresh_lab, held, "Secondary")
+    assign_policies(fresh_lab, vms={name: [held] for name in HOST_VMS})
+    hold_job(fresh_lab, "vmware_" + held)
     args = {"assignments": [{"name_pattern": "DC0_H0_VM*", "policies": ["Silver"]},
                             {"vm": "DC0_C0_RP0_VM0", "policies": ["Bronze"]}]}  # valid, and its call would go first
     fix = ("release %s first (backup_sla_policy with held: false), or remove %s from the VM in the same task "
            "(state: absent, or purge: true), or set enforce.held_policy: false" % (held, held))
     assert_refused_without_writes(fresh_lab, Scenario(args, HOST_VMS, [fix] * 3, "DC0_C0_RP0_VM0"))
-    assert spp_state(fresh_lab)["vms"]["DC0_H0_VM0"] == [held]
+    assert fresh_lab.spp.state()["vms"]["DC0_H0_VM0"] == [held]
 
     replaced = fresh_lab.module("vm_backup_policy", dict(args, purge=True))  # the fix: drop the held policy
     assert replaced["changed"] is True
-    assert [spp_state(fresh_lab)["vms"][name] for name in HOST_VMS] == [["Silver"]] * 3
+    assert [fresh_lab.spp.state()["vms"][name] for name in HOST_VMS] == [["Silver"]] * 3
 
 
 def test_a_disk_policy_must_target_another_site(fresh_lab):
     result = assert_refused_without_writes(fresh_lab, disk_policy_site_scenario(fresh_lab))
     assert [v["disk"] for v in result["violations"]] == ["Hard disk 1"] * 3
     assert "Gold target(s) site Primary, but DC0_H0_VM0 runs in site Primary" in result["msg"]
-    assert all(not policies for policies in spp_state(fresh_lab)["disks"].values())
+    assert all(not policies for policies in fresh_lab.spp.state()["disks"].values())
 
 
 def test_a_vm_unknown_to_the_backup_server_needs_a_rescan(fresh_lab):
     names = ["ci-%s-%d" % (uuid.uuid4().hex[:4], index) for index in range(3)]
-    with fresh_lab.vsphere_client() as vsphere:
+    with fresh_lab.vcenter() as client:
         try:
             for name in names:  # created after the last inventory: vCenter has them, the backup server does not
-                vcenter.clone_vm(vsphere, "DC0_H0_VM0", name)
+                vcenter.clone_vm(client, "DC0_H0_VM0", name)
             args = {"assignments": [{"vm": name, "policies": ["Gold"]} for name in names]
                     + [{"vm": "DC0_H0_VM0", "policies": ["Silver"]}]}
             scenario = Scenario(args, names, ["run with rescan: true"] * 3, "DC0_H0_VM0")
             result = assert_refused_without_writes(fresh_lab, scenario)
             assert {v["rule"] for v in result["violations"]} == {"unknown_to_backup"}
-            assert not set(names) & set(spp_state(fresh_lab)["vms"]), "no inventory ran behind the user's back"
+            assert not set(names) & set(fresh_lab.spp.state()["vms"]), "no inventory ran behind the user's back"
 
             everything_off = dict(args, enforce={rule: False for rule in SCENARIOS})
             refused = fresh_lab.module("vm_backup_policy", everything_off, expect_rc=2)
             assert "run with rescan: true" in refused["msg"], "no switch turns this rule off: the write is impossible"
         finally:
             for name in names:
-                vcenter.destroy_vm(vsphere, name)
+                vcenter.destroy_vm(client, name)
 
 
 @pytest.mark.parametrize("rule", sorted(SCENARIOS))
 def test_each_switchable_rule_can_be_turned_off_explicitly(fresh_lab, rule):
     scenario = SCENARIOS[rule](fresh_lab)
     args = dict(scenario.args, enforce={rule: False})
-    before = spp_state(fresh_lab)
+    before = fresh_lab.spp.state()
     if rule == "held_policy":
         # The switch only removes the module's own check. This backup server (spp-api.md section 14.1) refuses any
         # assignment naming a held policy, so the same run reaches the server and gets its 409: a clear error, and
@@ -199,11 +174,11 @@ def test_each_switchable_rule_can_be_turned_off_explicitly(fresh_lab, rule):
         refused = fresh_lab.module("vm_backup_policy", args, expect_rc=2)
         assert "[held_policy]" not in refused["msg"] and write_calls(fresh_lab) == 1, "the module did not stop it"
         assert "HTTP 409 (SlaPolicyHeldException)" in refused["msg"] and "Traceback" not in refused["_output"]
-        assert spp_state(fresh_lab) == before
+        assert fresh_lab.spp.state() == before
         return
     results = fresh_lab.four_runs("vm_backup_policy", args)
     assert changed_pattern(results) == CONVERGES
-    after = spp_state(fresh_lab)
+    after = fresh_lab.spp.state()
     if rule == "last_policy_of_running_vm":
         assert [after["vms"][name] for name in HOST_VMS] == [[], [], []]
         assert after["vms"]["DC0_C0_RP0_VM0"] == ["Silver"]
@@ -218,19 +193,19 @@ def test_each_switchable_rule_can_be_turned_off_explicitly(fresh_lab, rule):
 
 def test_rescan_makes_a_new_vm_assignable_in_the_same_task(fresh_lab):
     name = "ci-%s" % uuid.uuid4().hex[:6]
-    with fresh_lab.vsphere_client() as vsphere:
+    with fresh_lab.vcenter() as client:
         try:
-            vcenter.clone_vm(vsphere, "DC0_H0_VM0", name)
-            assert name not in spp_state(fresh_lab)["vms"]
+            vcenter.clone_vm(client, "DC0_H0_VM0", name)
+            assert name not in fresh_lab.spp.state()["vms"]
             results = fresh_lab.four_runs("vm_backup_policy", {"vm": name, "policies": ["Silver"], "rescan": True})
             assert changed_pattern(results) == CONVERGES
             assert [r["rescanned"] for r in results] == [False, True, False, False], "only a needed, real rescan"
-            assert spp_state(fresh_lab)["vms"][name] == ["Silver"]
+            assert fresh_lab.spp.state()["vms"][name] == ["Silver"]
             state = fresh_lab.admin("GET", "/state")
             spp_id = next(vm_id for vm_id, vm in state["vms"].items() if vm["name"] == name)
             assert state["vm_policies"][spp_id] == ["Silver"]
         finally:
-            vcenter.destroy_vm(vsphere, name)
+            vcenter.destroy_vm(client, name)
 
 
 # -- a server fault in the middle of a multi-call apply -----------------------------------------------------------
@@ -246,7 +221,7 @@ EXPECTED_AFTER_FAULT = {"DC0_H0_VM0": ["Gold"], "DC0_H0_VM1": ["Gold"], "DC0_H0_
 
 
 def test_a_fault_in_the_middle_of_a_multi_call_apply_is_repaired_by_the_next_run(fresh_lab):
-    assign(fresh_lab, {"DC0_C0_RP0_VM2": ["Bronze"]})  # outside the task: must be kept
+    assign_policies(fresh_lab, vms={"DC0_C0_RP0_VM2": ["Bronze"]})  # outside the task: must be kept
     args = {"assignments": FAULT_ASSIGNMENTS}
     planned = fresh_lab.module("vm_backup_policy", args, check=True)
     assert planned["summary"]["calls"] == 3, planned["summary"]
@@ -264,7 +239,7 @@ def test_a_fault_in_the_middle_of_a_multi_call_apply_is_repaired_by_the_next_run
     assert "HTTP 503" in failed["msg"] and "run the task again" in failed["msg"]
     assert (failed["applied_calls"], failed["total_calls"]) == (1, 3)
     assert write_calls(fresh_lab) >= 2, "the second call was tried (and retried) before giving up"
-    half = spp_state(fresh_lab)["vms"]
+    half = fresh_lab.spp.state()["vms"]
     assert {name: half[name] for name in first_batch} == {"DC0_H0_VM0": ["Gold"], "DC0_H0_VM1": ["Gold"]}
     assert half["DC0_H0_VM2"] == half["DC0_C0_RP0_VM0"] == half["DC0_C0_RP0_VM1"] == [], "the rest not applied"
 
@@ -277,7 +252,7 @@ def test_a_fault_in_the_middle_of_a_multi_call_apply_is_repaired_by_the_next_run
     again = fresh_lab.module("vm_backup_policy", args)
     assert again["changed"] is False and write_calls(fresh_lab) == 0
 
-    state = spp_state(fresh_lab)
+    state = fresh_lab.spp.state()
     assert state["vms"] == EXPECTED_AFTER_FAULT, "every declared assignment exactly once, nothing lost"
     dump = fresh_lab.admin("GET", "/state")
     held_by = {dump["vms"][vm_id]["name"]: names for vm_id, names in dump["vm_policies"].items() if names}

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The protected_vm role, as a CI pipeline uses it: a VM created powered off after the last inventory is made visible
 to the backup server, protected, backed up once and started; a second run changes nothing. With a held mandatory
-policy the role fails and the VM stays off. End states are read through pyVmomi and the SPP REST API."""
+policy the role fails and the VM stays off. End states are read through pyVmomi and helpers.SppReader."""
 
 from __future__ import annotations
 
@@ -13,10 +13,7 @@ import uuid
 import pytest
 
 import vcenter
-from helpers import recap
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import versions as spp_versions
+from helpers import cloned_vm, hold_job, power_state, recap
 
 pytestmark = pytest.mark.integration
 SOURCE = "DC0_H0_VM1"
@@ -24,30 +21,22 @@ SOURCE = "DC0_H0_VM1"
 
 @contextlib.contextmanager
 def new_vm(lab):
-    """A VM cloned powered off after the last inventory, so the backup server does not know it; destroyed after."""
-    name = "ci-pvm-%s" % uuid.uuid4().hex[:6]
-    with lab.vsphere_client() as vsphere:
-        try:
-            moref = vcenter.clone_vm(vsphere, SOURCE, name, power_on=False)._moId  # pylint: disable=protected-access
-            yield name, moref
-        finally:
-            vcenter.destroy_vm(vsphere, name)
-
-
-def power_state(lab, name):
-    with lab.vsphere_client() as vsphere:
-        return str(vcenter.find_vm(vsphere, name).runtime.powerState)
+    """A VM cloned powered off after the last inventory, so the backup server does not know it; destroyed after.
+    Yields (name, moref)."""
+    with cloned_vm(lab, SOURCE, "ci-pvm") as name:
+        with lab.vcenter() as client:
+            moref = vcenter.moref(vcenter.find_vm(client, name))
+        yield name, moref
 
 
 def spp_vm(lab, moref):
-    """The backup server's record of the VM (matched on its moref, as the backup server identifies it), or None."""
-    with lab.spp_client() as spp:
-        found = [vm for vm in spp_listing.list_vms(spp)
-                 if ((vm.get("nativeObject") or {}).get("mor") or {}).get("val") == moref]
-        assert len(found) <= 1
-        if not found:
-            return None, []
-        return found[0], list(spp_versions.list_versions(spp, found[0]))
+    """The backup server's record of the VM (matched on its moref, as the backup server identifies it) and its
+    recovery points; (None, []) when the server does not know it."""
+    reader = lab.spp
+    record = reader.vm_by_moref(moref)
+    if record is None:
+        return None, []
+    return record, reader.versions_of(record["name"])
 
 
 def run_role(lab, name, policies, expect_rc=0, check=False, **extra):
@@ -62,7 +51,7 @@ def test_protects_backs_up_once_and_starts_a_new_vm(fresh_lab, first_backup):
 
         _rc, check, planned = run_role(fresh_lab, name, ["Gold"], first_backup=first_backup, check=True)
         assert recap(check)["changed"] > 0 and "Check mode cannot plan the" in check
-        assert spp_vm(fresh_lab, moref)[0] is None or not spp_vm(fresh_lab, moref)[0].get("storageProfiles")
+        assert spp_vm(fresh_lab, moref)[0] is None or not spp_vm(fresh_lab, moref)[0]["policies"]
         assert power_state(fresh_lab, name) == "poweredOff", "check mode changes nothing"
         assert planned["policies"] == ["Gold"]
 
@@ -73,7 +62,7 @@ def test_protects_backs_up_once_and_starts_a_new_vm(fresh_lab, first_backup):
         assert recap(second)["changed"] == 0, second[-3000:]
         assert power_state(fresh_lab, name) == "poweredOn"
         record, versions = spp_vm(fresh_lab, moref)
-        assert record is not None and record.get("storageProfiles") == ["Gold"]
+        assert record is not None and record["policies"] == ["Gold"]
         assert len(versions) == (1 if first_backup else 0), "one backup, and none again on the second run"
         assert result["moref"] == moref and result["power_state"] == "poweredOn" and result["policies"] == ["Gold"]
         assert again == result
@@ -89,12 +78,12 @@ def test_adds_the_mandatory_policy_and_keeps_the_others_unless_exclusive(fresh_l
         fresh_lab.module("vm_backup_policy", {"vm": name, "policies": ["Silver"], "rescan": True})
 
         run_role(fresh_lab, name, ["Gold"])
-        assert sorted(spp_vm(fresh_lab, moref)[0]["storageProfiles"]) == ["Gold", "Silver"]
+        assert spp_vm(fresh_lab, moref)[0]["policies"] == ["Gold", "Silver"]
         assert power_state(fresh_lab, name) == "poweredOn"
 
         _rc, output, result = run_role(fresh_lab, name, ["Gold"], exclusive=True)
         assert recap(output)["changed"] == 1, "only the policy set changes"
-        assert spp_vm(fresh_lab, moref)[0]["storageProfiles"] == ["Gold"] and result["policies"] == ["Gold"]
+        assert spp_vm(fresh_lab, moref)[0]["policies"] == ["Gold"] and result["policies"] == ["Gold"]
 
 
 def test_a_held_mandatory_policy_fails_and_the_vm_stays_off(fresh_lab):
@@ -103,8 +92,7 @@ def test_a_held_mandatory_policy_fails_and_the_vm_stays_off(fresh_lab):
     with new_vm(fresh_lab) as (assigned_before, assigned_moref), new_vm(fresh_lab) as (name, moref):
         # SPP creates a policy's job with its first assignment: only an assigned policy can be held.
         fresh_lab.module("vm_backup_policy", {"vm": assigned_before, "policies": [held], "rescan": True})
-        with fresh_lab.spp_client() as spp:
-            spp_jobs.hold_job(spp, spp_jobs.find_job(spp, "vmware_%s" % held))
+        hold_job(fresh_lab, "vmware_%s" % held)
 
         # A new VM: the held policy cannot be assigned, so nothing changes and the VM is not started.
         for check in (True, False):
@@ -113,10 +101,10 @@ def test_a_held_mandatory_policy_fails_and_the_vm_stays_off(fresh_lab):
             assert held in output and "held" in output, output[-3000:]
             assert power_state(fresh_lab, name) == "poweredOff"
         record, _versions = spp_vm(fresh_lab, moref)
-        assert record is not None and not record.get("storageProfiles"), "the VM is visible, and gets no policy"
+        assert record is not None and not record["policies"], "the VM is visible, and gets no policy"
 
         # A VM that got the policy before it was held: assigned already, but vm_powerstate refuses to start it.
         _rc, output, _result = run_role(fresh_lab, assigned_before, [held], expect_rc=2)
         assert "was not powered on" in output and held in output, output[-3000:]
         assert power_state(fresh_lab, assigned_before) == "poweredOff"
-        assert spp_vm(fresh_lab, assigned_moref)[0]["storageProfiles"] == [held]
+        assert spp_vm(fresh_lab, assigned_moref)[0]["policies"] == [held]

@@ -10,11 +10,11 @@ import json
 import os
 import shutil
 import tempfile
-import time
 
 import pytest
 
 import vcenter
+from helpers import poll
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import coverage_report
 
 pytestmark = pytest.mark.integration
@@ -87,13 +87,8 @@ def run_role(lab, dest, check=False):
 
 def wait_until_no_job_runs(lab, timeout=60):
     """A session may still be closing when vm_backup_run returns; the four runs need data that no longer moves."""
-    deadline = time.monotonic() + timeout
-    while True:
-        jobs = lab.module("coverage", {"include": ["jobs"]})["summary"]["jobs"]
-        if jobs["last_24h"]["running"] == 0 or time.monotonic() > deadline:
-            assert jobs["last_24h"]["running"] == 0, "a backup job session still runs: %s" % jobs
-            return
-        time.sleep(1)
+    poll(lambda: not [s for s in lab.spp.sessions() if s.get("status") in ("PENDING", "RUNNING")], timeout,
+         "a backup job session still runs")
 
 
 def lookup(summary, key):
@@ -107,7 +102,7 @@ def test_report_page_in_a_browser(fresh_lab, tmp_path):
     fresh_lab.module("vm_backup_policy", {"vm": PROTECTED, "policies": ["Gold"]})
     fresh_lab.module("vm_backup_run", {"vms": [PROTECTED], "timeout": 300})
     wait_until_no_job_runs(fresh_lab)
-    with fresh_lab.vsphere_client() as vsphere:
+    with fresh_lab.vcenter() as vsphere:
         assert str(vcenter.find_vm(vsphere, UNPROTECTED).runtime.powerState) == "poweredOn"
         vcenter.clone_vm(vsphere, PROTECTED, MARKUP_NAME, power_on=False)
     try:
@@ -128,7 +123,7 @@ def test_report_page_in_a_browser(fresh_lab, tmp_path):
         assert "unknown_to_backup" in rows[MARKUP_NAME]["flags"]
         check_page(os.path.join(dest, "coverage.html"), report, [UNPROTECTED, MARKUP_NAME])
     finally:
-        with fresh_lab.vsphere_client() as vsphere:
+        with fresh_lab.vcenter() as vsphere:
             vcenter.destroy_vm(vsphere, MARKUP_NAME)
 
 

@@ -4,23 +4,19 @@
 overwrite, a lost restore answer and a failed restore job.
 
 Each case restores a VM of its own (a clone of DC0_H0_VM0, protected and backed up by the test), runs check, real,
-check, real, and reads the end state back through vCenter (pyVmomi) and the SPP API, never from the module's answer.
+check, real, and reads the end state back through vCenter (pyVmomi) and the backup server (helpers.SppReader), never
+from the module's answer nor through the collection's client.
 Every VM a test creates is destroyed at the end, so the lab's standard VMs stay as they are.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import pytest
-from pyVmomi import vim
 
 import vcenter
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import restore as spp_restore
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import versions as spp_versions
+from helpers import back_up, changed_pattern, vm_names_like
 
 pytestmark = pytest.mark.integration
 RESTORE_RUNS = [True, True, False, False]
@@ -29,90 +25,42 @@ TEST_FIELD = "sovereign.vm_backup.test"
 RESTORE_POST = "POST /ngp/hypervisor"
 
 
-def changed_pattern(results):
-    return [bool(result.get("changed")) for result in results]
-
-
 # -- preparation --------------------------------------------------------------------------------------------------
-
-def back_up(lab, name):
-    """One ad hoc backup of ``name`` with Gold, started through the SPP API; returns the session."""
-    with lab.spp_client() as spp:
-        vm = spp_listing.search_vms(spp, name)[0]
-        answer = spp.ngp("POST", "/ngp/hypervisor", params={"action": "adhoc"},
-                         json={"slaPolicyName": "Gold", "subtype": "vmware", "resource": [vm["links"]["self"]["href"]]})
-        session = spp_jobs.wait_for_session(spp, answer["sessionId"], timeout=300, poll=0.2)
-    assert session["status"] == "COMPLETED", session
-    return session
-
-
-def versions_of(lab, name):
-    with lab.spp_client() as spp:
-        records = spp_listing.search_vms(spp, name, source="recovery")
-        return [v for record in records for v in spp_versions.list_versions(spp, record)]
-
 
 @pytest.fixture
 def source(fresh_lab):
     """A powered-on VM of the test's own, known to the backup server, protected by Gold and backed up once."""
     name = "rs%s" % uuid.uuid4().hex[:6]
-    client = fresh_lab.vsphere_client()
     try:
-        vm = vcenter.clone_vm(client, "DC0_H0_VM0", name, power_on=True)
-        if vm.runtime.powerState != vim.VirtualMachinePowerState.poweredOn:  # the simulator may ignore powerOn
-            vcenter.wait(vm.PowerOnVM_Task())
+        with fresh_lab.vcenter() as client:
+            vcenter.clone_vm(client, "DC0_H0_VM0", name, power_on=True)
         fresh_lab.module("vm_backup_policy", {"vm": name, "policies": ["Gold"], "rescan": True})
-        back_up(fresh_lab, name)
+        back_up(fresh_lab, "Gold", [name])
         yield name
     finally:
-        for vm_name in vcenter.all_vm_names(client):
-            if vm_name.startswith(name):
+        with fresh_lab.vcenter() as client:
+            for vm_name in vcenter.names_like(client, name):
                 vcenter.destroy_vm(client, vm_name)
-        client.disconnect()
 
 
-# -- end-state readers (pyVmomi and the SPP API) ------------------------------------------------------------------
+# -- end-state readers (pyVmomi and helpers.SppReader) ------------------------------------------------------------
 
 def vm_state(lab, name):
     """What vCenter says of the VM named ``name``: moref, instance UUID, power, NICs and restore marker; or None."""
-    client = lab.vsphere_client()
-    try:
+    with lab.vcenter() as client:
         vm = vcenter.find_vm(client, name)
         if vm is None:
             return None
-        fields = client.content.customFieldsManager.field or []
-        key = next((field.key for field in fields if field.name == MARKER_FIELD), None)
-        values = [value.value for value in vm.customValue or [] if value.key == key]
-        nics = [device for device in vm.config.hardware.device if isinstance(device, vim.vm.device.VirtualEthernetCard)]
+        nics = vcenter.nics(vm)
         return {
-            "moref": vm._moId,  # pylint: disable=protected-access
+            "moref": vcenter.moref(vm),
             "instance_uuid": vm.config.instanceUuid,
             "power_state": str(vm.runtime.powerState),
             "macs": [nic.macAddress for nic in nics],
             "connected": [bool(nic.connectable.connected) for nic in nics],
             "start_connected": [bool(nic.connectable.startConnected) for nic in nics],
-            "marker": json.loads(values[-1]) if values and values[-1] else None,
+            "marker": vcenter.custom_value(client, vm, MARKER_FIELD),
         }
-    finally:
-        client.disconnect()
-
-
-def names_like(lab, prefix):
-    client = lab.vsphere_client()
-    try:
-        return [name for name in vcenter.all_vm_names(client) if name.startswith(prefix)]
-    finally:
-        client.disconnect()
-
-
-def restore_sessions(lab):
-    with lab.spp_client() as spp:
-        return spp_restore.list_restore_sessions(spp, 0)
-
-
-def session(lab, session_id):
-    with lab.spp_client() as spp:
-        return spp_jobs.get_session(spp, session_id)
 
 
 def restore_posts(lab):
@@ -123,8 +71,8 @@ def expect_nothing_restored_in_check_mode(lab, name, before):
     def after_each(index, result):
         if index == 0:
             assert result["plan"]["steps"], result
-            assert names_like(lab, name) == before, "check mode created or removed a VM"
-            assert restore_sessions(lab) == [], "check mode started a restore"
+            assert vm_names_like(lab, name) == before, "check mode created or removed a VM"
+            assert lab.spp.restore_sessions() == [], "check mode started a restore"
     return after_each
 
 
@@ -150,7 +98,7 @@ def test_test_restore_present(fresh_lab, source):
     assert test_vm["marker"]["recovery_point"]["id"] == real["recovery_point"]["id"]
     assert test_vm["marker"]["source"]["name"] == source and test_vm["marker"]["session_id"] == real["session_id"]
     assert vm_state(fresh_lab, source) == original, "the original is untouched"
-    sessions = restore_sessions(fresh_lab)
+    sessions = fresh_lab.spp.restore_sessions()
     assert [s["id"] for s in sessions] == [real["session_id"]]
     assert sessions[0]["status"] == "RESOURCE ACTIVE"
     assert real["state"] == last["state"] == "restored"
@@ -167,13 +115,13 @@ def test_test_restore_promoted(fresh_lab, source):
                                           "instance_uuid": original["instance_uuid"]}]
     assert check["diff"]["after"][source].startswith("promoted from ")
 
-    assert names_like(fresh_lab, source) == [source], "the test VM took the original's place"
+    assert vm_names_like(fresh_lab, source) == [source], "the test VM took the original's place"
     promoted = vm_state(fresh_lab, source)
     assert promoted["moref"] != original["moref"] and promoted["moref"] == real["moref"]
     assert promoted["instance_uuid"] == original["instance_uuid"] and promoted["macs"] == original["macs"]
     assert promoted["connected"] == [True]
     assert promoted["marker"]["state"] == "promoted" and promoted["marker"]["mode"] == "test"
-    assert session(fresh_lab, real["session_id"])["status"] == "COMPLETED"
+    assert fresh_lab.spp.session(real["session_id"])["status"] == "COMPLETED"
     assert real["state"] == "promoted" and results[3]["state"] == "promoted"
     assert "without policies" in real["_output"], "the module warns that the VM must be protected again"
 
@@ -188,7 +136,7 @@ def test_test_restore_cloned(fresh_lab, source):
     assert kept["instance_uuid"] != original["instance_uuid"]
     assert not set(kept["macs"]) & set(original["macs"])
     assert vm_state(fresh_lab, source) == original
-    assert session(fresh_lab, results[1]["session_id"])["status"] == "COMPLETED"
+    assert fresh_lab.spp.session(results[1]["session_id"])["status"] == "COMPLETED"
 
 
 def test_test_restore_absent(fresh_lab, source):
@@ -200,23 +148,16 @@ def test_test_restore_absent(fresh_lab, source):
                                       "session_id": restored["session_id"],
                                       "recovery_point_id": restored["recovery_point"]["id"]}]
     assert results[0]["diff"]["after"] == {source + "_TEST": "absent"}
-    assert names_like(fresh_lab, source) == [source]
-    ended = session(fresh_lab, restored["session_id"])
+    assert vm_names_like(fresh_lab, source) == [source]
+    ended = fresh_lab.spp.session(restored["session_id"])
     assert ended["status"] == "COMPLETED"
     assert [entry["status"] for entry in ended["properties"]["postRestoreInfo"]] == ["cleaned up"]
 
 
 def read_test_record(lab, name):
     """The test record (custom attribute sovereign.vm_backup.test) of the VM named ``name``, or None."""
-    client = lab.vsphere_client()
-    try:
-        vm = vcenter.find_vm(client, name)
-        fields = client.content.customFieldsManager.field or []
-        key = next((field.key for field in fields if field.name == TEST_FIELD), None)
-        values = [value.value for value in vm.customValue or [] if value.key == key]
-        return json.loads(values[-1]) if values and values[-1] else None
-    finally:
-        client.disconnect()
+    with lab.vcenter() as client:
+        return vcenter.custom_value(client, vcenter.find_vm(client, name), TEST_FIELD)
 
 
 def test_test_result_is_recorded_and_skip_if_tested_skips_a_passed_point(fresh_lab, source):
@@ -230,14 +171,14 @@ def test_test_result_is_recorded_and_skip_if_tested_skips_a_passed_point(fresh_l
     assert record["result"] == "passed" and record["recovery_point"]["id"] == point
     assert record["test_vm"] == source + "_TEST" and record["when"].endswith("Z")
     assert results[3]["last_test"]["when"] == record["when"], "an unchanged run does not rewrite the record"
-    assert names_like(fresh_lab, source) == [source]
+    assert vm_names_like(fresh_lab, source) == [source]
 
     skipped = fresh_lab.four_runs("vm_restore", {"vm": source, "power_on": True, "skip_if_tested": True})
     assert changed_pattern(skipped) == [False] * 4
     assert all(result["skipped_tested"] and result["last_test"]["result"] == "passed" for result in skipped)
-    assert names_like(fresh_lab, source) == [source], "a passed point is not restored again"
+    assert vm_names_like(fresh_lab, source) == [source], "a passed point is not restored again"
 
-    back_up(fresh_lab, source)  # a new recovery point is tested again
+    back_up(fresh_lab, "Gold", [source])  # a new recovery point is tested again
     again = fresh_lab.module("vm_restore", {"vm": source, "power_on": True, "skip_if_tested": True}, check=True)
     assert again["changed"] and not again["skipped_tested"] and again["recovery_point"]["id"] != point
 
@@ -245,8 +186,8 @@ def test_test_result_is_recorded_and_skip_if_tested_skips_a_passed_point(fresh_l
 # -- clone mode ---------------------------------------------------------------------------------------------------
 
 def test_clone_from_a_point_before_a_time(fresh_lab, source):
-    back_up(fresh_lab, source)  # two points: the clone takes the older one
-    newest, older = versions_of(fresh_lab, source)[:2]
+    back_up(fresh_lab, "Gold", [source])  # two points: the clone takes the older one
+    newest, older = fresh_lab.spp.versions_of(source)[:2]
     before = newest["protectionInfo"]["protectionTime"]
     original = vm_state(fresh_lab, source)
     args = {"vm": source, "mode": "clone", "recovery_point": {"before": before}}
@@ -259,7 +200,7 @@ def test_clone_from_a_point_before_a_time(fresh_lab, source):
     assert not set(clone["macs"]) & set(original["macs"]), "a clone has new MAC addresses"
     assert clone["marker"]["mode"] == "clone" and clone["marker"]["recovery_point"]["id"] == older["id"]
     assert vm_state(fresh_lab, source) == original
-    assert len(restore_sessions(fresh_lab)) == 1
+    assert len(fresh_lab.spp.restore_sessions()) == 1
 
 
 # -- production mode ----------------------------------------------------------------------------------------------
@@ -272,15 +213,15 @@ def test_production_with_overwrite(fresh_lab, source):
     assert changed_pattern(results) == RESTORE_RUNS
     assert results[0]["plan"]["destroys"] == [{"name": source, "moref": original["moref"],
                                                "instance_uuid": original["instance_uuid"]}]
-    assert names_like(fresh_lab, source) == [source]
+    assert vm_names_like(fresh_lab, source) == [source]
     replaced = vm_state(fresh_lab, source)
     assert replaced["moref"] != original["moref"], "the current VM was replaced"
     assert replaced["instance_uuid"] == original["instance_uuid"] and replaced["macs"] == original["macs"]
     assert replaced["power_state"] == "poweredOn" and replaced["connected"] == [True]
     assert replaced["marker"]["mode"] == "production" and replaced["marker"]["state"] == "restored"
     assert results[3]["moref"] == replaced["moref"]
-    assert session(fresh_lab, results[1]["session_id"])["status"] == "COMPLETED"
-    assert len(restore_sessions(fresh_lab)) == 1
+    assert fresh_lab.spp.session(results[1]["session_id"])["status"] == "COMPLETED"
+    assert len(fresh_lab.spp.restore_sessions()) == 1
 
 
 def test_production_keeping_the_current_vm(fresh_lab, source):
@@ -292,7 +233,7 @@ def test_production_keeping_the_current_vm(fresh_lab, source):
     plan = results[0]["plan"]
     assert plan["steps"] == ["rename_current", "restore", "power_off_current", "mark"] and plan["destroys"] == []
     assert plan["renames"] == [{"name": source, "moref": original["moref"], "to": source + "_OLD"}]
-    assert names_like(fresh_lab, source) == [source, source + "_OLD"]
+    assert vm_names_like(fresh_lab, source) == [source, source + "_OLD"]
     kept = vm_state(fresh_lab, source + "_OLD")
     assert kept["moref"] == original["moref"] and kept["instance_uuid"] == original["instance_uuid"]
     assert kept["power_state"] == "poweredOff" and kept["marker"] is None
@@ -302,7 +243,7 @@ def test_production_keeping_the_current_vm(fresh_lab, source):
     assert restored["instance_uuid"] != original["instance_uuid"], "restored as a clone: a new identity"
     assert restored["marker"]["mode"] == "production"
     assert restored["marker"]["kept"] == {"name": source + "_OLD", "moref": original["moref"]}
-    assert len(restore_sessions(fresh_lab)) == 1
+    assert len(fresh_lab.spp.restore_sessions()) == 1
 
 
 def test_production_without_overwrite_is_refused(fresh_lab, source):
@@ -316,9 +257,9 @@ def test_production_without_overwrite_is_refused(fresh_lab, source):
         assert "mode: clone" in message and "keep_current: true" in message
         assert refused["violations"][0]["vm"] == "%s (%s)" % (source, original["moref"])
     assert restore_posts(fresh_lab) == 0, "nothing was sent"
-    assert restore_sessions(fresh_lab) == []
+    assert fresh_lab.spp.restore_sessions() == []
     assert vm_state(fresh_lab, source) == original
-    assert names_like(fresh_lab, source) == [source]
+    assert vm_names_like(fresh_lab, source) == [source]
 
 
 def test_wait_false_returns_the_session_and_the_next_run_follows_it(fresh_lab, source):
@@ -328,7 +269,7 @@ def test_wait_false_returns_the_session_and_the_next_run_follows_it(fresh_lab, s
     followed = fresh_lab.module("vm_restore", dict(args, wait=True))
     assert followed["session_id"] == started["session_id"] and followed["state"] == "restored"
     assert fresh_lab.module("vm_restore", dict(args, wait=True))["changed"] is False
-    assert [s["id"] for s in restore_sessions(fresh_lab)] == [started["session_id"]]
+    assert [s["id"] for s in fresh_lab.spp.restore_sessions()] == [started["session_id"]]
     assert vm_state(fresh_lab, source + "_CLONE")["marker"]["session_id"] == started["session_id"]
 
 
@@ -346,9 +287,9 @@ def test_lost_restore_answer_does_not_start_a_second_restore(fresh_lab, source):
     assert again["changed"] is False and again["session_id"] == first["session_id"]
     assert again["moref"] == first["moref"]
     assert restore_posts(fresh_lab) == 1, "the restore was posted once"
-    sessions = restore_sessions(fresh_lab)
+    sessions = fresh_lab.spp.restore_sessions()
     assert len(sessions) == 1 and sessions[0]["id"] == first["session_id"]
-    assert names_like(fresh_lab, source) == [source, source + "_CLONE"], "exactly one restored VM"
+    assert vm_names_like(fresh_lab, source) == [source, source + "_CLONE"], "exactly one restored VM"
     assert vm_state(fresh_lab, source + "_CLONE")["marker"]["session_id"] == sessions[0]["id"]
 
 
@@ -369,9 +310,9 @@ def test_lost_restore_answer_then_a_failed_search_fails_clearly_and_the_rerun_fo
     assert results[0]["plan"]["via"] == "follow" and results[1]["plan"]["via"] == "follow"
     assert changed_pattern(results) == [True, True, False]
     assert restore_posts(fresh_lab) == 1, "the restore was posted once"
-    sessions = restore_sessions(fresh_lab)
+    sessions = fresh_lab.spp.restore_sessions()
     assert [s["id"] for s in sessions] == [results[1]["session_id"]]
-    assert names_like(fresh_lab, source) == [source, source + "_TEST"], "exactly one restored VM"
+    assert vm_names_like(fresh_lab, source) == [source, source + "_TEST"], "exactly one restored VM"
     assert vm_state(fresh_lab, source + "_TEST")["marker"]["state"] == "restored"
 
 
@@ -389,8 +330,8 @@ def test_failed_restore_job_leaves_production_untouched(fresh_lab, source, keep)
     if keep:
         assert "renamed %s_OLD for the restore, and has its name back" % source in message
     assert vm_state(fresh_lab, source) == original, "same moref, UUID, MACs, name and power state; no marker"
-    assert names_like(fresh_lab, source) == [source]
-    assert session(fresh_lab, failed["session_id"])["status"] == "FAILED"
+    assert vm_names_like(fresh_lab, source) == [source]
+    assert fresh_lab.spp.session(failed["session_id"])["status"] == "FAILED"
 
 
 def test_a_timeout_names_the_session_and_the_restore_goes_on(fresh_lab, source):
@@ -400,14 +341,14 @@ def test_a_timeout_names_the_session_and_the_restore_goes_on(fresh_lab, source):
         late = fresh_lab.module("vm_restore", {"vm": source, "timeout": 2}, expect_rc=2)
     finally:
         fresh_lab.admin("POST", "/speed", {"factor": speed})
-    (running,) = restore_sessions(fresh_lab)
+    (running,) = fresh_lab.spp.restore_sessions()
     message = late["msg"]
     assert "SPP job session %s" % running["id"] in message and "keeps running on the server" in message, message
     assert "Running this task again follows session %s instead of starting another restore" % running["id"] in message
     assert late["session_id"] == running["id"]
     done = fresh_lab.module("vm_restore", {"vm": source})
     assert done["changed"] and done["session_id"] == running["id"] and done["plan"]["via"] == "follow"
-    assert [s["id"] for s in restore_sessions(fresh_lab)] == [running["id"]]
+    assert [s["id"] for s in fresh_lab.spp.restore_sessions()] == [running["id"]]
     assert vm_state(fresh_lab, source + "_TEST")["marker"]["session_id"] == running["id"]
 
 

@@ -21,26 +21,26 @@ def test_restore_test_cleans_up_when_verification_fails(fresh_lab):
     _rc, output, _result = fresh_lab.playbook("restore_test_failing", {"source_vm": SOURCE}, expect_rc=2)
 
     assert "health check of %s_TEST failed" % SOURCE in output
-    with fresh_lab.vsphere_client() as vsphere:
+    with fresh_lab.vcenter() as vsphere:
         assert vcenter.find_vm(vsphere, SOURCE + "_TEST") is None, "the test VM must be cleaned up"
         assert vcenter.find_vm(vsphere, SOURCE) is not None
-    with fresh_lab.spp_client() as spp:
-        sessions = list(spp.paginate("/api/endeavour/jobsession", "sessions"))
-    assert not [s for s in sessions if s.get("status") == "RESOURCE ACTIVE"], "no test restore may stay mounted"
+    mounted = [s for s in fresh_lab.spp.restore_sessions() if s.get("status") in ("PENDING", "RESOURCE ACTIVE")
+               and set((s.get("links") or {})) - {"self", "log", "diagnostics", "expire", "expireall"}]
+    assert not mounted, "no test restore may stay mounted: %s" % mounted
 
 
 def test_restore_test_promotes_once_then_changes_nothing(fresh_lab):
     source = "DC0_C0_RP0_VM1"
     fresh_lab.module("vm_backup_policy", {"vm": source, "policies": ["Gold"]})
     fresh_lab.module("vm_backup_run", {"vms": [source], "timeout": 300})
-    with fresh_lab.vsphere_client() as vsphere:
+    with fresh_lab.vcenter() as vsphere:
         before = vcenter.find_vm(vsphere, source)._moId  # pylint: disable=protected-access
 
     _rc, first, _result = fresh_lab.playbook("restore_test_role", {"source_vm": source, "promote": True})
     _rc, second, _result = fresh_lab.playbook("restore_test_role", {"source_vm": source, "promote": True})
 
     assert recap(first)["changed"] > 0 and recap(second)["changed"] == 0, second[-3000:]
-    with fresh_lab.vsphere_client() as vsphere:
+    with fresh_lab.vcenter() as vsphere:
         promoted = vcenter.find_vm(vsphere, source)
         assert promoted is not None and promoted._moId != before, "the test VM took the source's place"  # pylint: disable=protected-access
         assert vcenter.find_vm(vsphere, source + "_TEST") is None

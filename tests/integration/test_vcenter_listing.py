@@ -2,9 +2,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The fast vCenter listing (XML read with ElementTree) against pyVmomi's own decoding of the same properties.
 
-The reference below is written here on purpose, independently of the collection: it lets pyVmomi decode the answer
-into its objects and reads them the obvious way. Every VM of the lab must give the same plain record both ways, after
-the lab got an independent disk on one VM and a snapshot on another.
+The reference below is written here on purpose, independently of the collection: its own PropertyCollector request,
+through its own plain pyVmomi session, lets pyVmomi decode the answer into its objects and reads them the obvious way.
+The collection's listing (called through the collection's VsphereClient) is the thing under test. Every VM of the lab
+must give the same plain record both ways, after the lab got an independent disk on one VM and a snapshot on another.
 """
 
 from __future__ import annotations
@@ -20,6 +21,20 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import
 
 pytestmark = pytest.mark.integration
 SOURCE_VM = "DC0_H0_VM0"
+# What a listing of VMs must read, with the context that places them (folders, hosts, clusters, networks, datastores,
+# vApps); a type also covers its subtypes.
+VM_PATHS = ["name", "parent", "parentVApp", "config.instanceUuid", "config.uuid", "config.template",
+            "runtime.powerState", "runtime.host", "snapshot", "config.hardware.device"]
+CONTEXT_PATHS = {
+    "Folder": ["name", "parent"],
+    "Datacenter": ["name", "parent"],
+    "ComputeResource": ["name", "parent"],
+    "HostSystem": ["name", "parent"],
+    "Network": ["name"],
+    "DistributedVirtualPortgroup": ["key"],
+    "Datastore": ["name"],
+    "VirtualApp": ["name", "parentFolder"],
+}
 
 
 # -- the reference: pyVmomi objects -------------------------------------------------------------------------------
@@ -83,15 +98,26 @@ def _reference_record(content):
     return _moref(obj), record
 
 
+def _filter_spec(view):
+    traverse = vmodl.query.PropertyCollector.TraversalSpec(name="view", type=vim.view.ContainerView, path="view",
+                                                           skip=False)
+    property_specs = [vmodl.query.PropertyCollector.PropertySpec(type=vim.VirtualMachine, pathSet=VM_PATHS)]
+    property_specs += [vmodl.query.PropertyCollector.PropertySpec(type=getattr(vim, name), pathSet=paths)
+                       for name, paths in CONTEXT_PATHS.items()]
+    return vmodl.query.PropertyCollector.FilterSpec(
+        objectSet=[vmodl.query.PropertyCollector.ObjectSpec(obj=view, skip=True, selectSet=[traverse])],
+        propSet=property_specs)
+
+
 def reference_records(client):
-    """moref -> record, from the same PropertyCollector request as the listing, decoded by pyVmomi."""
+    """moref -> record, from a PropertyCollector request of our own, decoded by pyVmomi."""
     content = client.content
-    types = [vim.VirtualMachine] + [getattr(vim, name) for name in inventory.CONTEXT_PROPERTIES]
+    types = [vim.VirtualMachine] + [getattr(vim, name) for name in CONTEXT_PATHS]
     view = content.viewManager.CreateContainerView(content.rootFolder, types, True)
     try:
         collector = content.propertyCollector
         options = vmodl.query.PropertyCollector.RetrieveOptions(maxObjects=2)
-        result = collector.RetrievePropertiesEx(specSet=[inventory._filter_spec(view)], options=options)
+        result = collector.RetrievePropertiesEx(specSet=[_filter_spec(view)], options=options)
         records = {}
         while result is not None:
             records.update(_reference_record(item) for item in result.objects)
@@ -117,14 +143,14 @@ def cloned_vms(client, count):
 
 
 def test_fast_listing_equals_pyvmomi_decoding(lab_env):
-    client = lab_env.vsphere_client()
+    collection_client = lab_env.vsphere_client()  # the collection's own client: its listing is under test
     try:
-        with cloned_vms(client, 2) as (with_independent_disk, with_snapshot):
+        with lab_env.vcenter() as client, cloned_vms(client, 2) as (with_independent_disk, with_snapshot):
             vcenter.add_disk(client, with_independent_disk, "Hard disk 2", disk_mode="independent_persistent")
             vcenter.take_snapshot(client, with_snapshot)
 
             expected = reference_records(client)
-            records = inventory.collect_records(client, page_size=2)
+            records = listing.collect_records(collection_client, page_size=2)
 
             assert records.keys() == expected.keys()
             for moref, record in expected.items():
@@ -135,9 +161,9 @@ def test_fast_listing_equals_pyvmomi_decoding(lab_env):
             assert by_name[with_snapshot]["has_snapshots"] and not by_name[with_independent_disk]["has_snapshots"]
             assert all(record["nics"] for record in by_name.values()), "every lab VM has a NIC"
 
-            vms = inventory.list_vms(client)
-            assert vms == inventory.assemble_vms(expected)
+            vms = listing.list_vms(collection_client)
+            assert vms == listing.assemble_vms(expected)
             listed = next(vm for vm in vms if vm["name"] == with_independent_disk)
             assert [disk["mode"] for disk in listed["disks"]] == ["normal", "independent"]
     finally:
-        client.disconnect()
+        collection_client.disconnect()

@@ -1,23 +1,18 @@
 # Copyright (c) 2026, sovereign.vm_backup contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """vm_backup_run against the lab: each case runs through ansible-playbook, and the end state is read back through the
-SPP API (sessions, recovery points) and through vCenter with pyVmomi (no snapshot left behind), never from the
-module's own answer alone. The emulator's admin API injects the faults and counts the requests."""
+backup server (sessions, recovery points: helpers.SppReader) and through vCenter with pyVmomi (no snapshot left
+behind), never from the module's own answer alone nor through the collection's client. The emulator's admin API
+injects the faults and counts the requests."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
-from pyVmomi import vim, vmodl
 
 import vcenter
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import backup as spp_backup
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import versions as spp_versions
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
+from helpers import changed_pattern, start_adhoc_backup, start_job
 
 pytestmark = pytest.mark.integration
 TARGET = "vm_backup_run"
@@ -26,41 +21,8 @@ ALWAYS = [True, True, True, True]  # a backup is an action: every run (and every
 WRITES = ("POST /ngp/hypervisor",)  # ad hoc backups; job starts are POST /api/endeavour/job/<id>
 
 
-def changed_pattern(results):
-    return [bool(result.get("changed")) for result in results]
-
-
 def assign(lab, assignments):
     lab.module("vm_backup_policy", {"assignments": assignments})
-
-
-def spp_vm(spp, name):
-    return spp_listing.search_vms(spp, name)[0]
-
-
-def versions_of(lab, name):
-    with lab.spp_client() as spp:
-        return spp_versions.list_versions(spp, spp_vm(spp, name))
-
-
-def sessions_of(lab, job_name):
-    """The job's sessions as SPP lists them (ids, oldest first)."""
-    with lab.spp_client() as spp:
-        jobs = {job["name"]: job for job in spp_jobs.list_jobs(spp)}
-        if job_name not in jobs:
-            return []
-        criteria = '[{"property":"jobId","value":"%s","op":"="}]' % jobs[job_name]["id"]
-        return list(spp.paginate(spp_jobs.SESSION_PATH, "sessions", params={"filter": criteria}))
-
-
-def all_session_ids(lab):
-    with lab.spp_client() as spp:
-        return {s["id"] for s in spp.paginate(spp_jobs.SESSION_PATH, "sessions")}
-
-
-def session(lab, session_id):
-    with lab.spp_client() as spp:
-        return spp_jobs.get_session(spp, session_id)
 
 
 def backup_writes(lab):
@@ -70,54 +32,8 @@ def backup_writes(lab):
 
 
 def snapshots(lab, name):
-    """Snapshot names of a VM, read through the PropertyCollector (the simulator fails lazy reads of unset values)."""
-    with lab.vsphere_client() as vsphere:
-        vm = vcenter.find_vm(vsphere, name)
-        collector = vsphere.content.propertyCollector
-        spec = vmodl.query.PropertyCollector.FilterSpec(
-            objectSet=[vmodl.query.PropertyCollector.ObjectSpec(obj=vm)],
-            propSet=[vmodl.query.PropertyCollector.PropertySpec(type=vim.VirtualMachine, pathSet=["snapshot"])])
-        names = []
-        for content in collector.RetrieveContents([spec]):
-            for prop in content.propSet or []:
-                pending = list(prop.val.rootSnapshotList if prop.val else [])
-                while pending:
-                    tree = pending.pop()
-                    names.append(tree.name)
-                    pending.extend(tree.childSnapshotList or [])
-        return sorted(names)
-
-
-def remove_snapshots(lab, name):
-    with lab.vsphere_client() as vsphere:
-        vcenter.wait(vcenter.find_vm(vsphere, name).RemoveAllSnapshots_Task())
-
-
-def add_independent_disk(lab, name, size_gb=1):
-    """Give a VM an independent disk (not captured by snapshots); return its label as vCenter reports it."""
-    with lab.vsphere_client() as vsphere:
-        vm = vcenter.find_vm(vsphere, name)
-        disks = [d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualDisk)]
-        used = {d.unitNumber for d in disks if d.controllerKey == disks[0].controllerKey}
-        disk = vim.vm.device.VirtualDisk(
-            key=-1, controllerKey=disks[0].controllerKey, unitNumber=min(set(range(16)) - used - {7}),
-            capacityInKB=size_gb * 1024 * 1024,
-            backing=vim.vm.device.VirtualDisk.FlatVer2BackingInfo(diskMode="independent_persistent",
-                                                                  thinProvisioned=True, fileName=""))
-        change = vim.vm.device.VirtualDeviceSpec(operation="add", fileOperation="create", device=disk)
-        vcenter.wait(vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(deviceChange=[change])))
-        added = [d for d in vcenter.find_vm(vsphere, name).config.hardware.device
-                 if isinstance(d, vim.vm.device.VirtualDisk) and d.backing.diskMode == "independent_persistent"]
-        return added[0].deviceInfo.label
-
-
-def wait_until_settled(lab, session_id, timeout=120):
-    deadline = time.monotonic() + timeout
-    while True:
-        current = session(lab, session_id)
-        if spp_answers.is_settled(spp_answers.session_status(current)) or time.monotonic() > deadline:
-            return current
-        time.sleep(0.2)
+    with lab.vcenter() as client:
+        return vcenter.snapshot_names(client, name)
 
 
 def by_name(result):
@@ -129,23 +45,23 @@ def by_name(result):
 def test_one_vm(fresh_lab):
     assign(fresh_lab, [{"vm": "DC0_H0_VM0", "policies": ["Gold"]}])
     fresh_lab.admin("DELETE", "/requests")
-    before = all_session_ids(fresh_lab)
+    before = fresh_lab.spp.session_ids()
 
     def after_each(index, result):
         if index in (0, 2):  # check mode: the plan, and nothing started
             assert result["plan"] == [{"policy": "Gold", "job": "vmware_Gold", "action": "adhoc",
                                        "vms": ["DC0_H0_VM0"], "running_session": None}]
             assert result["sessions"] == [] and result["vms"][0]["outcome"] == "planned"
-            assert backup_writes(fresh_lab) == {} and all_session_ids(fresh_lab) == before
-            assert len(versions_of(fresh_lab, "DC0_H0_VM0")) == (0 if index == 0 else 1)
+            assert backup_writes(fresh_lab) == {} and fresh_lab.spp.session_ids() == before
+            assert len(fresh_lab.spp.versions_of("DC0_H0_VM0")) == (0 if index == 0 else 1)
         else:
             fresh_lab.admin("DELETE", "/requests")
-            before.update(all_session_ids(fresh_lab))
+            before.update(fresh_lab.spp.session_ids())
 
     results = fresh_lab.four_runs(TARGET, dict(FAST, vms=["DC0_H0_VM0"]), after_each=after_each)
     assert changed_pattern(results) == ALWAYS
 
-    versions = versions_of(fresh_lab, "DC0_H0_VM0")
+    versions = fresh_lab.spp.versions_of("DC0_H0_VM0")
     assert len(versions) == 2, "two real runs, two recovery points"
     for result, version in zip((results[3], results[1]), versions):  # newest first
         vm = result["vms"][0]
@@ -155,7 +71,7 @@ def test_one_vm(fresh_lab):
         assert vm["consistency"] == version["consistency"] == "application"
         assert vm["session_id"] == version["sessionId"] == result["sessions"][0]["id"]
         assert vm["not_captured_disks"] == []
-        assert session(fresh_lab, vm["session_id"])["status"] == "COMPLETED"
+        assert fresh_lab.spp.session(vm["session_id"])["status"] == "COMPLETED"
         assert result["sessions"][0]["status"] == "COMPLETED" and result["sessions"][0]["started"] is True
         assert result["progress"] and result["progress"][-1].endswith("is COMPLETED at 100%")
         assert result["log"] == [] and result["duration_seconds"] >= 0
@@ -178,14 +94,14 @@ def test_several_vms_across_two_slas(fresh_lab):
     assert [vm["name"] for vm in result["vms"]] == args["vms"], "results in the order asked"
     for name, policy in (("DC0_H0_VM0", "Gold"), ("DC0_H0_VM2", "Gold"), ("DC0_H0_VM1", "Silver")):
         vm = by_name(result)[name]
-        versions = versions_of(fresh_lab, name)
+        versions = fresh_lab.spp.versions_of(name)
         assert len(versions) == 2
         assert vm["outcome"] == "success" and vm["policy"] == policy
         assert vm["session_id"] == sessions[policy]["id"] == versions[0]["sessionId"]
         assert versions[0]["protectionInfo"]["storageProfileName"] == policy
         assert snapshots(fresh_lab, name) == []
     for item in result["sessions"]:
-        spp_session = session(fresh_lab, item["id"])
+        spp_session = fresh_lab.spp.session(item["id"])
         assert spp_session["status"] == "COMPLETED" and spp_session["jobName"] == "vmware_" + item["policy"]
 
     result = fresh_lab.module(TARGET, dict(args, policy="Silver"), expect_rc=2)
@@ -202,12 +118,12 @@ def test_whole_policy(fresh_lab):
     assert result["plan"] == [{"policy": "Silver", "job": "vmware_Silver", "action": "start_job",
                                "vms": ["DC0_H0_VM0", "DC0_H0_VM1"], "running_session": None}]
     assert [vm["name"] for vm in result["vms"]] == ["DC0_H0_VM0", "DC0_H0_VM1"]
-    assert len(sessions_of(fresh_lab, "vmware_Silver")) == 2, "the policy's own job ran, once per real run"
-    assert sessions_of(fresh_lab, "vmware_Gold") == []
+    assert len(fresh_lab.spp.sessions("vmware_Silver")) == 2, "the policy's own job ran, once per real run"
+    assert fresh_lab.spp.sessions("vmware_Gold") == []
     for vm in result["vms"]:
         assert vm["outcome"] == "success"
-        assert versions_of(fresh_lab, vm["name"])[0]["sessionId"] == result["sessions"][0]["id"]
-    assert versions_of(fresh_lab, "DC0_H0_VM2") == []
+        assert fresh_lab.spp.versions_of(vm["name"])[0]["sessionId"] == result["sessions"][0]["id"]
+    assert fresh_lab.spp.versions_of("DC0_H0_VM2") == []
 
 
 def test_skip_if_backed_up_within(fresh_lab):
@@ -215,7 +131,7 @@ def test_skip_if_backed_up_within(fresh_lab):
     args = dict(FAST, vms=["DC0_H0_VM0"], skip_if_backed_up_within="1h")
     results = fresh_lab.four_runs(TARGET, args)
     assert changed_pattern(results) == [True, True, False, False]
-    assert len(versions_of(fresh_lab, "DC0_H0_VM0")) == 1
+    assert len(fresh_lab.spp.versions_of("DC0_H0_VM0")) == 1
     skipped = results[3]["vms"][0]
     assert skipped["outcome"] == "skipped" and results[3]["sessions"] == [] and results[3]["plan"] == []
     assert skipped["recovery_point"] == results[1]["vms"][0]["recovery_point"], "the point that satisfied the skip"
@@ -225,7 +141,7 @@ def test_skip_if_backed_up_within(fresh_lab):
     assert result["changed"] is True
     assert result["plan"][0]["vms"] == ["DC0_H0_VM1"]
     assert {n: vm["outcome"] for n, vm in by_name(result).items()} == {"DC0_H0_VM0": "skipped", "DC0_H0_VM1": "success"}
-    assert len(versions_of(fresh_lab, "DC0_H0_VM0")) == 1 and len(versions_of(fresh_lab, "DC0_H0_VM1")) == 1
+    assert len(fresh_lab.spp.versions_of("DC0_H0_VM0")) == 1 and len(fresh_lab.spp.versions_of("DC0_H0_VM1")) == 1
 
     # The same for a whole policy: only the VMs without a recent point get an ad hoc backup.
     assign(fresh_lab, [{"vm": "DC0_H0_VM2", "policies": ["Gold"]}])
@@ -243,16 +159,17 @@ def test_wait_false_returns_once_started(fresh_lab):
     result = fresh_lab.module(TARGET, dict(FAST, vms=["DC0_H0_VM0"], wait=False))
     assert result["changed"] is True and result["vms"][0]["outcome"] == "running"
     session_id = result["sessions"][0]["id"]
-    assert wait_until_settled(fresh_lab, session_id)["status"] == "COMPLETED"
-    assert versions_of(fresh_lab, "DC0_H0_VM0")[0]["sessionId"] == session_id
+    assert fresh_lab.spp.wait_until_settled(session_id)["status"] == "COMPLETED"
+    assert fresh_lab.spp.versions_of("DC0_H0_VM0")[0]["sessionId"] == session_id
 
 
 def test_independent_disk_is_named_as_not_captured(fresh_lab):
     name = "bk-indep-%s" % uuid.uuid4().hex[:4]
-    with fresh_lab.vsphere_client() as vsphere:
-        vcenter.clone_vm(vsphere, "DC0_H0_VM0", name)
+    with fresh_lab.vcenter() as client:
+        vcenter.clone_vm(client, "DC0_H0_VM0", name)
     try:
-        label = add_independent_disk(fresh_lab, name)
+        with fresh_lab.vcenter() as client:
+            label = vcenter.add_disk(client, name, "Hard disk 2", disk_mode="independent_persistent")
         fresh_lab.admin("POST", "/inventory")
         assign(fresh_lab, [{"vm": name, "policies": ["Gold"]}])
         result = fresh_lab.module(TARGET, dict(FAST, vms=[name]))
@@ -260,11 +177,11 @@ def test_independent_disk_is_named_as_not_captured(fresh_lab):
         assert vm["outcome"] == "success" and vm["not_captured_disks"] == [label]
         assert any(label in line and line.startswith("WARN") for line in vm["messages"])
         assert [(line["type"], line["message_id"]) for line in result["log"]] == [("WARN", "CTGGA2393")]
-        captured = {d["label"]: d.get("captured") for d in versions_of(fresh_lab, name)[0]["vmConfig"]["disks"]}
+        captured = {d["label"]: d.get("captured") for d in fresh_lab.spp.versions_of(name)[0]["vmConfig"]["disks"]}
         assert captured[label] is False
     finally:
-        with fresh_lab.vsphere_client() as vsphere:
-            vcenter.destroy_vm(vsphere, name)
+        with fresh_lab.vcenter() as client:
+            vcenter.destroy_vm(client, name)
         fresh_lab.admin("POST", "/inventory")
 
 
@@ -277,12 +194,12 @@ def test_preflight_refuses_every_bad_target_and_starts_nothing(fresh_lab):
     assign(fresh_lab, [{"vm": "DC0_H0_VM0", "policies": ["Gold"]}, {"vm": "DC0_H0_VM2", "policies": [held]},
                        {"vm": "DC0_C0_RP0_VM0", "policies": ["Gold"]}])
     fresh_lab.module("backup_sla_policy", {"name": held, "held": True})
-    with fresh_lab.vsphere_client() as vsphere:
-        vcenter.clone_vm(vsphere, "DC0_H0_VM0", new_vm)  # after the last inventory: unknown to the backup server
-        vcenter.take_snapshot(vsphere, "DC0_C0_RP0_VM0", "user-snapshot")
+    with fresh_lab.vcenter() as client:
+        vcenter.clone_vm(client, "DC0_H0_VM0", new_vm)  # after the last inventory: unknown to the backup server
+        vcenter.take_snapshot(client, "DC0_C0_RP0_VM0", "user-snapshot")
     try:
         fresh_lab.admin("DELETE", "/requests")
-        before = all_session_ids(fresh_lab)
+        before = fresh_lab.spp.session_ids()
         args = dict(FAST, vms=["DC0_H0_VM0", "ghost-vm", new_vm, "DC0_H0_VM1", "DC0_H0_VM2", "DC0_C0_RP0_VM0"])
         for check in (True, False):
             result = fresh_lab.module(TARGET, args, check=check, expect_rc=2)
@@ -295,8 +212,8 @@ def test_preflight_refuses_every_bad_target_and_starts_nothing(fresh_lab):
             assert "never deletes a snapshot" in message and "rescan_until_visible" in message
             assert {v["vm"] for v in result["violations"]} == set(args["vms"]) - {"DC0_H0_VM0"}
         assert backup_writes(fresh_lab) == {}, "no ad hoc backup and no job start was sent"
-        assert all_session_ids(fresh_lab) == before
-        assert versions_of(fresh_lab, "DC0_H0_VM0") == []
+        assert fresh_lab.spp.session_ids() == before
+        assert fresh_lab.spp.versions_of("DC0_H0_VM0") == []
         assert snapshots(fresh_lab, "DC0_C0_RP0_VM0") == ["user-snapshot"], "the user's snapshot is left alone"
 
         # A held policy named explicitly, and a whole held policy, are refused as well.
@@ -306,11 +223,11 @@ def test_preflight_refuses_every_bad_target_and_starts_nothing(fresh_lab):
         assert "SLA policy Bronze protects no VM" in result["msg"]
         result = fresh_lab.module(TARGET, dict(FAST, policy="Platinum"), expect_rc=2)
         assert "no SLA policy named 'Platinum'" in result["msg"]
-        assert backup_writes(fresh_lab) == {} and all_session_ids(fresh_lab) == before
+        assert backup_writes(fresh_lab) == {} and fresh_lab.spp.session_ids() == before
     finally:
-        remove_snapshots(fresh_lab, "DC0_C0_RP0_VM0")
-        with fresh_lab.vsphere_client() as vsphere:
-            vcenter.destroy_vm(vsphere, new_vm)
+        with fresh_lab.vcenter() as client:
+            vcenter.remove_snapshots(client, "DC0_C0_RP0_VM0")
+            vcenter.destroy_vm(client, new_vm)
 
 
 # -- faults -------------------------------------------------------------------------------------------------------
@@ -328,8 +245,8 @@ def test_a_failing_vm_is_named_with_its_error_line(fresh_lab):
     assert vms["DC0_H0_VM0"]["outcome"] == "success" and vms["DC0_H0_VM0"]["recovery_point"]["id"]
     assert vms["DC0_H0_VM1"]["outcome"] == "failed" and vms["DC0_H0_VM1"]["recovery_point"] is None
     assert [(line["type"], line["message_id"]) for line in result["log"]] == [("ERROR", "CTGGA2391")]
-    assert session(fresh_lab, result["sessions"][0]["id"])["status"] == "PARTIAL"
-    assert versions_of(fresh_lab, "DC0_H0_VM1") == [] and len(versions_of(fresh_lab, "DC0_H0_VM0")) == 1
+    assert fresh_lab.spp.session(result["sessions"][0]["id"])["status"] == "PARTIAL"
+    assert fresh_lab.spp.versions_of("DC0_H0_VM1") == [] and len(fresh_lab.spp.versions_of("DC0_H0_VM0")) == 1
 
 
 def test_a_lost_answer_to_the_backup_request_is_not_sent_again(fresh_lab):
@@ -341,9 +258,9 @@ def test_a_lost_answer_to_the_backup_request_is_not_sent_again(fresh_lab):
     assert "may have started the backup of DC0_H0_VM0 with SLA 'Gold'" in result["msg"]
     assert "look at the sessions of job 'vmware_Gold'" in result["msg"]
     assert backup_writes(fresh_lab) == {"POST /ngp/hypervisor": 1}, "sent once, never replayed"
-    started = sessions_of(fresh_lab, "vmware_Gold")
+    started = fresh_lab.spp.sessions("vmware_Gold")
     assert len(started) == 1, "the server did start it"
-    assert wait_until_settled(fresh_lab, started[0]["id"])["status"] == "COMPLETED"
+    assert fresh_lab.spp.wait_until_settled(started[0]["id"])["status"] == "COMPLETED"
 
 
 def test_timeout_shorter_than_the_job_names_the_session_that_keeps_running(fresh_lab):
@@ -352,7 +269,7 @@ def test_timeout_shorter_than_the_job_names_the_session_that_keeps_running(fresh
     try:
         result = fresh_lab.module(TARGET, dict(FAST, vms=["DC0_H0_VM0"], timeout=1), expect_rc=2)
         session_id = result["sessions"][0]["id"]
-        still = session(fresh_lab, session_id)
+        still = fresh_lab.spp.session(session_id)
         assert still["status"] in ("PENDING", "RUNNING"), "the job keeps running on the server"
     finally:
         fresh_lab.admin("POST", "/speed", {"factor": 0.05})
@@ -361,8 +278,8 @@ def test_timeout_shorter_than_the_job_names_the_session_that_keeps_running(fresh
     assert "keeps running on the server" in message and "follow session %s" % session_id in message
     assert "has not failed" in message and "failed in a session" not in message
     assert result["running_sessions"] == [session_id] and result["vms"][0]["outcome"] == "running"
-    assert wait_until_settled(fresh_lab, session_id)["status"] == "COMPLETED", "and it ends well"
-    assert versions_of(fresh_lab, "DC0_H0_VM0")[0]["sessionId"] == session_id
+    assert fresh_lab.spp.wait_until_settled(session_id)["status"] == "COMPLETED", "and it ends well"
+    assert fresh_lab.spp.versions_of("DC0_H0_VM0")[0]["sessionId"] == session_id
     assert snapshots(fresh_lab, "DC0_H0_VM0") == []
 
 
@@ -371,22 +288,20 @@ def test_if_running_wait_attaches_to_the_running_session(fresh_lab):
     fresh_lab.admin("POST", "/speed", {"factor": 2})
     try:
         # The whole job runs (someone started it): the task follows it rather than failing on the 409.
-        with fresh_lab.spp_client() as spp:
-            running = spp_jobs.start_job(spp, spp_jobs.find_job(spp, "vmware_Gold"))["id"]
+        running = start_job(fresh_lab, "vmware_Gold")
         result = fresh_lab.module(TARGET, dict(FAST, vms=["DC0_H0_VM0"]))
         assert result["plan"][0]["running_session"] == running
         assert [(s["id"], s["started"], s["status"]) for s in result["sessions"]] == [(running, False, "COMPLETED")]
         assert result["vms"][0]["outcome"] == "success" and result["vms"][0]["session_id"] == running
-        assert [s["id"] for s in sessions_of(fresh_lab, "vmware_Gold")] == [running], "no second run"
+        assert [s["id"] for s in fresh_lab.spp.sessions("vmware_Gold")] == [running], "no second run"
 
         # A run of another VM of the same SLA: followed, then this VM gets a backup of its own.
-        with fresh_lab.spp_client() as spp:
-            other = spp_backup.start_adhoc_backup(spp, "Gold", [spp_vm(spp, "DC0_H0_VM0")])
+        other = start_adhoc_backup(fresh_lab, "Gold", ["DC0_H0_VM0"])
         result = fresh_lab.module(TARGET, dict(FAST, vms=["DC0_H0_VM1"]))
         assert [(s["id"] == other, s["started"]) for s in result["sessions"]] == [(True, False), (False, True)]
         vm = result["vms"][0]
         assert vm["outcome"] == "success" and vm["session_id"] == result["sessions"][1]["id"]
-        assert versions_of(fresh_lab, "DC0_H0_VM1")[0]["sessionId"] == vm["session_id"]
+        assert fresh_lab.spp.versions_of("DC0_H0_VM1")[0]["sessionId"] == vm["session_id"]
     finally:
         fresh_lab.admin("POST", "/speed", {"factor": 0.05})
 
@@ -395,15 +310,14 @@ def test_if_running_fail_refuses_and_starts_nothing(fresh_lab):
     assign(fresh_lab, [{"vm": "DC0_H0_VM0", "policies": ["Gold"]}, {"vm": "DC0_H0_VM1", "policies": ["Silver"]}])
     fresh_lab.admin("POST", "/speed", {"factor": 2})
     try:
-        with fresh_lab.spp_client() as spp:
-            running = spp_jobs.start_job(spp, spp_jobs.find_job(spp, "vmware_Gold"))["id"]
+        running = start_job(fresh_lab, "vmware_Gold")
         fresh_lab.admin("DELETE", "/requests")
-        before = all_session_ids(fresh_lab)
+        before = fresh_lab.spp.session_ids()
         result = fresh_lab.module(TARGET, dict(FAST, vms=["DC0_H0_VM1", "DC0_H0_VM0"], if_running="fail"), expect_rc=2)
         assert "[job_running] DC0_H0_VM0: job vmware_Gold of SLA policy Gold is already running (session %s)" % running \
             in result["msg"]
-        assert backup_writes(fresh_lab) == {} and all_session_ids(fresh_lab) == before, "not even the Silver one"
-        wait_until_settled(fresh_lab, running)
+        assert backup_writes(fresh_lab) == {} and fresh_lab.spp.session_ids() == before, "not even the Silver one"
+        fresh_lab.spp.wait_until_settled(running)
     finally:
         fresh_lab.admin("POST", "/speed", {"factor": 0.05})
 

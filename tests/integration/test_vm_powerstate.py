@@ -5,38 +5,20 @@ state is read back through pyVmomi, never from the module's own answer."""
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 
 import pytest
 
 import vcenter
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
+from helpers import CONVERGES, changed_pattern, cloned_vm, hold_job, power_state
 
 pytestmark = pytest.mark.integration
-CONVERGES = [True, True, False, False]
 VM = "DC0_H0_VM0"
 
 
-def changed_pattern(results):
-    return [bool(result.get("changed")) for result in results]
-
-
-def power_state(lab, name):
-    with lab.vsphere_client() as vsphere:
-        return str(vcenter.find_vm(vsphere, name).runtime.powerState)
-
-
-@contextlib.contextmanager
 def new_vm(lab):
     """A VM freshly cloned powered off, as a CI pipeline creates it; destroyed on the way out."""
-    name = "ci-%s" % uuid.uuid4().hex[:6]
-    with lab.vsphere_client() as vsphere:
-        try:
-            vcenter.clone_vm(vsphere, VM, name, power_on=False)
-            yield name
-        finally:
-            vcenter.destroy_vm(vsphere, name)
+    return cloned_vm(lab, VM, "ci")
 
 
 def rescan(lab, name):
@@ -122,8 +104,7 @@ def test_refuses_a_held_only_vm_unless_enforcement_is_off(fresh_lab):
     fresh_lab.module("backup_sla_policy", {"name": held, "site": "Secondary", "retention": {"days": 7}})
     with new_vm(fresh_lab) as name:
         fresh_lab.module("vm_backup_policy", {"vm": name, "policies": [held], "rescan": True})
-        with fresh_lab.spp_client() as spp:
-            spp_jobs.hold_job(spp, spp_jobs.find_job(spp, "vmware_%s" % held))
+        hold_job(fresh_lab, "vmware_%s" % held)
         args = {"vm": name, "state": "powered-on"}
         refused = assert_refused(fresh_lab, name, args, "held or unknown policies only (%s)" % held)
         assert "release one of them (backup_sla_policy with held: false)" in refused["msg"]
@@ -139,13 +120,14 @@ def test_unknown_and_ambiguous_names_are_clear_errors(fresh_lab):
     assert "vCenter has no VM no-such-vm" in missing["msg"]
     folder = "/DC0/vm/dup-%s" % uuid.uuid4().hex[:4]
     with new_vm(fresh_lab) as name:
-        with fresh_lab.vsphere_client() as vsphere:
+        with fresh_lab.vcenter() as client:
             try:
-                vcenter.create_folder(vsphere, folder)
-                vcenter.clone_vm(vsphere, VM, name, power_on=False, folder=folder)
+                vcenter.create_folder(client, folder)
+                vcenter.clone_vm(client, VM, name, power_on=False, folder=folder)
+                assert len(vcenter.find_vms(client, name)) == 2
                 twice = fresh_lab.module("vm_powerstate", {"vm": name, "state": "powered-off"}, expect_rc=2)
                 assert "2 VMs are named %s" % name in twice["msg"]
             finally:
-                vcenter.destroy_vm(vsphere, name)
-                vcenter.destroy_vm(vsphere, name)
-                vcenter.destroy_folder(vsphere, folder)
+                vcenter.destroy_vm(client, name)
+                vcenter.destroy_vm(client, name)
+                vcenter.destroy_folder(client, folder)
