@@ -1,12 +1,18 @@
 # Copyright (c) 2026, sovereign.vm_backup contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Fixtures of the SPP emulator tests: one lab (vcsim + emulator over TLS) per test process, a raw HTTP client of
-the SPP API, and a pyVmomi view of vCenter to check effects independently of the emulator's answers."""
+"""Fixtures of the SPP emulator tests: one lab (vcsim + emulator over TLS) per profile and test process, a raw HTTP
+client of the SPP API, and a pyVmomi view of vCenter to check effects independently of the emulator's answers.
+
+The suite chooses its profiles itself (``default`` for most tests, both for the profile tests), whatever
+``SPP_EMULATOR_PROFILE`` says: it is the emulator's own contract, not a client's."""
 
 from __future__ import annotations
 
+import json
+import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import pytest
@@ -27,8 +33,34 @@ from lab import Lab  # tests/conftest.py puts tests/lab and tests/emulators/spp 
 SPEED = 0.05
 WAIT_SECONDS = 30
 BASE_VM = "DC0_H0_VM0"  # powered-on VM of the simulator's default model, cloned for each test that changes VMs
-TERMINAL = ("COMPLETED", "PARTIAL", "FAILED", "CANCELED", "RESOURCE ACTIVE")
-VM_PATHS = ["name", "config.instanceUuid", "runtime.powerState", "runtime.host", "snapshot", "config.hardware.device"]
+TERMINAL = ("COMPLETED", "PARTIAL", "FAILED", "CANCELED")
+PROFILES = ("default", "public-record")
+CLEANUP_LINK = {"default": "cleanup", "public-record": "end_iv"}
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def is_test_active(session: dict) -> bool:
+    """An active test restore: PENDING with its action links (spp-api.md 14.9)."""
+    return session["status"] == "PENDING" and "rrp" in session["links"]
+
+
+def settled(session: dict) -> bool:
+    """Ended, or an active test restore waiting for its follow-up action."""
+    return session["status"] in TERMINAL or is_test_active(session)
+
+
+VM_PATHS = [
+    "name",
+    "config.instanceUuid",
+    "runtime.powerState",
+    "runtime.host",
+    "snapshot",
+    "config.hardware.device",
+    "config.files.vmPathName",
+]
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = WAIT_SECONDS, message: str = "condition"):
@@ -49,6 +81,7 @@ class SppApi:
     """Bare HTTP access to the emulator with requests: what a client sees, nothing interpreted."""
 
     def __init__(self, env: dict):
+        self.profile = env["SPP_EMULATOR_PROFILE"]
         self.url = env["SPP_URL"]
         self.admin_url = env["SPP_EMULATOR_ADMIN"]
         self.username, self.password = env["SPP_USERNAME"], env["SPP_PASSWORD"]
@@ -136,12 +169,64 @@ class SppApi:
             message=f"job session {session_id} to reach {statuses}",
         )
 
+    def wait_settled(self, session_id: str) -> dict:
+        """Wait until the session ends or is an active test restore."""
+        return wait_until(
+            lambda: settled(s := self.session(session_id)) and s, message=f"job session {session_id} to settle"
+        )
+
+    def find_session(self, job_name: str, since_ms: int) -> str:
+        """The id of the newest session of job_name that started at or after since_ms: how IBM's samples find a
+        session (by jobName), for answers that carry no sessionId."""
+        criteria = json.dumps(
+            [
+                {"property": "jobName", "value": job_name, "op": "="},
+                {"property": "start", "value": since_ms, "op": ">="},
+            ]
+        )
+        sort = json.dumps([{"property": "start", "direction": "DESC"}])
+        found = wait_until(
+            lambda: self.get("/api/endeavour/jobsession", filter=criteria, sort=sort)["sessions"],
+            message=f"a session of {job_name}",
+        )
+        return found[0]["id"]
+
+    def started_session(self, answer: dict, since_ms: int) -> str:
+        """The session an adhoc or restore answer started: response.sessionId, else found by response.name."""
+        response = answer["response"]
+        return response.get("sessionId") or self.find_session(response["name"], since_ms)
+
+    def start_job(self, job: dict, expect: int = 200) -> dict:
+        """Start a job as IBM's JobAPI.run does: actionname from links.start.schema. Returns the start answer."""
+        workflows = self.get(job["links"]["start"]["schema"])["parameter"]["actionname"]["values"]
+        return self.call(
+            "POST", job["links"]["start"]["href"], expect=expect, json={"actionname": workflows[0]["value"]}
+        )
+
+    def run_job(self, job: dict) -> str:
+        """Start the job and return the id of its new session, found through links.livejobsessions."""
+        before = {s["id"] for s in self.get(job["links"]["livejobsessions"]["href"])["sessions"]}
+        self.start_job(job)
+        live = wait_until(
+            lambda: [s for s in self.get(job["links"]["livejobsessions"]["href"])["sessions"] if s["id"] not in before],
+            message=f"the new session of {job['name']}",
+        )
+        return live[0]["id"]
+
+    def restores(self, session: dict) -> list[dict]:
+        """What the emulator restored in this session, per VM (admin /state: the API lists no VMs)."""
+        return self.admin("GET", "/state")["restores"][session["id"]]
+
+    def cleanup_link(self) -> str:
+        return CLEANUP_LINK[self.profile]
+
     def logs(self, session: dict) -> list[dict]:
         return self.get(session["links"]["log"]["href"], pageSize=1000)["logs"]
 
     def backup(self, vm: dict, sla_name: str = "Gold") -> dict:
         """Assign the SLA, run an ad hoc backup of the VM and wait for the session to end."""
         self.assign([vm], [sla_name])
+        since = now_ms()
         answer = self.call(
             "POST",
             "/ngp/hypervisor",
@@ -149,10 +234,11 @@ class SppApi:
             params={"action": "adhoc"},
             json={"slaPolicyName": sla_name, "subtype": "vmware", "resource": [vm["links"]["self"]["href"]]},
         )
-        return self.wait_session(answer["response"]["sessionId"])
+        return self.wait_session(self.started_session(answer, since))
 
-    def restore(self, vm: dict, mode: str, expect_status=TERMINAL, destination: dict | None = None, **options) -> dict:
-        """Restore the latest version of vm in the given mode (options: the subpolicy's option fields)."""
+    def restore(self, vm: dict, mode: str, destination: dict | None = None, **options) -> dict:
+        """Restore the latest version of vm in the given mode (options: the subpolicy's option fields) and wait
+        until it ends or, in test mode, is an active test restore."""
         recovery_vm = self.vm(vm["name"], source="recovery") if vm.get("inHLO", True) else vm
         body = {
             "subType": "vmware",
@@ -188,9 +274,10 @@ class SppApi:
             },
             "script": {"preGuest": None, "postGuest": None, "continueScriptsOnError": False},
         }
+        since = now_ms()
         answer = self.call("POST", "/ngp/hypervisor", expect=201, params={"action": "restore"}, json=body)
         assert answer["statusCode"] == 201 and answer["response"]["name"].startswith("onDemandRestore_")
-        return self.wait_session(answer["response"]["sessionId"], expect_status)
+        return self.wait_settled(self.started_session(answer, since))
 
     def inventory(self) -> None:
         self.admin("POST", "/inventory")
@@ -241,6 +328,7 @@ class VCenter:
             "power_state": props.get("runtime.powerState"),
             "host": props["runtime.host"]._moId,  # pylint: disable=protected-access
             "has_snapshots": props.get("snapshot") is not None,
+            "datastore": (props.get("config.files.vmPathName") or "").partition("]")[0].lstrip("["),
             "disks": [d.deviceInfo.label for d in devices if isinstance(d, vim.vm.device.VirtualDisk)],
             "nics": [
                 {
@@ -282,6 +370,30 @@ class VCenter:
             wait_for_task(self.si, vm.PowerOffVM_Task())
         wait_for_task(self.si, vm.Destroy_Task())
 
+    def add_datastore(self, name: str) -> None:
+        """A local datastore on every host (the simulator backs it with a directory); nothing when it exists."""
+        specs, view = container_spec(self.si, [vim.HostSystem, vim.Datastore])
+        try:
+            found = list(
+                retrieve(
+                    self.si,
+                    specs,
+                    [
+                        PropertyCollector.PropertySpec(type=vim.HostSystem, pathSet=["configManager.datastoreSystem"]),
+                        PropertyCollector.PropertySpec(type=vim.Datastore, pathSet=["name"]),
+                    ],
+                )
+            )
+        finally:
+            view.DestroyView()
+        if any(props.get("name") == name for _obj, props in found):
+            return
+        path = tempfile.mkdtemp(prefix="vcsim-datastore-")
+        for _obj, props in found:
+            system = props.get("configManager.datastoreSystem")
+            if system is not None:
+                system.CreateLocalDatastore(name=name, path=path)
+
     def snapshot(self, name: str) -> None:
         task = self.managed(name).CreateSnapshot_Task(name="manual", description="", memory=False, quiesce=False)
         wait_for_task(self.si, task)
@@ -306,12 +418,33 @@ class VCenter:
         wait_for_task(self.si, vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(deviceChange=[change])))
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory):
+def _lab(tmp_path_factory, profile: str):
     running = Lab(
-        str(tmp_path_factory.mktemp("lab")), datacenters=1, clusters=1, cluster_hosts=1, hosts=1, vms=2, speed=SPEED
+        str(tmp_path_factory.mktemp(f"lab-{profile}")),
+        datacenters=1,
+        clusters=1,
+        cluster_hosts=1,
+        hosts=1,
+        vms=2,
+        speed=SPEED,
+        profile=profile,
     )
     running.start()
+    return running
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory):
+    """The lab of the default profile (most tests)."""
+    running = _lab(tmp_path_factory, "default")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def public_lab(tmp_path_factory):
+    """The lab of the public-record profile, started by the first test that needs it in this process."""
+    running = _lab(tmp_path_factory, "public-record")
     yield running
     running.stop()
 
@@ -323,18 +456,23 @@ def vcenter(lab):
     client.close()
 
 
-@pytest.fixture
-def spp(lab):
+@pytest.fixture(scope="session")
+def public_vcenter(public_lab):
+    client = VCenter(public_lab.env)
+    yield client
+    client.close()
+
+
+def reset_client(running: Lab) -> SppApi:
     """A logged-in client on an emulator reset to its initial state (inventory re-read)."""
-    api = SppApi(lab.env)
+    api = SppApi(running.env)
     api.admin("POST", "/reset", {"inventory": True})
     api.admin("DELETE", "/requests")
     api.login()
     return api
 
 
-@pytest.fixture
-def fresh_vm(spp, vcenter, request):
+def make_fresh_vm(spp: SppApi, vcenter: VCenter, request) -> dict:
     """A new VM cloned from the base VM for this test, inventoried; it and the VMs restored from it are removed
     afterwards."""
     prefix = f"t{uuid.uuid4().hex[:8]}"
@@ -348,3 +486,46 @@ def fresh_vm(spp, vcenter, request):
 
     request.addfinalizer(cleanup)
     return spp.vm(prefix)
+
+
+@pytest.fixture
+def spp(lab):
+    """A logged-in client of the default profile's emulator, reset."""
+    return reset_client(lab)
+
+
+@pytest.fixture
+def spp_public(public_lab):
+    """A logged-in client of the public-record profile's emulator, reset."""
+    return reset_client(public_lab)
+
+
+@pytest.fixture
+def fresh_vm(spp, vcenter, request):
+    return make_fresh_vm(spp, vcenter, request)
+
+
+@pytest.fixture
+def public_fresh_vm(spp_public, public_vcenter, request):
+    return make_fresh_vm(spp_public, public_vcenter, request)
+
+
+@dataclass
+class Bed:
+    """One profile's emulator (reset, logged in) and its vCenter."""
+
+    profile: str
+    spp: SppApi
+    vcenter: VCenter
+    request: Any
+
+    def fresh_vm(self) -> dict:
+        return make_fresh_vm(self.spp, self.vcenter, self.request)
+
+
+@pytest.fixture(params=PROFILES)
+def bed(request):
+    """Each profile in turn, for the points that hold in both (spp-api.md 14)."""
+    running = request.getfixturevalue("lab" if request.param == "default" else "public_lab")
+    vcenter = request.getfixturevalue("vcenter" if request.param == "default" else "public_vcenter")
+    return Bed(request.param, reset_client(running), vcenter, request)

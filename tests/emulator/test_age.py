@@ -129,8 +129,8 @@ def test_a_coverage_report_reads_the_protection_sessions_of_7_days_in_one_page(s
 def test_aging_everything_moves_every_version_and_session(spp, fresh_vm):
     session = spp.backup(fresh_vm)
     protection_time = _protection_time(spp, fresh_vm)
-    restore = spp.restore(fresh_vm, "clone")  # its postRestoreInfo names the restored point by id and time
-    assert restore["properties"]["postRestoreInfo"][0]["protectionTime"] == protection_time
+    restore = spp.restore(fresh_vm, "clone")  # the admin API's record of it names the restored point by id and time
+    assert spp.restores(restore)[0]["protectionTime"] == protection_time
     state = spp.admin("GET", "/state")
 
     answer = spp.admin("POST", "/age", {"hours": 1.5})
@@ -144,7 +144,7 @@ def test_aging_everything_moves_every_version_and_session(spp, fresh_vm):
     assert spp.session(session["id"])["start"] == session["start"] - 90 * 60_000
     restored = spp.session(restore["id"])
     assert restored["start"] == restore["start"] - 90 * 60_000
-    assert restored["properties"]["postRestoreInfo"][0]["protectionTime"] == protection_time - 90 * 60_000
+    assert spp.restores(restored)[0]["protectionTime"] == protection_time - 90 * 60_000
     job = spp.job("vmware_Gold")
     assert (job["lastRunTime"], job["lastrun"]["end"]) == (session["start"] - 90 * 60_000, session["end"] - 90 * 60_000)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import wait_until
+from conftest import is_test_active, wait_until
 
 
 def _errors(spp, session):
@@ -100,17 +100,18 @@ def backed_up(spp, fresh_vm):
     return fresh_vm
 
 
-def _restored_vm(session):
-    (entry,) = session["properties"]["postRestoreInfo"]
+def _restored_vm(spp, session):
+    """What the emulator restored (admin /state): postRestoreInfo is an object that lists no VMs (spp-api.md 14.13)."""
+    (entry,) = spp.restores(session)
     return entry
 
 
 def test_a_test_restore_creates_an_isolated_vm(spp, vcenter, backed_up):
     session = spp.restore(backed_up, "test")
-    assert session["status"] == "RESOURCE ACTIVE"
+    assert session["status"] == "PENDING" and is_test_active(session)
     assert {"cleanup", "rrp", "clone"} <= set(session["links"])
     test_vm = vcenter.vm(backed_up["name"] + "_TEST")
-    assert test_vm is not None and test_vm["moref"] == _restored_vm(session)["moref"]
+    assert test_vm is not None and test_vm["moref"] == _restored_vm(spp, session)["moref"]
     assert test_vm["nics"] and all(not nic["connected"] and not nic["start_connected"] for nic in test_vm["nics"])
     assert vcenter.vm(backed_up["name"])["moref"] == backed_up["nativeObject"]["mor"]["val"]  # original untouched
 
@@ -121,14 +122,14 @@ def test_a_test_restore_connects_to_a_mapped_test_network(spp, vcenter, backed_u
     test_network = next(net for net in networks.values() if net["name"] == "VM Network")
     mapping = {source_network["links"]["self"]["href"]: {"test": test_network["links"]["self"]["href"]}}
     session = spp.restore(backed_up, "test", destination={"mapvirtualnetwork": mapping})
-    assert session["status"] == "RESOURCE ACTIVE"
-    test_vm = vcenter.by_moref(_restored_vm(session)["moref"])
+    assert is_test_active(session)
+    test_vm = vcenter.by_moref(_restored_vm(spp, session)["moref"])
     assert [(nic["network"], nic["start_connected"]) for nic in test_vm["nics"]] == [("VM Network", True)]
 
 
 def test_cleanup_removes_the_test_vm_and_ends_the_session(spp, vcenter, backed_up):
     session = spp.restore(backed_up, "test")
-    test_moref = _restored_vm(session)["moref"]
+    test_moref = _restored_vm(spp, session)["moref"]
     spp.call("POST", session["links"]["cleanup"]["href"], expect=201, json={})
     assert spp.wait_session(session["id"], ("COMPLETED", "FAILED"))["status"] == "COMPLETED"
     assert vcenter.by_moref(test_moref) is None
@@ -138,7 +139,7 @@ def test_cleanup_removes_the_test_vm_and_ends_the_session(spp, vcenter, backed_u
 def test_rrp_moves_the_test_vm_to_production(spp, vcenter, backed_up):
     original = vcenter.vm(backed_up["name"])
     session = spp.restore(backed_up, "test")
-    test_moref = _restored_vm(session)["moref"]
+    test_moref = _restored_vm(spp, session)["moref"]
     spp.call("POST", session["links"]["rrp"]["href"], expect=201, json={})
     assert spp.wait_session(session["id"], ("COMPLETED", "FAILED"))["status"] == "COMPLETED"
     assert vcenter.by_moref(original["moref"]) is None
@@ -151,7 +152,7 @@ def test_rrp_moves_the_test_vm_to_production(spp, vcenter, backed_up):
 def test_clone_keeps_the_test_vm_as_a_permanent_clone(spp, vcenter, backed_up):
     original = vcenter.vm(backed_up["name"])
     session = spp.restore(backed_up, "test")
-    test_moref = _restored_vm(session)["moref"]
+    test_moref = _restored_vm(spp, session)["moref"]
     spp.call("POST", session["links"]["clone"]["href"], expect=201, json={})
     assert spp.wait_session(session["id"], ("COMPLETED", "FAILED"))["status"] == "COMPLETED"
     kept = vcenter.by_moref(test_moref)
@@ -175,7 +176,7 @@ def test_a_clone_restore_has_a_new_name_uuid_and_macs(spp, vcenter, backed_up):
     session = spp.restore(backed_up, "clone", poweron=True)
     assert session["status"] == "COMPLETED"
     clone = vcenter.vm(backed_up["name"] + "_CLONE")
-    assert clone["moref"] == _restored_vm(session)["moref"]
+    assert clone["moref"] == _restored_vm(spp, session)["moref"]
     assert clone["instance_uuid"] != original["instance_uuid"]
     assert clone["nics"] and not {nic["mac"] for nic in clone["nics"]} & {nic["mac"] for nic in original["nics"]}
     assert all(nic["start_connected"] for nic in clone["nics"])
@@ -197,7 +198,7 @@ def test_a_restore_goes_to_the_destination_target_and_folder(spp, vcenter, backe
     destination = {"target": {"href": host["links"]["self"]["href"], "resourceType": "host"}, "vmfolderpath": "/DC0/vm"}
     session = spp.restore(backed_up, "clone", destination=destination)
     assert session["status"] == "COMPLETED"
-    assert vcenter.by_moref(_restored_vm(session)["moref"])["host"] == host["nativeObject"]["mor"]["val"]
+    assert vcenter.by_moref(_restored_vm(spp, session)["moref"])["host"] == host["nativeObject"]["mor"]["val"]
 
 
 def test_a_recovery_restore_refuses_to_overwrite_without_allowvmoverwrite(spp, vcenter, backed_up):
@@ -213,7 +214,8 @@ def test_an_injected_restore_failure_fails_the_job_before_vcenter_is_touched(spp
     before = vcenter.vms()
     spp.admin("POST", "/restore-failure", {"vm": backed_up["name"], "message": "vSnap mount failed", "count": 1})
     session = spp.restore(backed_up, "recovery", allowvmoverwrite=True)
-    assert session["status"] == "FAILED" and session["properties"]["postRestoreInfo"] == []
+    assert session["status"] == "FAILED" and spp.restores(session) == []
+    assert "0 of 1" in session["properties"]["postRestoreInfo"]["message"]
     (error,) = _errors(spp, session)
     assert error["messageId"] == "CTGGA2502" and "vSnap mount failed" in error["message"]
     assert vcenter.vms() == before  # nothing touched
@@ -226,7 +228,7 @@ def test_a_recovery_restore_with_allowvmoverwrite_replaces_the_original(spp, vce
     assert session["status"] == "COMPLETED"
     assert vcenter.by_moref(original["moref"]) is None
     restored = vcenter.vm(backed_up["name"])
-    assert restored["moref"] == _restored_vm(session)["moref"] != original["moref"]
+    assert restored["moref"] == _restored_vm(spp, session)["moref"] != original["moref"]
     assert restored["instance_uuid"] == original["instance_uuid"]
     assert sorted(nic["mac"] for nic in restored["nics"]) == sorted(nic["mac"] for nic in original["nics"])
     assert restored["power_state"] == "poweredOn"

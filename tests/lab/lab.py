@@ -4,6 +4,10 @@
 
 ``python tests/lab/lab.py start`` starts both in the background and prints the ``export`` lines that point the
 collection's modules at them; ``stop`` stops them by PID. Tests use the ``Lab`` class directly.
+
+The SPP emulator runs in one of two profiles (tests/emulators/spp/README.md): ``default`` or ``public-record``. The
+``profile`` argument of ``Lab`` chooses it; without it, the environment variable ``SPP_EMULATOR_PROFILE`` does; unset,
+it is ``default``. The lab's env records it as ``SPP_EMULATOR_PROFILE``.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ DEFAULT_DIR = os.path.join(ROOT, ".lab")
 VCSIM_BINARY = os.path.join(DEFAULT_DIR, "bin", "vcsim")
 EMULATOR_PATH = os.path.join(ROOT, "tests", "emulators", "spp")
 STARTUP_TIMEOUT = 300
+PROFILE_VARIABLE = "SPP_EMULATOR_PROFILE"
+PROFILES = ("default", "public-record")
 
 
 class LabError(RuntimeError):
@@ -50,6 +56,15 @@ def _wait_for_line(log_path, prefix, process, timeout):
     raise LabError("%s was not ready after %ss (log: %s)" % (process.args[0], timeout, log_path))
 
 
+def choose_profile(profile=None):
+    """The emulator profile: the argument, else $SPP_EMULATOR_PROFILE, else default."""
+    chosen = profile or os.environ.get(PROFILE_VARIABLE) or "default"
+    if chosen not in PROFILES:
+        raise LabError("unknown SPP emulator profile %r (from %s); use one of %s"
+                       % (chosen, "the argument" if profile else PROFILE_VARIABLE, ", ".join(PROFILES)))
+    return chosen
+
+
 def _pid_alive(pid):
     try:
         os.kill(pid, 0)
@@ -64,10 +79,11 @@ class Lab:
     """Start and stop the two lab servers. ``env`` holds the variables the modules read."""
 
     def __init__(self, directory=DEFAULT_DIR, datacenters=1, clusters=1, cluster_hosts=2, hosts=1, vms=2,
-                 speed=0.05, vcsim_binary=VCSIM_BINARY, python=sys.executable):
+                 speed=0.05, vcsim_binary=VCSIM_BINARY, python=sys.executable, profile=None):
         self.directory = os.path.abspath(directory)
         self.model = dict(datacenters=datacenters, clusters=clusters, cluster_hosts=cluster_hosts, hosts=hosts, vms=vms)
         self.speed = speed
+        self.profile = choose_profile(profile)
         self.vcsim_binary = vcsim_binary
         self.python = python
         self.env = {}
@@ -115,7 +131,8 @@ class Lab:
                 self.python, "-m", "spp_emulator", "--listen", "127.0.0.1:0", "--cert", server_cert, "--key", server_key,
                 "--vcenter-url", vcsim_url, "--vcenter-user", "administrator@vsphere.local",
                 "--vcenter-password", vcenter_password, "--vcenter-ca", self.ca_path,
-                "--username", "admin", "--password", spp_password, "--speed", str(self.speed)], env=env)
+                "--username", "admin", "--password", spp_password, "--speed", str(self.speed),
+                "--profile", self.profile], env=env)
             spp_url = _wait_for_line(log, "SPP_URL", spp, STARTUP_TIMEOUT)
         except LabError:
             self.stop()
@@ -134,6 +151,7 @@ class Lab:
             "SPP_VALIDATE_CERTS": "true",
             "SPP_CA_PATH": self.ca_path,
             "SPP_EMULATOR_ADMIN": spp_url + "/__emulator__",
+            PROFILE_VARIABLE: self.profile,
         }
         with open(self._path("env"), "w", encoding="utf-8") as handle:
             handle.write(self.export_lines())
@@ -183,9 +201,16 @@ def main(argv=None):
     parser.add_argument("--hosts", type=int, default=1)
     parser.add_argument("--vms", type=int, default=3, help="VMs per standalone host and per cluster resource pool")
     parser.add_argument("--speed", type=float, default=0.2, help="speed factor of the SPP emulator's jobs")
+    parser.add_argument("--profile", choices=PROFILES,
+                        help="SPP emulator profile (default: $%s, else default)" % PROFILE_VARIABLE)
     args = parser.parse_args(argv)
-    lab = Lab(args.dir, datacenters=args.datacenters, clusters=args.clusters, cluster_hosts=args.cluster_hosts,
-              hosts=args.hosts, vms=args.vms, speed=args.speed)
+    try:
+        lab = Lab(args.dir, datacenters=args.datacenters, clusters=args.clusters, cluster_hosts=args.cluster_hosts,
+                  hosts=args.hosts, vms=args.vms, speed=args.speed,
+                  profile="default" if args.action == "stop" else args.profile)  # stopping needs no profile
+    except LabError as error:
+        print(error, file=sys.stderr)
+        return 2
     if args.action == "stop":
         lab.stop()
         return 0

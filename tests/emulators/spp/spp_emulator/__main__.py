@@ -1,4 +1,5 @@
-"""Command line: ``python -m spp_emulator --vcenter-url URL --password PW [--cert F --key F] [--speed 0.05]``.
+"""Command line: ``python -m spp_emulator --vcenter-url URL --password PW [--cert F --key F] [--speed 0.05]
+[--profile default|public-record]``.
 
 Prints ``SPP_URL=<url>`` on stdout once it serves, and stops cleanly on SIGTERM or SIGINT.
 """
@@ -13,6 +14,7 @@ import sys
 import threading
 
 from .app import App, Credentials
+from .profile import DEFAULT, NAMES, Profile
 from .server import EmulatorServer
 from .vcenter import VCENTER_ERRORS, VCenterConfig
 
@@ -32,6 +34,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--username", default="admin", help="SPP user name that login accepts")
     parser.add_argument("--password", required=True, help="SPP password that login accepts")
     parser.add_argument("--speed", type=float, default=1.0, help="multiplies every simulated duration")
+    parser.add_argument(
+        "--profile",
+        choices=NAMES,
+        default=DEFAULT,
+        help="default: spp-api.md section 14; public-record: only what IBM's public code shows (see the README)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="log every request on stderr")
     args = parser.parse_args(argv)
     if bool(args.cert) != bool(args.key):
@@ -52,12 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         args.vcenter_url, args.vcenter_user, args.vcenter_password, args.vcenter_ca, args.vcenter_insecure
     )
     try:
-        app = App(Credentials(args.username, args.password), vcenter, args.speed)
+        app = App(Credentials(args.username, args.password), vcenter, args.speed, Profile.named(args.profile))
         inventory = app.refresh_inventory()
     except VCENTER_ERRORS as error:
         LOG.error("cannot read the vCenter at %s: %s", args.vcenter_url, error)
         return 2
-    LOG.info("inventory: %d VMs, %d hosts", len(inventory.vms), len(inventory.hosts))
+    LOG.info("profile %s; inventory: %d VMs, %d hosts", args.profile, len(inventory.vms), len(inventory.hosts))
 
     context = None
     if args.cert:

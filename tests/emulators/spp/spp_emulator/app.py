@@ -11,6 +11,7 @@ from .faults import FaultRegistry, RequestCounter
 from .http_types import Request, Response
 from .inventory import read_inventory
 from .model import HYPERVISOR_ID, Hypervisor, Inventory
+from .profile import DEFAULT, Profile
 from .router import Router
 from .routes import ROUTE_TABLES
 from .runner import JobRunner
@@ -37,7 +38,10 @@ class Speed:
 
 
 class App:
-    def __init__(self, credentials: Credentials, vcenter_config: VCenterConfig, speed: float):
+    def __init__(
+        self, credentials: Credentials, vcenter_config: VCenterConfig, speed: float, profile: Profile | None = None
+    ):
+        self.profile = profile or Profile.named(DEFAULT)  # fixed for the life of the process
         self.credentials = credentials
         self.vcenter_config = vcenter_config
         self.speed = Speed(speed)

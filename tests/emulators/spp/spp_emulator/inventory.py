@@ -34,7 +34,9 @@ VM_PROPERTIES = [
 ]
 
 _OTHER_PROPERTIES = {
-    vim.HostSystem: ["name", "parent", "network", "datastore"],
+    # A standard port group is a network of the host that defines it, whether or not vCenter links the two in
+    # host.network (the simulator does not for port groups added with AddPortGroup).
+    vim.HostSystem: ["name", "parent", "network", "datastore", "config.network.portgroup"],
     vim.ComputeResource: ["name", "parent", "resourcePool"],  # also matches ClusterComputeResource
     vim.Datastore: ["name", "summary.capacity", "summary.freeSpace", "host"],
     vim.Folder: ["name", "parent"],
@@ -163,6 +165,7 @@ def _plain(kind: str, props: dict[str, Element]) -> dict:
     if kind == "HostSystem":
         plain["network"] = _children_text(props.get("network"))
         plain["datastore"] = _children_text(props.get("datastore"))
+        plain["portgroups"] = _children_text(props.get("config.network.portgroup"), "HostPortGroup/spec/name")
     elif kind in ("ComputeResource", "ClusterComputeResource"):
         plain["resourcePool"] = _text(props.get("resourcePool"))
     elif kind == "Datastore":
@@ -272,6 +275,7 @@ def _hosts(topology: Topology, others: dict, clusters: dict[str, Cluster]) -> di
         for kind in ("ComputeResource", "ClusterComputeResource")
         for moref, props in others.get(kind, [])
     }
+    orphans = _orphan_networks(topology, others)
     for moref, props in others.get("HostSystem", []):
         cluster = clusters.get(topology.id_of(props["parent"] or ""))
         topology.hosts[moref] = Host(
@@ -282,10 +286,25 @@ def _hosts(topology: Topology, others: dict, clusters: dict[str, Cluster]) -> di
             cluster_id=cluster.id if cluster else None,
             cluster_name=cluster.name if cluster else None,
             resource_pool_moref=pools.get(props["parent"]),
-            network_ids=tuple(topology.id_of(net) for net in props["network"]),
+            network_ids=_host_network_ids(topology, props, orphans),
             volume_ids=tuple(topology.id_of(ds) for ds in props["datastore"]),
         )
     return {host.id: host for host in topology.hosts.values()}
+
+
+def _host_network_ids(topology: Topology, props: dict, orphans: set[str]) -> tuple[str, ...]:
+    morefs = set(props["network"]) | orphans
+    portgroups = set(props.get("portgroups") or ())
+    morefs.update(moref for moref, net in topology.networks.items() if not net.portgroup_key and net.name in portgroups)
+    return tuple(topology.id_of(moref) for moref in sorted(morefs))
+
+
+def _orphan_networks(topology: Topology, others: dict) -> set[str]:
+    """Standard networks that no host lists. In vSphere a port group belongs to the hosts that define it; the
+    simulator's AddPortGroup creates the network without linking it to the host, so such a network is taken as
+    defined on every host (a simulator gap, not SPP behaviour)."""
+    claimed = {moref for _moref, props in others.get("HostSystem", []) for moref in props["network"]}
+    return {moref for moref, net in topology.networks.items() if not net.portgroup_key and moref not in claimed}
 
 
 def _volumes(topology: Topology, others: dict, hosts: dict[str, Host]) -> dict[str, Volume]:

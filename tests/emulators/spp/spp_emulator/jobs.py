@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import backup, messages, restore
+from . import backup, messages, restore, restore_plan
 from .errors import Conflict
 from .model import Job, JobKind, JobSession, Status
 from .runner import SessionRun
@@ -14,6 +14,7 @@ from .vcenter import VCENTER_ERRORS
 
 if TYPE_CHECKING:
     from .app import App
+    from .views import Views
 
 INVENTORY_SECONDS = 1.0
 MAINTENANCE_SECONDS = 0.5
@@ -54,8 +55,8 @@ def start_backup(app: App, sla_name: str, vm_ids: list[str] | None = None) -> Jo
     return session
 
 
-def start_restore(app: App, body: dict) -> tuple[Job, JobSession]:
-    plan = restore.plan(app.state, body)
+def start_restore(app: App, body: dict, render: Views) -> tuple[Job, JobSession]:
+    plan = restore_plan.plan(app.state, body, render)
     job = app.state.add_restore_job()
     session = app.state.new_session(job)
     session.restore_mode = plan.mode
@@ -63,19 +64,22 @@ def start_restore(app: App, body: dict) -> tuple[Job, JobSession]:
     return job, session
 
 
-def start_test_action(app: App, session: JobSession, action: str) -> None:
-    """cleanup, rrp or clone on a test restore that is RESOURCE ACTIVE (spp-api.md 14.9)."""
-    if session.status != Status.RESOURCE_ACTIVE:
+def start_test_action(app: App, session: JobSession, link_name: str) -> None:
+    """The clean-up (cleanup or end_iv, by profile), rrp or clone action of an active test restore: a session in
+    PENDING that shows these links (spp-api.md 14.9)."""
+    if not session.test_active:
         raise Conflict(
-            f"Job session {session.id} is {session.status}; {action} applies only to an active test "
-            f"restore ({Status.RESOURCE_ACTIVE}).",
+            f"Job session {session.id} is {session.status} and has no {link_name} link; {link_name} applies only to "
+            f"an active test restore ({Status.PENDING} with the links {', '.join(app.profile.test_actions)}).",
             error_id="InvalidSessionStateException",
         )
+    action = app.profile.internal_action(link_name) or link_name
     versions = {
         version.id: version for entry in session.restored for version in app.state.versions.get(entry["sourceVmId"], [])
     }
+    session.test_active = False
     session.status = Status.RUNNING
-    session.results = f"{action} requested"
+    session.results = f"{link_name} requested"
     job = app.state.jobs.get(session.job_id)
     if job:
         job.running_session_id = session.id

@@ -213,13 +213,14 @@ def list_body(
     """A list response: ``{key: [...page...], "total": n, "links": {"self", "nextPage"?}}``."""
     query = query or ListQuery.from_params(request.params)
     selected = select(items, query, default_sort)
-    end = query.page_start + query.page_size
-    links = {"self": {"href": _page_href(request, query.page_start, query.page_size)}}
+    start = query.page_start
+    end = start + query.page_size
+    links = {"self": {"href": _page_href(request, start, query.page_size)}}
     if end < len(selected):
         links["nextPage"] = {"href": _page_href(request, end, query.page_size)}
     if query.page_start > 0:
         links["prevPage"] = {"href": _page_href(request, max(0, query.page_start - query.page_size), query.page_size)}
-    return {key: selected[query.page_start : end], "total": len(selected), "links": links}
+    return {key: selected[start:end], "total": len(selected), "links": links}
 
 
 def _page_href(request: Request, start: int, size: int) -> str:

@@ -217,7 +217,9 @@ class Status:
     COMPLETED = "COMPLETED"
     PARTIAL = "PARTIAL"
     FAILED = "FAILED"
-    RESOURCE_ACTIVE = "RESOURCE ACTIVE"
+    # What a restore's work returns when its test VMs stay mounted. Never rendered: the session then shows PENDING
+    # with its action links (spp-api.md 14.9; SPP UI clone-table.component.ts, vSphere plugin SppUrls.java).
+    TEST_ACTIVE = "test active"
 
     ACTIVE = (PENDING, RUNNING, CANCELING)
     TERMINAL = (COMPLETED, PARTIAL, FAILED, CANCELED)
@@ -246,12 +248,15 @@ class JobSession:
     vm_counts: Counts = field(default_factory=Counts)
     disk_counts: Counts = field(default_factory=Counts)
     restore_mode: str | None = None
-    restored: list[dict] = field(default_factory=list)  # one entry per restored VM (session properties)
+    restored: list[dict] = field(default_factory=list)  # one entry per restored VM (admin /state only)
+    post_restore_message: str | None = None  # properties.postRestoreInfo.message once the restore has run
+    test_active: bool = False  # PENDING with the test-restore action links (spp-api.md 14.9)
     cancel: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
     def active(self) -> bool:
-        return self.status in Status.ACTIVE
+        """Pending or running work (a test restore waiting for its follow-up action is not)."""
+        return self.status in Status.ACTIVE and not self.test_active
 
 
 @dataclass(frozen=True)

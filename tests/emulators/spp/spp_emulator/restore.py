@@ -1,5 +1,5 @@
 """Restore of VMs from their versions in test, clone or recovery mode, and the follow-up actions of a test restore
-(spp-api.md 7, 14.9, 14.10).
+(spp-api.md 7, 14.9, 14.10). The request is checked and planned by restore_plan.
 
 Where the new VM comes from: a clone of the original VM when it still exists (vCenter copies its disks), else a VM
 rebuilt from the configuration recorded with the version.
@@ -7,15 +7,12 @@ rebuilt from the configuration recorded with the version.
 
 from __future__ import annotations
 
-import re
 import uuid
-from dataclasses import dataclass, field
 
 from . import messages
-from .errors import BadRequest, NotFound
-from .model import Counts, Network, Status, Version, Vm
+from .model import Counts, Status, Version
+from .restore_plan import RestoreItem, RestorePlan
 from .runner import SessionRun, final_status, process_items
-from .state import State
 from .vcenter import VCENTER_ERRORS, TaskFailed
 from .vmops import (
     NetworkTarget,
@@ -33,155 +30,7 @@ from .vmops import (
 
 RUN_SECONDS = 2.0  # simulated duration of a restore at speed factor 1.0
 ACTION_SECONDS = 1.0  # cleanup, rrp and clone of a test restore
-MODES = ("test", "clone", "recovery")
-DEFAULT_SUFFIX = {"test": "_TEST", "clone": "_CLONE"}
-TEST_ACTIONS = ("cleanup", "rrp", "clone")
 FAILURES = (TaskFailed, *VCENTER_ERRORS)
-
-_VM_HREF = re.compile(r"/vm/(?P<id>[0-9a-f]{32})")
-_VERSION_HREF = re.compile(r"/version/(?P<id>[^/?]+)")
-_NETWORK_HREF = re.compile(r"/network/(?P<id>[0-9a-f]{32})")
-_HOST_HREF = re.compile(r"/(?P<kind>host|cluster)/(?P<id>[0-9a-f]{32})")
-
-
-@dataclass(frozen=True)
-class RestoreItem:
-    vm: Vm  # the VM as last inventoried (it may have been deleted since)
-    version: Version
-    target_name: str
-    networks: dict[str, NetworkTarget]  # source network moref -> network to attach to in this mode
-
-
-@dataclass(frozen=True)
-class RestorePlan:
-    mode: str
-    poweron: bool
-    allow_overwrite: bool
-    continue_on_error: bool
-    placement: Placement  # empty fields: where the original was
-    items: tuple[RestoreItem, ...] = field(default_factory=tuple)
-
-
-# --- request -> plan (runs under the state lock) ---------------------------------------------------------------
-
-
-def plan(state: State, body: dict) -> RestorePlan:
-    """Validate a restore request (spp-api.md 7.1) into a plan; raises BadRequest or NotFound."""
-    subtype = body.get("subType", body.get("subtype", "vmware"))
-    if subtype != "vmware":
-        raise BadRequest(f"Only subType vmware is supported, got {subtype!r}.")
-    spec = body.get("spec")
-    if not isinstance(spec, dict):
-        raise BadRequest("The restore request needs a 'spec' object.")
-    sources = spec.get("source")
-    if not isinstance(sources, list) or not sources:
-        raise BadRequest("spec.source must list at least one VM to restore.")
-    subpolicies = spec.get("subpolicy")
-    if not isinstance(subpolicies, list) or not subpolicies or not isinstance(subpolicies[0], dict):
-        raise BadRequest("spec.subpolicy must hold one restore subpolicy.")
-    subpolicy = subpolicies[0]
-    if subpolicy.get("type", "IV") != "IV":
-        raise BadRequest(f"Subpolicy type {subpolicy.get('type')!r} is not supported; use IV (full VM restore).")
-    option = subpolicy.get("option") or {}
-    destination = subpolicy.get("destination") or {}
-    if not isinstance(option, dict) or not isinstance(destination, dict):
-        raise BadRequest("subpolicy.option and subpolicy.destination must be objects.")
-    mode = option.get("mode", "test")
-    if mode not in MODES:
-        raise BadRequest(f"option.mode must be one of {', '.join(MODES)}, got {mode!r}.")
-    flags = {
-        name: option.get(name, default)
-        for name, default in (("poweron", False), ("allowvmoverwrite", False), ("continueonerror", True))
-    }
-    for name, value in flags.items():
-        if not isinstance(value, bool):
-            raise BadRequest(f"option.{name} must be true or false.")
-    items = tuple(_item(state, source, mode, option, destination) for source in sources)
-    return RestorePlan(
-        mode,
-        flags["poweron"],
-        flags["allowvmoverwrite"],
-        flags["continueonerror"],
-        _placement(state, destination),
-        items,
-    )
-
-
-def _item(state: State, source: object, mode: str, option: dict, destination: dict) -> RestoreItem:
-    if not isinstance(source, dict):
-        raise BadRequest("Each spec.source entry must be an object with the VM's href or id.")
-    vm_id = source.get("id") or _match(_VM_HREF, source.get("href"))
-    if not vm_id:
-        raise BadRequest("A spec.source entry has neither an id nor a VM href.")
-    vm = state.recovery_vm(vm_id)
-    if vm is None:
-        raise NotFound(f"VM {vm_id} has no recovery point.", error_id="RecoveryPointNotFoundException")
-    versions = state.versions[vm_id]
-    version_spec = source.get("version") or {}
-    wanted = None
-    if not (version_spec.get("metadata") or {}).get("useLatest", False):
-        wanted = _match(_VERSION_HREF, version_spec.get("href"))
-    version = versions[-1] if wanted is None else next((v for v in versions if v.id == wanted), None)
-    if version is None:
-        raise NotFound(f"VM {vm.name} has no version {wanted}.", error_id="RecoveryPointNotFoundException")
-    return RestoreItem(vm, version, _target_name(vm, mode, option, destination), _networks(state, mode, destination))
-
-
-def _target_name(vm: Vm, mode: str, option: dict, destination: dict) -> str:
-    original = vm.name
-    if mode == "recovery":
-        return original  # production restores keep the name (the UI offers no renaming there either)
-    for href, target in (destination.get("mapvm") or {}).items():
-        if _match(_VM_HREF, href) == vm.id and isinstance(target, dict) and target.get("name"):
-            return str(target["name"])
-    prefix, suffix = option.get("vmNamePrefix") or "", option.get("vmNameSuffix") or ""
-    if prefix or suffix:
-        return f"{prefix}{original}{suffix}"
-    return original + DEFAULT_SUFFIX[mode]
-
-
-def _networks(state: State, mode: str, destination: dict) -> dict[str, NetworkTarget]:
-    """mapvirtualnetwork {source network href: {"recovery": href, "test": href}} for this mode, by source moref."""
-    mapping = {}
-    kind = "test" if mode == "test" else "recovery"
-    for source_href, targets in (destination.get("mapvirtualnetwork") or {}).items():
-        if not isinstance(targets, dict) or not targets.get(kind):
-            continue
-        source, target = _network(state, source_href), _network(state, targets[kind])
-        mapping[source.moref] = NetworkTarget(target.name, target.moref, target.portgroup_key, target.switch_uuid)
-    return mapping
-
-
-def _network(state: State, href: str) -> Network:
-    network = state.inventory.networks.get(_match(_NETWORK_HREF, href) or "")
-    if network is None:
-        raise NotFound(f"Unknown network {href!r} in mapvirtualnetwork.")
-    return network
-
-
-def _placement(state: State, destination: dict) -> Placement:
-    """destination.target (host or cluster href) and vmfolderpath; what is not given stays empty."""
-    inventory = state.inventory
-    pool = host = None
-    target = destination.get("target")
-    if target:
-        match = _HOST_HREF.search(str(target.get("href") if isinstance(target, dict) else target))
-        if match and match["kind"] == "host" and match["id"] in inventory.hosts:
-            pool, host = inventory.hosts[match["id"]].resource_pool_moref, inventory.hosts[match["id"]].moref
-        elif match and match["kind"] == "cluster" and match["id"] in inventory.clusters:
-            pool = inventory.clusters[match["id"]].resource_pool_moref
-        else:
-            raise NotFound(f"Unknown restore target {target!r}; use the href of a host or cluster.")
-    folder_path = destination.get("vmfolderpath")
-    folder = inventory.folders_by_path.get(str(folder_path)) if folder_path else ""
-    if folder is None:
-        raise NotFound(f"Unknown vmfolderpath {folder_path!r}; give a folder path such as /DC0/vm/restored.")
-    return Placement(folder, pool, host)
-
-
-def _match(pattern: re.Pattern, text: object) -> str | None:
-    match = pattern.search(text) if isinstance(text, str) else None
-    return match["id"] if match else None
 
 
 # --- restore (worker) ------------------------------------------------------------------------------------------
@@ -203,11 +52,17 @@ def execute(run: SessionRun, restore: RestorePlan) -> str:
             messages.RESTORE_FAILED, vm=item.vm.name, reason=f"vCenter is unreachable: {error}"
         ),
     )
-    if restore.mode == "test" and session.vm_counts.success:
+    counts = session.vm_counts
+    if restore.mode == "test" and counts.success:
         names = ", ".join(entry["name"] for entry in session.restored if entry["status"] == "active")
-        run.log(messages.TEST_ACTIVE, vms=names)
-        return Status.RESOURCE_ACTIVE
-    return final_status(session.vm_counts)
+        actions = ", ".join(run.app.profile.test_actions)
+        run.log(messages.TEST_ACTIVE, vms=names, actions=actions)
+        # postRestoreInfo is an object the UI reads .message of (job-session.model.ts); it lists no VMs.
+        run.with_state(lambda: setattr(session, "post_restore_message", messages.test_active_info(actions)))
+        return Status.TEST_ACTIVE
+    summary = messages.restore_info(restore.mode, counts.success, counts.total)
+    run.with_state(lambda: setattr(session, "post_restore_message", summary))
+    return final_status(counts)
 
 
 def _restore_vm(run: SessionRun, service_instance, restore: RestorePlan, item: RestoreItem) -> str:
@@ -217,8 +72,11 @@ def _restore_vm(run: SessionRun, service_instance, restore: RestorePlan, item: R
         messages.RESTORE_STARTED,
         vm=item.vm.name,
         time=item.version.protection_time,
+        kind=item.copy.sub_policy_type,
+        site=item.copy.site.name,
         target=item.target_name,
         mode=restore.mode,
+        datastore=item.datastore.name if item.datastore else "the original datastore",
     )
     failure = run.with_state(lambda: run.app.state.take_restore_failure(item.vm))
     if failure:
@@ -234,6 +92,8 @@ def _restore_vm(run: SessionRun, service_instance, restore: RestorePlan, item: R
             wanted.folder_moref or config["folderMoref"],
             wanted.pool_moref or config["resourcePoolMoref"],
             wanted.host_moref if wanted.pool_moref else config["hostMoref"],
+            item.datastore.moref if item.datastore else None,
+            item.datastore.name if item.datastore else None,
         )
         new_vm = _MODES[restore.mode](run, service_instance, item, original, placement)
         if restore.poweron:
@@ -248,6 +108,10 @@ def _restore_vm(run: SessionRun, service_instance, restore: RestorePlan, item: R
         "sourceVmMoref": item.vm.moref,
         "versionId": item.version.id,
         "protectionTime": item.version.protection_time,
+        "copyId": item.copy.id,
+        "siteId": item.copy.site.id,
+        "subPolicyType": item.copy.sub_policy_type,
+        "datastore": item.datastore.name if item.datastore else None,
         "mode": restore.mode,
         "name": item.target_name,
         "moref": new_vm._moId,  # pylint: disable=protected-access

@@ -77,16 +77,21 @@ class SessionRun:
             yield service_instance
 
     def finish(self, status: str, results: str = "") -> None:
+        """End the session with status; Status.TEST_ACTIVE leaves it PENDING with its test-restore links."""
+        test_active = status == Status.TEST_ACTIVE
         with self.app.state.lock:
             session = self.session
-            session.status = status
+            session.status = Status.PENDING if test_active else status
+            session.test_active = test_active
             session.percent = 100
-            session.results = results or session.results
-            if status != Status.RESOURCE_ACTIVE:
+            session.results = "IV test active" if test_active else results or session.results
+            if not test_active:
                 session.end_ms = now_ms()
             job = self.app.state.jobs.get(session.job_id)
             if job and job.running_session_id == session.id:
                 job.running_session_id = None
+        if test_active:
+            return  # not finished: it waits for its clean-up, rrp or clone action
         counts = self.session.vm_counts
         self.log(
             messages.JOB_FINISHED,
@@ -160,7 +165,7 @@ class JobRunner:
             run.set_status(Status.RUNNING)
             run.log(messages.JOB_STARTED, job=session.job_name, session=session.id)
             status = work(run)
-            if run.cancelled and status != Status.RESOURCE_ACTIVE:
+            if run.cancelled and status != Status.TEST_ACTIVE:
                 run.log(messages.JOB_CANCELED, job=session.job_name)
                 status = Status.CANCELED
             run.finish(status)

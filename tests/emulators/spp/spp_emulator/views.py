@@ -30,6 +30,7 @@ from .model import (
     Vm,
     Volume,
 )
+from .profile import DEFAULT, Profile
 from .state import State
 
 HV_PATH = f"/api/hypervisor/{HYPERVISOR_ID}"
@@ -48,7 +49,6 @@ _STATUS_NAMES = {
     Status.COMPLETED: "Completed",
     Status.PARTIAL: "Partial",
     Status.FAILED: "Failed",
-    Status.RESOURCE_ACTIVE: "Resource Active",
 }
 _PERIOD_MS = {
     "SUBHOURLY": 60_000,
@@ -57,7 +57,7 @@ _PERIOD_MS = {
     "WEEKLY": 604_800_000,
     "MONTHLY": 2_592_000_000,
 }
-LIVE_STATUSES = [*Status.ACTIVE, Status.RESOURCE_ACTIVE]
+LIVE_STATUSES = list(Status.ACTIVE)  # an active test restore is PENDING, so it is live too
 
 
 def _link(href: str) -> dict:
@@ -71,13 +71,14 @@ def _filter(*criteria: tuple[str, object, str]) -> str:
 
 
 def job_status(state: State, job: Job) -> str:
-    """IDLE, RUNNING, HELD, or RESOURCE ACTIVE while a test restore of the job is mounted."""
+    """IDLE, RUNNING, HELD, or PENDING while a test restore of the job waits for its follow-up action (sppclient's
+    JobAPI.monitor reads a job that goes back to PENDING after running as done)."""
     running = state.sessions.get(job.running_session_id or "")
     if running and running.active:
         return Status.RUNNING
     last = state.sessions.get(job.last_session_id or "")
-    if last and last.status == Status.RESOURCE_ACTIVE:
-        return Status.RESOURCE_ACTIVE
+    if last and last.test_active:
+        return Status.PENDING
     return "HELD" if job.held else "IDLE"
 
 
@@ -93,9 +94,10 @@ def next_fire_time(trigger: dict, now: int) -> int | None:
 
 
 class Views:
-    def __init__(self, state: State, base_url: str):
+    def __init__(self, state: State, base_url: str, profile: Profile | None = None):
         self.state = state
         self.base_url = base_url
+        self.profile = profile or Profile.named(DEFAULT)
 
     def href(self, path: str, **query: str) -> str:
         return f"{self.base_url}{path}" + (f"?{urlencode(query)}" if query else "")
@@ -104,6 +106,15 @@ class Views:
 
     def hypervisor(self) -> dict:
         hypervisor = self.state.hypervisor
+        links = {
+            "self": _link(self.href(HV_PATH)),
+            "vms": _link(self.href(f"{HV_PATH}/vm", **{"from": "hlo"})),
+            "hosts": _link(self.href(f"{HV_PATH}/host", **{"from": "hlo"})),
+            "clusters": _link(self.href(f"{HV_PATH}/cluster", **{"from": "hlo"})),
+            "volumes": _link(self.href(f"{HV_PATH}/volume", **{"from": "hlo"})),
+        }
+        if self.profile.invented_routes:  # hosts and clusters list their networks on record; the hypervisor does not
+            links["networks"] = _link(self.href(f"{HV_PATH}/network", **{"from": "hlo"}))
         return {
             "id": hypervisor.id,
             "name": hypervisor.name,
@@ -114,14 +125,7 @@ class Views:
             "version": hypervisor.version,
             "siteId": PRIMARY_SITE.id,
             "inventoryTime": self.state.inventory.taken_ms,
-            "links": {
-                "self": _link(self.href(HV_PATH)),
-                "vms": _link(self.href(f"{HV_PATH}/vm", **{"from": "hlo"})),
-                "hosts": _link(self.href(f"{HV_PATH}/host", **{"from": "hlo"})),
-                "clusters": _link(self.href(f"{HV_PATH}/cluster", **{"from": "hlo"})),
-                "volumes": _link(self.href(f"{HV_PATH}/volume", **{"from": "hlo"})),
-                "networks": _link(self.href(f"{HV_PATH}/network", **{"from": "hlo"})),
-            },
+            "links": links,
         }
 
     def vm(self, vm: Vm, source: str = "hlo") -> dict:
@@ -159,7 +163,11 @@ class Views:
                 "memoryMB": vm.memory_mb,
             },
             "nativeObject": {"mor": {"type": "VirtualMachine", "val": vm.moref}, "instanceUuid": vm.instance_uuid},
-            "protectionInfo": self._protection_info(versions[-1]) if versions else {},
+            # On record a VM listing item carries protectionInfo {} (spp-api.md 2.2, 14.15); the time of its newest
+            # point is read through links.latestversion there.
+            "protectionInfo": (
+                self._protection_info(versions[-1]) if versions and self.profile.vm_protection_info else {}
+            ),
             "recoveryInfo": {},
             "links": {
                 "self": _link(self.href(path, **{"from": source})),
@@ -310,8 +318,9 @@ class Views:
                 "href": self.href(path, action="start", actionname="start"),
                 "schema": self.href(f"{path}/schema", action="start"),
             }
-            links["hold"] = _link(self.href(path, action="hold", actionname="hold"))
-            links["release"] = _link(self.href(path, action="release", actionname="release"))
+            if self.profile.hold_links:  # no hold/release endpoint is on record (spp-api.md 13.4)
+                links["hold"] = _link(self.href(path, action="hold", actionname="hold"))
+                links["release"] = _link(self.href(path, action="release", actionname="release"))
         if last and last.active:
             links["cancel"] = _link(self.href(path, action="cancel", actionname="cancel"))
         if last:
@@ -359,8 +368,8 @@ class Views:
         }
         if session.active:
             links["cancel"] = _link(self.href(path, action="cancel"))
-        if session.status == Status.RESOURCE_ACTIVE:
-            for action in ("cleanup", "rrp", "clone"):
+        if session.test_active:  # PENDING with action links: an active test restore (spp-api.md 14.9)
+            for action in self.profile.test_actions:
                 links[action] = _link(self.href(path, action=action))
         statistics = [{"resourceType": "vm", **session.vm_counts.__dict__}]
         if session.kind == JobKind.BACKUP:
@@ -368,7 +377,13 @@ class Views:
         properties: dict = {"statistics": statistics}
         if session.kind == JobKind.RESTORE:
             properties["restoreMode"] = session.restore_mode
-            properties["postRestoreInfo"] = [dict(entry) for entry in session.restored]
+            # An object, as SPP's UI reads it (job-session.model.ts: .message, .appServerMountPoints); it lists no
+            # VMs. The emulator's record of what it restored is in the admin API's /state ("restores").
+            properties["postRestoreInfo"] = (
+                {"message": session.post_restore_message, "appServerMountPoints": []}
+                if session.post_restore_message is not None
+                else {}
+            )
         return {
             "id": session.id,
             "jobId": session.job_id,
@@ -432,6 +447,9 @@ class Views:
                 "self": _link(self.href(path, **{"from": "recovery"})),
                 "copies": _link(self.href(f"{path}/copy", **{"from": "recovery"})),
                 "vm": _link(self.href(f"{HV_PATH}/vm/{version.vm_id}", **{"from": "recovery"})),
+                # The sources of restore map keys (IBM samples/vmware_restore.py get_version_info).
+                "volumes": _link(self.href(f"{path}/volume", **{"from": "recovery"})),
+                "vnics": _link(self.href(f"{path}/vnic", **{"from": "recovery"})),
             },
         }
         if embed_copies:
@@ -440,6 +458,12 @@ class Views:
 
     def copy(self, copy: Copy, version: Version) -> dict:
         version_path = f"{HV_PATH}/vm/{version.vm_id}/version/{version.id}"
+        links = {
+            "self": _link(self.href(f"{version_path}/copy/{copy.id}", **{"from": "recovery"})),
+            "version": _link(self.href(version_path, **{"from": "recovery"})),
+        }
+        if self.profile.copy_site_link:  # on record a copy names its site by siteId only (samples/sqlrestore.py)
+            links["site"] = _link(self.href(f"/api/site/{copy.site.id}"))
         return {
             "id": copy.id,
             "versionId": version.id,
@@ -450,12 +474,39 @@ class Views:
                 "subPolicyType": copy.sub_policy_type,
                 "storageProfileName": version.sla_name,
             },
+            "links": links,
+        }
+
+    def version_volumes(self, version: Version) -> list[dict]:
+        """The datastores the version's recorded disks were on, as inventory objects (their self hrefs are the
+        keys of mapRRPdatastore)."""
+        names = {disk.get("datastore") for disk in version.vm_config["disks"]}
+        volumes = self.state.inventory.volumes.values()
+        return [self.volume(volume) for volume in volumes if volume.name in names]
+
+    def vnic(self, version: Version, nic: dict) -> dict:
+        path = f"{HV_PATH}/vm/{version.vm_id}/version/{version.id}/vnic/{nic['key']}"
+        return {
+            "id": str(nic["key"]),
+            "name": nic["label"],
+            "macAddress": nic["mac"],
+            "networkName": nic["network"].get("name"),
             "links": {
-                "self": _link(self.href(f"{version_path}/copy/{copy.id}", **{"from": "recovery"})),
-                "version": _link(self.href(version_path, **{"from": "recovery"})),
-                "site": _link(self.href(f"/api/site/{copy.site.id}")),
+                "self": _link(self.href(path, **{"from": "recovery"})),
+                "networks": _link(self.href(f"{path}/network", **{"from": "recovery"})),
             },
         }
+
+    def vnic_networks(self, nic: dict) -> list[dict]:
+        """The inventory network of a recorded NIC (its self href is the key of mapvirtualnetwork)."""
+        recorded = nic["network"]
+        networks = self.state.inventory.networks.values()
+        return [
+            self.network(network)
+            for network in networks
+            if network.moref == recorded.get("moref")
+            or (not recorded.get("moref") and network.name == recorded.get("name"))
+        ]
 
 
 def _duration(session: JobSession) -> int:

@@ -84,6 +84,8 @@ class Placement:
     folder_moref: str
     pool_moref: str | None
     host_moref: str | None
+    datastore_moref: str | None = None  # mapRRPdatastore: where the new VM's files go; None: as the source
+    datastore_name: str | None = None
 
 
 def clone_vm(service_instance, source, name: str, placement: Placement, instance_uuid: str | None = None):
@@ -91,6 +93,7 @@ def clone_vm(service_instance, source, name: str, placement: Placement, instance
     relocate = vim.vm.RelocateSpec(
         pool=_managed(service_instance, vim.ResourcePool, placement.pool_moref),
         host=_managed(service_instance, vim.HostSystem, placement.host_moref),
+        datastore=_managed(service_instance, vim.Datastore, placement.datastore_moref),
     )
     spec = vim.vm.CloneSpec(location=relocate, powerOn=False, template=False)
     if instance_uuid:
@@ -108,7 +111,8 @@ def create_vm(
     service_instance, config: dict, name: str, placement: Placement, *, instance_uuid: str | None, keep_macs: bool
 ):
     """A powered-off VM rebuilt from a recorded configuration (the original no longer exists)."""
-    datastore = next((disk["datastore"] for disk in config["disks"] if disk.get("datastore")), None)
+    recorded = next((disk["datastore"] for disk in config["disks"] if disk.get("datastore")), None)
+    datastore = placement.datastore_name or recorded
     changes = [
         vim.vm.device.VirtualDeviceSpec(
             operation="add",
@@ -118,7 +122,7 @@ def create_vm(
     units = (unit for unit in range(64) if unit != SCSI_RESERVED_UNIT)
     for index, disk in enumerate(config["disks"]):
         backing = vim.vm.device.VirtualDisk.FlatVer2BackingInfo(
-            fileName=f"[{disk.get('datastore') or datastore}]",
+            fileName=f"[{placement.datastore_name or disk.get('datastore') or datastore}]",
             diskMode=disk.get("diskMode") or "persistent",
             thinProvisioned=True,
         )

@@ -19,7 +19,13 @@ _SLA_HREF = re.compile(r"/(?:storageprofile|slapolicy)/(?P<id>[^/?]+)")
 
 
 def views(app: App, request: Request) -> Views:
-    return Views(app.state, request.base_url)
+    return Views(app.state, request.base_url, app.profile)
+
+
+def only_in_default_profile(app: App, request: Request) -> None:
+    """404 under the public-record profile: the route exists only in the emulator (spp-api.md 14.17)."""
+    if not app.profile.invented_routes:
+        raise NotFound(f"No resource at {request.path}.")
 
 
 def check_hypervisor(request: Request) -> None:

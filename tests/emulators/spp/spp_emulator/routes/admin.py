@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from ..errors import BadRequest, NotFound
 from ..faults import parse_fault
 from ..http_types import Request, Response, ok
+from ..model import JobKind
 from ..router import RouteTable
 from ..state import State, VmFailure
 from ._common import views
@@ -45,12 +46,19 @@ def dump_state(app: App, request: Request) -> Response:
     render = views(app, request)
     return ok(
         {
+            "profile": app.profile.name,
             "slas": [render.sla(sla) for sla in state.slas.values()],
             "vm_policies": {vm_id: list(names) for vm_id, names in state.vm_policies.items()},
             "disk_policies": {disk_id: list(names) for disk_id, names in state.disk_policies.items()},
             "vm_options": {vm_id: dict(options) for vm_id, options in state.vm_options.items()},
             "jobs": [render.job(job) for job in state.jobs.values()],
             "sessions": [render.session(session) for session in state.sessions.values()],
+            # What each restore session did, per VM: the API does not say it (postRestoreInfo lists no VMs).
+            "restores": {
+                session.id: [dict(entry) for entry in session.restored]
+                for session in state.sessions.values()
+                if session.kind == JobKind.RESTORE
+            },
             "versions": {
                 vm_id: [render.version(v, embed_copies=True) for v in versions]
                 for vm_id, versions in state.versions.items()
@@ -66,6 +74,12 @@ def dump_state(app: App, request: Request) -> Response:
             "login_session_ids": list(state.logins.issued),
         }
     )
+
+
+@routes.get(f"{ADMIN}/profile", public=True, locked=False)
+def profile(app: App, request: Request) -> Response:
+    """The profile chosen at start (--profile): default or public-record."""
+    return ok({"profile": app.profile.name})
 
 
 @routes.post(f"{ADMIN}/faults", public=True, locked=False)

@@ -9,6 +9,7 @@ from .. import jobs
 from ..backup import effective_options
 from ..errors import BadRequest, Conflict
 from ..http_types import Request, Response, ngp_wrapped
+from ..model import Job, JobSession
 from ..router import RouteTable
 from ._common import resolve_resources, resolve_slas, views
 
@@ -34,15 +35,23 @@ def _list_field(body: dict, name: str, *, allow_empty: bool = False) -> list:
     return value
 
 
-def _check_subtype(body: dict) -> None:
-    subtype = body.get("subtype", body.get("subType", "vmware"))
+def _check_subtype(body: dict, action: str) -> None:
+    """applySLAPolicies, applyOptions and adhoc name it 'subtype' on record (IBM samples/vmwareassigntosla.py,
+    samples/vmwaresetproxy.py, samples/vmwareadhocbackup.py, spplib/sdk/client.py); the restore's 'subType' is
+    refused here, as restore refuses 'subtype'."""
+    if "subType" in body:
+        raise BadRequest(
+            f"{action} names the subtype 'subtype' (as IBM's samples send it), not 'subType'; 'subType' is the "
+            "restore's spelling."
+        )
+    subtype = body.get("subtype", "vmware")
     if subtype != "vmware":
         raise BadRequest(f"Only subtype vmware is supported, got {subtype!r}.")
 
 
 def apply_sla_policies(app: App, request: Request, body: dict) -> Response:
     """Replace semantics: each resource's policies become exactly the given list ([] removes all)."""
-    _check_subtype(body)
+    _check_subtype(body, "applySLAPolicies")
     targets = resolve_resources(app, _list_field(body, "resources"))
     slas = resolve_slas(app, _list_field(body, "slapolicies", allow_empty=True))
     state = app.state
@@ -74,7 +83,7 @@ def apply_sla_policies(app: App, request: Request, body: dict) -> Response:
 
 def apply_options(app: App, request: Request, body: dict) -> Response:
     """Options are merged into the VM's current options (keys not sent keep their value)."""
-    _check_subtype(body)
+    _check_subtype(body, "applyOptions")
     targets = resolve_resources(app, _list_field(body, "resources"))
     options = body.get("options")
     if not isinstance(options, dict):
@@ -107,6 +116,7 @@ def _masked(options: dict) -> dict:
 
 def adhoc_backup(app: App, request: Request, body: dict) -> Response:
     """Back up the listed VMs now with one of their SLA policies; the SLA's job must not be running."""
+    _check_subtype(body, "adhoc")
     sla_name = body.get("slaPolicyName")
     if not isinstance(sla_name, str) or not sla_name:
         raise BadRequest("'slaPolicyName' is required.")
@@ -124,30 +134,23 @@ def adhoc_backup(app: App, request: Request, body: dict) -> Response:
         )
     session = jobs.start_backup(app, sla.name, vm_ids)
     job = state.jobs[session.job_id]
-    return ngp_wrapped(
-        201,
-        {
-            "name": job.name,
-            "id": job.id,
-            "jobId": job.id,
-            "sessionId": session.id,
-            "slaPolicyName": sla.name,
-            "links": {"jobsession": {"href": request.href(f"/api/endeavour/jobsession/{session.id}")}},
-        },
-    )
+    return ngp_wrapped(201, _started(app, request, job, session, {"jobId": job.id, "slaPolicyName": sla.name}))
 
 
 def restore(app: App, request: Request, body: dict) -> Response:
-    job, session = jobs.start_restore(app, body)
-    return ngp_wrapped(
-        201,
-        {
-            "name": job.name,
-            "id": job.id,
-            "sessionId": session.id,
-            "links": {"jobsession": {"href": request.href(f"/api/endeavour/jobsession/{session.id}")}},
-        },
-    )
+    job, session = jobs.start_restore(app, body, views(app, request))
+    return ngp_wrapped(201, _started(app, request, job, session, {}))
+
+
+def _started(app: App, request: Request, job: Job, session: JobSession, extra: dict) -> dict:
+    """The answer to adhoc and restore: only name and id on record (spp-api.md 7.4; IBM samples/vmware_restore.py
+    reads response.name and finds the session by jobName). The default profile adds the session (14.3)."""
+    answer = {"name": job.name, "id": job.id}
+    if app.profile.session_id_in_answers:
+        answer.update(extra)
+        answer["sessionId"] = session.id
+        answer["links"] = {"jobsession": {"href": request.href(f"/api/endeavour/jobsession/{session.id}")}}
+    return answer
 
 
 ACTIONS: dict[str, Callable[[App, Request, dict], Response]] = {

@@ -14,7 +14,7 @@ from ..listing import SortKey, list_body
 from ..model import site_by_id
 from ..router import RouteTable
 from ..state import INVENTORY_JOB_ID
-from ._common import check_hypervisor, source, views, vm_in_view
+from ._common import check_hypervisor, only_in_default_profile, source, views, vm_in_view
 
 if TYPE_CHECKING:
     from ..app import App
@@ -105,6 +105,7 @@ def search(app: App, request: Request) -> Response:
         items = [] if wrong_type else [vm for vm in _vm_views(app, request, source(request)) if matches(vm["name"])]
         return ok(list_body(request, "vms", items, BY_NAME))
     if resource_type == "vdisk":
+        only_in_default_profile(app, request)  # on record, a VM's disks are read through its links.vdisks
         render = views(app, request)
         items = (
             []
@@ -141,6 +142,8 @@ def _collection(kind: str, key: str, render_name: str, networks_of: Callable | N
         return getattr(app.state.inventory, key)
 
     def list_all(app: App, request: Request) -> Response:
+        if kind == "network":  # on record, networks are listed per host or cluster (samples/vmware_restore.py)
+            only_in_default_profile(app, request)
         check_hypervisor(request)
         render = getattr(views(app, request), render_name)
         return ok(list_body(request, key, [render(item) for item in records(app).values()], BY_NAME))

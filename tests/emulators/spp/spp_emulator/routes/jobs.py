@@ -9,8 +9,7 @@ from ..errors import BadRequest, Conflict, NotFound
 from ..http_types import Request, Response, created, ok
 from ..ids import now_ms
 from ..listing import Criterion, ListQuery, SortKey, list_body
-from ..model import Job, JobSession
-from ..restore import TEST_ACTIONS
+from ..model import Job, JobKind, JobSession
 from ..router import RouteTable
 from ..views import job_status
 from ._common import views
@@ -19,6 +18,7 @@ if TYPE_CHECKING:
     from ..app import App
 
 routes = RouteTable()
+BACKUP_WORKFLOW = "backup"  # the start schema's workflow of an SLA job: not "start", so that it must be read
 RANGE_UNITS_MS = {"minute": 60_000, "hour": 3_600_000, "day": 86_400_000}
 
 
@@ -47,15 +47,42 @@ def get_job(app: App, request: Request) -> Response:
     return ok(views(app, request).job(_job(app, request)))
 
 
+def workflows(job: Job) -> list[dict]:
+    """parameter.actionname.values of the job's start schema: the workflows a start may name (spp-api.md 5.2)."""
+    if job.kind == JobKind.BACKUP:
+        return [{"name": "backup to vSnap", "value": BACKUP_WORKFLOW}]
+    return [{"name": "Start", "value": "start"}]
+
+
+def _check_actionname(app: App, request: Request, job: Job) -> None:
+    """Under the public-record profile a start names a workflow of the start schema in its body, as IBM's
+    spplib/sdk/client.py JobAPI.run does ("This job requires an action parameter": samples/runjob.py)."""
+    if not app.profile.start_needs_actionname:
+        return
+    body = request.json_object()
+    values = [workflow["value"] for workflow in workflows(job)]
+    if body.get("actionname") not in values:
+        raise BadRequest(
+            f'Starting job {job.name} requires the body {{"actionname": <value>}} with a value of its start schema '
+            f"(links.start.schema: {', '.join(values)}); got {body.get('actionname')!r}."
+        )
+
+
 @routes.post("/api/endeavour/job/{job_id}")
 def job_action(app: App, request: Request) -> Response:
-    """action=start (body may carry {"actionname": ...}), hold, release or cancel (the running session)."""
+    """action=start (body {"actionname": <schema value>}; required by the public-record profile), hold, release
+    (not under the public-record profile) or cancel (the running session)."""
     job = _job(app, request)
     action = request.params.get("action", "")
     render = views(app, request)
     if action == "start":
+        _check_actionname(app, request, job)
+        # On record the answer does not name the new session: "we need to query to get it" (JobAPI.run).
+        before = None if app.profile.start_answer_names_session else render.job(job)
         jobs.start_job(app, job)
-    elif action in ("hold", "release"):
+        if before is not None:
+            return ok(before)
+    elif action in ("hold", "release") and app.profile.hold_links:
         jobs.set_held(job, action == "hold")
     elif action == "cancel":
         session = app.state.sessions.get(job.running_session_id or "")
@@ -64,7 +91,10 @@ def job_action(app: App, request: Request) -> Response:
         jobs.cancel(session)
         return created(render.session(session))
     else:
-        raise BadRequest(f"Unsupported job action {action!r}; use start, hold, release or cancel.")
+        # Under the public-record profile hold and release are unknown actions, like any other (400): the job shows
+        # no such links, and no endpoint for them is on record (spp-api.md 13.4).
+        known = "start, hold, release or cancel" if app.profile.hold_links else "start or cancel"
+        raise BadRequest(f"Unsupported job action {action!r}; use {known} (see the job's links).")
     return ok(render.job(job))
 
 
@@ -79,8 +109,9 @@ def get_job_status(app: App, request: Request) -> Response:
 
 @routes.get("/api/endeavour/job/{job_id}/schema")
 def get_job_schema(app: App, request: Request) -> Response:
-    _job(app, request)
-    return ok({"parameter": {"actionname": {"values": [{"name": "Start", "value": "start"}]}}})
+    """The start schema (links.start.schema), read by IBM's JobAPI.run: parameter.actionname.values."""
+    job = _job(app, request)
+    return ok({"parameter": {"actionname": {"values": workflows(job)}}})
 
 
 # --- sessions ----------------------------------------------------------------------------------------------------
@@ -104,11 +135,20 @@ def _session_query(request: Request) -> ListQuery:
     return ListQuery(tuple(criteria), query.sort, query.page_size, query.page_start)
 
 
+def _session_list(app: App, body: dict) -> dict:
+    """IBM APAR IT45897: job-session listings answer total 0; the public-record profile does so (paging still works
+    through links.nextPage)."""
+    if not app.profile.session_totals:
+        body["total"] = 0
+    return body
+
+
 @routes.get("/api/endeavour/jobsession")
 def list_sessions(app: App, request: Request) -> Response:
     render = views(app, request)
     items = [render.session(session) for session in app.state.sessions.values()]
-    return ok(list_body(request, "sessions", items, (SortKey("start", False),), _session_query(request)))
+    body = list_body(request, "sessions", items, (SortKey("start", False),), _session_query(request))
+    return ok(_session_list(app, body))
 
 
 @routes.get("/api/endeavour/jobsession/history/jobid/{job_id}")
@@ -116,7 +156,7 @@ def session_history(app: App, request: Request) -> Response:
     job = _job(app, request)
     render = views(app, request)
     items = [render.session(s) for s in app.state.sessions.values() if s.job_id == job.id]
-    return ok(list_body(request, "sessions", items, (SortKey("start", False),)))
+    return ok(_session_list(app, list_body(request, "sessions", items, (SortKey("start", False),))))
 
 
 @routes.get("/api/endeavour/jobsession/{session_id}")
@@ -126,15 +166,17 @@ def get_session(app: App, request: Request) -> Response:
 
 @routes.post("/api/endeavour/jobsession/{session_id}")
 def session_action(app: App, request: Request) -> Response:
-    """action=cancel, or cleanup / rrp / clone on an active test restore; 201 with the session."""
+    """action=cancel, or the clean-up (cleanup; end_iv under the public-record profile), rrp or clone action of an
+    active test restore; 201 with the session."""
     session = _session(app, request)
     action = request.params.get("action", "")
     if action == "cancel":
         jobs.cancel(session)
-    elif action in TEST_ACTIONS:
+    elif app.profile.internal_action(action):
         jobs.start_test_action(app, session, action)
     else:
-        raise BadRequest(f"Unsupported job session action {action!r}; use cancel, {', '.join(TEST_ACTIONS)}.")
+        actions = ", ".join(app.profile.test_actions)
+        raise BadRequest(f"Unsupported job session action {action!r}; use cancel, or {actions} (see its links).")
     return created(views(app, request).session(session))
 
 

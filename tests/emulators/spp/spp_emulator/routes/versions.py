@@ -81,3 +81,38 @@ def list_vm_copies(app: App, request: Request) -> Response:
     render = views(app, request)
     items = [render.copy(copy, version) for version in _versions(app, request) for copy in version.copies]
     return ok(list_body(request, "copies", items, NEWEST_FIRST))
+
+
+@routes.get(f"{VM}/version/{{version_id}}/volume")
+def list_version_volumes(app: App, request: Request) -> Response:
+    """The datastores of the version's disks: the keys of mapRRPdatastore (IBM samples/vmware_restore.py)."""
+    version = _version(app, request)
+    return ok(list_body(request, "volumes", views(app, request).version_volumes(version), (SortKey("name", False),)))
+
+
+def _vnic(app: App, request: Request) -> tuple[Version, dict]:
+    version = _version(app, request)
+    nic = next((n for n in version.vm_config["nics"] if str(n["key"]) == request.path_params["vnic_id"]), None)
+    if nic is None:
+        raise NotFound(f"Version {version.id} has no vnic {request.path_params['vnic_id']}.")
+    return version, nic
+
+
+@routes.get(f"{VM}/version/{{version_id}}/vnic")
+def list_version_vnics(app: App, request: Request) -> Response:
+    """The NICs the version recorded; each one's links.networks leads to the keys of mapvirtualnetwork."""
+    version = _version(app, request)
+    render = views(app, request)
+    return ok(list_body(request, "vnics", [render.vnic(version, nic) for nic in version.vm_config["nics"]]))
+
+
+@routes.get(f"{VM}/version/{{version_id}}/vnic/{{vnic_id}}")
+def get_version_vnic(app: App, request: Request) -> Response:
+    version, nic = _vnic(app, request)
+    return ok(views(app, request).vnic(version, nic))
+
+
+@routes.get(f"{VM}/version/{{version_id}}/vnic/{{vnic_id}}/network")
+def list_vnic_networks(app: App, request: Request) -> Response:
+    nic = _vnic(app, request)[1]
+    return ok(list_body(request, "networks", views(app, request).vnic_networks(nic), (SortKey("name", False),)))
