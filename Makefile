@@ -110,7 +110,8 @@ demo: setup
 # ---------------------------------------------------------------------------------------------------------------
 # Tests
 test: setup
-	@$(MAKE) --no-print-directory units emulator-tests integration molecule sanity lint changelog-lint matrix
+	@$(MAKE) --no-print-directory units emulator-tests integration public-record molecule sanity lint changelog-lint \
+	  matrix
 
 # Not in CI: the newest release of everything that requirements-dev.txt allows, so that a third party's new release
 # breaks this target before it breaks a fresh machine (then fix, and `make lock`).
@@ -128,10 +129,24 @@ emulator-tests:
 integration:
 	SOVEREIGN_REQUIRE_BROWSER=1 $(PY) -m pytest tests/integration -q -p no:cacheprovider -n 2 --dist loadgroup $(PYTEST_ARGS)
 
+# The public-record profile of the SPP emulator (spp-api.md 14.17) answers only what IBM's public code shows, and
+# strictly. `make test` runs under it the integration tests of vm_restore (every mode and state), vm_backup_run,
+# vm_backup_policy, backup_sla_policy, backup_inventory, vm_powerstate and the inventory plugin, and the molecule
+# scenarios of the three restore roles; `make integration SPP_EMULATOR_PROFILE=public-record` runs the whole suite
+# under it. The emulator's own contract tests pin both profiles in every run.
+PUBLIC_RECORD_TESTS := tests/integration/test_restore.py tests/integration/test_roles.py \
+  tests/integration/test_vm_backup_run.py tests/integration/test_policies.py tests/integration/test_backup_inventory.py \
+  tests/integration/test_vm_powerstate.py tests/integration/test_inventory_plugin.py
+public-record:
+	SPP_EMULATOR_PROFILE=public-record $(PY) -m pytest $(PUBLIC_RECORD_TESTS) -q -p no:cacheprovider -n 2 \
+	  --dist loadgroup $(PYTEST_ARGS)
+	@SPP_EMULATOR_PROFILE=public-record $(MAKE) --no-print-directory molecule \
+	  MOLECULE_SCENARIOS="restore_test restore_clone restore_production" MOLECULE_LAB=$(ROOT)/.lab-molecule-public
+
 # Molecule scenarios (extensions/molecule/<role>) run against one lab, like a real vCenter and SPP: their create and
 # destroy steps have nothing to provision. With SPP_URL and VMWARE_HOST set, they run against those servers instead.
 MOLECULE_LAB := $(ROOT)/.lab-molecule
-MOLECULE_SCENARIOS = $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml)))
+MOLECULE_SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml)))
 molecule:
 	@if [ -z "$(MOLECULE_SCENARIOS)" ]; then echo "no molecule scenario"; exit 0; fi; \
 	if [ -n "$$SPP_URL" ] && [ -n "$$VMWARE_HOST" ]; then started=""; else \

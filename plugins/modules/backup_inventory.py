@@ -224,6 +224,15 @@ vms:
       description: SLA policy of that recovery point.
       type: str
       sample: Gold
+    last_backup_source:
+      description:
+        - Where RV(vms[].last_backup) was read. V(vm_listing) is the C(protectionInfo) of the VM listing, when the
+          server fills it; V(recovery_search) is one search of the recovery view, which lists only the VMs that
+          have recovery points; V(latestversion) is the VM's own C(latestversion) link, read only for the VMs that
+          neither of the first two settles (bounded parallel reads). Null when the backup server does not know the
+          VM.
+      type: str
+      sample: recovery_search
     flags:
       description: Compliance flags, in the order of O(fail_on)'s choices; empty for a compliant VM.
       type: list
@@ -269,6 +278,7 @@ summary:
     - C(flags) counts the VMs per flag; a flag that was not evaluated (see O(include)) is null.
     - C(per_policy) gives, for every policy of the server, the VMs that have it at VM or disk level and whether it
       is held.
+    - C(last_backup_sources) counts the VMs per source of their last backup time (see RV(vms[].last_backup_source)).
     - C(jobs) counts the backup job sessions (scheduled and on demand) started in the last 24 hours and the last
       7 days by outcome (C(successful), C(failed), C(partial), C(running)), and C(per_day) gives the same per UTC day
       for the last 7 days, oldest first. Null when O(include) leaves out C(jobs).
@@ -280,6 +290,7 @@ summary:
                      "blocked_first_backup": 0, "partially_covered": 1, "violation": 1},
            "per_policy": {"Gold": {"vms": 9, "held": false}, "Silver": {"vms": 1, "held": false}},
            "rpo": "24h", "rpo_seconds": 86400, "generated_at": "2026-11-22T02:11:10Z",
+           "last_backup_sources": {"recovery_search": 11},
            "jobs": {"last_24h": {"successful": 3, "failed": 0, "partial": 1, "running": 0, "total": 4},
                     "last_7d": {"successful": 20, "failed": 1, "partial": 1, "running": 0, "total": 22},
                     "per_day": [{"date": "2026-11-22", "successful": 3, "failed": 0, "partial": 1, "running": 0}]}}

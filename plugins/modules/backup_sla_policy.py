@@ -161,6 +161,12 @@ policy:
     held:
       description: Whether the policy's job is held.
       type: bool
+    held_from:
+      description:
+        - The field of the policy's job that RV(policy.held) was read from (C(status), or on servers whose jobs
+          carry no status, C(lastSessionStatus) or C(lastrun.status)). Null when the policy has no job yet.
+      type: str
+      sample: status
     job:
       description: Name of the policy's backup job, or null before the first assignment.
       type: str

@@ -27,8 +27,10 @@ description:
     a VM whose marker matches the source, the recovery point and the mode changes nothing, including after a
     production restore, a promotion or a clone."
   - A run never starts a second restore of the same source, point and mode. Before posting a restore it looks for a
-    restore job session of the last 24 hours that restores them (for example a run whose answer was lost, or one that
-    stopped waiting), and follows that session instead.
+    restore job session of the last 24 hours whose logs name the source VM (for example a run whose answer was lost,
+    or one that stopped waiting); it follows a session that still runs, and adopts a finished one when vCenter shows
+    the VM it made, under the restore's name and without a marker. The backup server does not say which VMs or which
+    recovery point a session restored, so vCenter and the marker decide.
   - Check mode resolves everything and returns the plan (RV(plan)) - the recovery point with its time, the target, the
     name, and the VMs that would be destroyed - without sending any restore or action.
   - The backup server's inventory is not rescanned after a restore. A VM restored in production, or a promoted test
@@ -89,7 +91,8 @@ options:
     description:
       - Name of the restored VM. Defaults to C(<vm>_TEST) in test mode and C(<vm>_CLONE) in clone mode.
       - Not allowed in production mode, which keeps the original name.
-      - With O(state=absent), cleans up only the test VM of that name.
+      - With O(state=absent), cleans up only the test VM of that name. A test VM without a marker (left by a run that
+        stopped before writing it) is cleaned up only when neither O(recovery_point) nor O(test_result) is given.
     type: str
   state:
     description:
@@ -128,12 +131,15 @@ options:
     type: str
   datastore_map:
     description:
-      - Source datastore name to target datastore name, for the restored VM's disks.
+      - Source datastore name to target datastore name, for the restored VM's disks. Source names are those of the
+        recovery point's datastores; target names are the backup server's.
     type: dict
   network_map:
     description:
       - Source network name to target network name, for the restored VM's network adapters. In test mode, adapters on
         a mapped network are connected to the target; unmapped adapters stay disconnected.
+      - Source names are those of the recovery point's networks; target names are networks of O(host) or O(cluster),
+        else of the host the recovery point was taken on.
     type: dict
   folder:
     description: Inventory folder path of the restored VM, for example C(/DC0/vm/restored). Default is the original.

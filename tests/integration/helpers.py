@@ -20,6 +20,7 @@ import re
 import time
 import uuid
 
+import pytest
 import requests
 
 import vcenter
@@ -172,6 +173,16 @@ class SppRest:
         return list(self.pages("/api/hypervisor/search", "vdisks", {"resourceType": "vdisk", "from": "hlo"},
                                method="POST", body={"name": "*", "hypervisorType": "vmware"}))
 
+    def all_vdisks(self):
+        """Every virtual disk, with its VM's name: the search where the server has it, else each VM's
+        ``links.vdisks`` (the public-record profile answers 404 to the search, spp-api.md section 14.17)."""
+        probe = self.http.post(self.base + "/api/hypervisor/search", params={"resourceType": "vdisk", "from": "hlo",
+                                                                             "pageSize": 1, "pageStartIndex": 0},
+                               json={"name": "*", "hypervisorType": "vmware"}, verify=self.verify, timeout=120)
+        if probe.status_code != 404:
+            return self.vdisk_search()
+        return [dict(disk, vmName=disk.get("vmName") or vm["name"]) for vm in self.vms() for disk in self.vdisks(vm)]
+
     def recovery_vms(self, name):
         found = self.pages("/api/hypervisor/search", "vms", {"resourceType": "vm", "from": "recovery"}, method="POST",
                            body={"name": name, "hypervisorType": "vmware"})
@@ -193,9 +204,16 @@ class SppRest:
 
     # -- writes (set-up) --
     def job_action(self, job_name, action):
-        href = self.job(job_name)["links"][action]["href"]
+        """POST to one of the job's action links; a start names the first workflow of the job's start schema, as IBM's
+        ``spplib/sdk/client.py`` ``JobAPI.run`` does (the public-record profile refuses a start without it)."""
+        link = self.job(job_name)["links"][action]
+        href = link["href"]
         params = None if "action=" in href else {"action": action, "actionname": action}
-        return self.call("POST", href, params)
+        body = None
+        if action == "start" and link.get("schema"):
+            workflows = self.call("GET", link["schema"])["parameter"]["actionname"]["values"]
+            body = {"actionname": workflows[0]["value"]}
+        return self.call("POST", href, params, body)
 
 
 # -- what the backup server holds ---------------------------------------------------------------------------------
@@ -226,7 +244,7 @@ class _AdminFacts:
 
     def disk_records(self):
         with SppRest(self.lab.env) as rest:
-            disks = rest.vdisk_search()
+            disks = rest.all_vdisks()
         return [{"vm": disk["vmName"], "label": disk["name"],
                  "policies": sorted(self.dump["disk_policies"].get(disk["id"], []))} for disk in disks]
 
@@ -418,8 +436,18 @@ def assign_policies(lab, vms=None, disks=None):
                                 for n in names]})
 
 
+def can_hold(lab, job_name):
+    """Whether the job shows a ``hold`` link (section 14.7); the public record shows none (section 14.17), so there a
+    held policy cannot be set up through the API."""
+    return "hold" in ((SppReader(lab).job(job_name) or {}).get("links") or {})
+
+
 def hold_job(lab, job_name):
-    """Hold the job (its ``hold`` action link, section 14.7): an SLA whose job is held protects nothing."""
+    """Hold the job (its ``hold`` action link, section 14.7): an SLA whose job is held protects nothing. Skips the
+    test when the job shows no hold link (the public-record profile): nothing can be held through the API there."""
+    if not can_hold(lab, job_name):
+        pytest.skip("job %s shows no hold link (as on the public record, spp-api.md 14.17): a held policy cannot be "
+                    "set up through the API" % job_name)
     with SppRest(lab.env) as rest:
         rest.job_action(job_name, "hold")
     assert job_name in SppReader(lab).held_jobs()

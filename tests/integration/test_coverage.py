@@ -3,7 +3,14 @@
 """backup_inventory as a coverage report: a lab of its own holds one VM in each flag's situation, built through the
 collection's modules, vCenter and the emulator's clock; every flag, reason and summary count is asserted, and the
 report is checked against what both servers say (pyVmomi and the emulator's own record, never the collection's
-readers)."""
+readers).
+
+Under the emulator's public-record profile (spp-api.md 14.17) jobs show no hold link, so no policy can be held: the
+Frozen policy stays as it is (``backup_sla_policy`` refuses clearly), and the VM that only has it is merely stale.
+There the VM listing carries no last backup time and the vdisk search answers 404: the report reads the VMs with
+recovery points in one search, then the ``latestversion`` of those and each VM's ``links.vdisks``, at most one read of
+each per VM.
+"""
 
 from __future__ import annotations
 
@@ -53,10 +60,23 @@ def coverage_lab(tmp_path_factory):
     lab.start()
     try:
         env = Environment(lab.env, emulated=True)
-        _build_every_situation(env)
+        env.frozen_held = _build_every_situation(env)
         yield env
     finally:
         lab.stop()
+
+
+def expected_flags(held):
+    """EXPECTED, for a lab where the Frozen policy could be held (``held``) or not (public-record profile)."""
+    flags = dict(EXPECTED)
+    if not held:
+        flags["DC0_C0_RP0_VM0"] = ["stale"]  # Frozen is assigned and usable: never backed up, nothing more
+    return flags
+
+
+def expected_reasons(held):
+    return {key: text for key, text in REASONS.items()
+            if held or key not in (("DC0_C0_RP0_VM0", "held_only"), ("DC0_C0_RP0_VM0", "violation"))}
 
 
 def _session_ids(lab):
@@ -64,6 +84,7 @@ def _session_ids(lab):
 
 
 def _build_every_situation(lab):
+    """Every flag's situation; returns whether the Frozen policy could be held."""
     lab.module("backup_sla_policy", {"name": "Frozen", "site": "Primary", "retention": {"days": 7}})
     lab.module("backup_sla_policy", {"name": "Offsite", "site": "Secondary", "retention": {"days": 7}})
     with lab.vcenter() as client:
@@ -80,7 +101,13 @@ def _build_every_situation(lab):
         {"vm": "DC0_C0_RP0_VM2", "disk": "Hard disk 1", "policies": ["Offsite"]},
         {"vm": "cov-snap", "policies": ["Gold"]},
     ]})
-    lab.module("backup_sla_policy", {"name": "Frozen", "held": True})
+    held = "hold" in (lab.spp.job("vmware_Frozen") or {}).get("links", {})
+    if held:
+        lab.module("backup_sla_policy", {"name": "Frozen", "held": True})
+    else:  # the public record shows no hold link: refused, naming the job's links, and nothing changes
+        refused = lab.module("backup_sla_policy", {"name": "Frozen", "held": True}, expect_rc=2)
+        assert "offers no 'hold' action" in refused["msg"] and "Nothing was changed" in refused["msg"], refused["msg"]
+        assert lab.spp.held_jobs() == []
 
     # Two days ago: one good backup of DC0_H0_VM1.
     lab.module("vm_backup_run", dict(FAST, vms=["DC0_H0_VM1"]))
@@ -96,6 +123,7 @@ def _build_every_situation(lab):
     with lab.vcenter() as client:
         vcenter.clone_vm(client, "DC0_H0_VM2", "cov-new")
         vcenter.power_on(client, "cov-new")
+    return held
 
 
 def everything(result):
@@ -106,28 +134,35 @@ def test_every_flag_with_its_reason(coverage_lab):
     result = coverage_lab.module(TARGET, {"rpo": "24h"})
     assert result["changed"] is False
     vms = everything(result)
-    assert {name: vm["flags"] for name, vm in vms.items()} == EXPECTED
-    for (name, flag), text in REASONS.items():
+    assert {name: vm["flags"] for name, vm in vms.items()} == expected_flags(coverage_lab.frozen_held)
+    for (name, flag), text in expected_reasons(coverage_lab.frozen_held).items():
         assert text in vms[name]["reasons"][flag], (name, flag, vms[name]["reasons"])
     for name, vm in vms.items():
         assert sorted(vm["reasons"]) == sorted(vm["flags"]), name
         assert vm["compliant"] is (not vm["flags"])
     assert [vm["name"] for vm in result["vcenter_only"]] == ["cov-new"]
-    assert vms["DC0_C0_RP0_VM0"]["held_policies"] == ["Frozen"]
+    assert vms["DC0_C0_RP0_VM0"]["held_policies"] == (["Frozen"] if coverage_lab.frozen_held else [])
     assert vms["DC0_C0_RP0_VM2"]["policies"] == [] and vms["DC0_C0_RP0_VM2"]["disks"][0]["policies"] == ["Offsite"]
     assert vms["DC0_H0_VM0"]["last_backup_policy"] == "Gold"
+    # Where each time was read: the recovery point search for the VMs it does not list (never backed up), else the
+    # VM listing or, when the listing lacks the time (public record), the VM's latestversion.
+    read_from = "vm_listing" if coverage_lab.admin("GET", "/profile")["profile"] != "public-record" else "latestversion"
+    assert vms["DC0_H0_VM0"]["last_backup_source"] == read_from
+    assert vms["cov-snap"]["last_backup_source"] == "recovery_search" and vms["cov-new"]["last_backup_source"] is None
+    assert result["summary"]["last_backup_sources"] == {read_from: 3, "recovery_search": 4}
 
 
 def test_summary_counts(coverage_lab):
     summary = coverage_lab.module(TARGET, {})["summary"]
+    held = coverage_lab.frozen_held
     assert {key: summary[key] for key in ("vms", "known_to_backup", "unknown_to_backup", "backup_only", "compliant",
                                           "non_compliant", "with_vm_policy", "with_disk_policy_only",
                                           "without_policy")} == {
         "vms": 8, "known_to_backup": 7, "unknown_to_backup": 1, "backup_only": 0, "compliant": 1,
         "non_compliant": 7, "with_vm_policy": 5, "with_disk_policy_only": 1, "without_policy": 2}
-    assert summary["flags"] == {"unknown_to_backup": 1, "unprotected": 2, "held_only": 1, "stale": 4,
-                                "blocked_first_backup": 1, "partially_covered": 2, "violation": 3}
-    assert summary["per_policy"] == {"Bronze": {"vms": 0, "held": False}, "Frozen": {"vms": 1, "held": True},
+    assert summary["flags"] == {"unknown_to_backup": 1, "unprotected": 2, "held_only": int(held), "stale": 4,
+                                "blocked_first_backup": 1, "partially_covered": 2, "violation": 2 + held}
+    assert summary["per_policy"] == {"Bronze": {"vms": 0, "held": False}, "Frozen": {"vms": 1, "held": held},
                                      "Gold": {"vms": 4, "held": False}, "Offsite": {"vms": 1, "held": False},
                                      "Silver": {"vms": 0, "held": False}}
     assert summary["rpo"] == "24h" and summary["rpo_seconds"] == 86400
@@ -165,7 +200,26 @@ def test_report_agrees_with_both_servers(coverage_lab):
 def test_rpo_decides_what_is_stale(coverage_lab):
     vms = everything(coverage_lab.module(TARGET, {"rpo": "3d", "include": []}))
     assert vms["DC0_H0_VM1"]["flags"] == [], "48 h is within an RPO of 3 days"
-    assert vms["DC0_C0_RP0_VM0"]["flags"] == ["held_only", "stale", "violation"], "never backed up stays stale"
+    assert vms["DC0_C0_RP0_VM0"]["flags"] == expected_flags(coverage_lab.frozen_held)["DC0_C0_RP0_VM0"], \
+        "never backed up stays stale"
+
+
+def assert_reads_in_bulk(lab, counts):
+    """Listings and searches only: no request names one VM, except where the profile has no bulk route (the public
+    record: each VM's vdisks, and the latestversion of each VM with recovery points), and then one read per VM."""
+    # Two searches: the backup server's vdisks (disk-level policies are always read; 404 on record) and the VMs that
+    # have recovery points.
+    assert counts.get("POST /api/hypervisor/search") == 2, counts
+    per_vm = {key: count for key, count in counts.items() if "/vm/" in key}
+    if lab.admin("GET", "/profile")["profile"] != "public-record":
+        assert not per_vm, counts
+        return
+    known = list(lab.admin("GET", "/state")["vms"])
+    disks = {key for key in per_vm if key.endswith("/vdisk")}
+    assert disks == {"GET /api/hypervisor/1001/vm/%s/vdisk" % vm_id for vm_id in known}, per_vm
+    latest = {key for key in per_vm if key.endswith("/latestversion")}
+    assert len(latest) == 3, "only the 3 VMs with recovery points"
+    assert set(per_vm) == disks | latest and set(per_vm.values()) == {1}, per_vm
 
 
 def test_include_nothing_reads_no_disks_and_no_sessions(coverage_lab):
@@ -173,35 +227,34 @@ def test_include_nothing_reads_no_disks_and_no_sessions(coverage_lab):
     result = coverage_lab.module(TARGET, {"include": []})
     counts = coverage_lab.admin("GET", "/requests")["counts"]
     assert not any("jobsession" in key for key in counts), counts
-    assert counts.get("POST /api/hypervisor/search") == 1, "disk-level policies are always read, in one page"
-    # Listings only: no request names one VM.
-    assert not any("/vm/" in key for key in counts), counts
+    assert_reads_in_bulk(coverage_lab, counts)
     vms = everything(result)
     assert all(vm["disks"] is None and vm["nics"] is None for vm in vms.values())
     assert vms["DC0_C0_RP0_VM1"]["flags"] == [], "partially_covered needs the disks"
     assert result["summary"]["flags"]["partially_covered"] is None and result["summary"]["jobs"] is None
-    assert result["summary"]["flags"]["violation"] == 3
+    assert result["summary"]["flags"]["violation"] == 2 + coverage_lab.frozen_held
 
 
 def test_full_report_makes_no_per_vm_call(coverage_lab):
     coverage_lab.admin("DELETE", "/requests")
     coverage_lab.module(TARGET, {})
     counts = coverage_lab.admin("GET", "/requests")["counts"]
-    assert not any("/vm/" in key for key in counts), counts
-    assert counts.get("POST /api/hypervisor/search") == 1, "one page of vdisks"
-    assert counts.get("GET /api/endeavour/jobsession") == 1, "one page of sessions"
+    assert_reads_in_bulk(coverage_lab, counts)
+    assert counts.get("GET /api/endeavour/jobsession") == 1, "one page of sessions (total 0 on record: a short page)"
 
 
 def test_fail_on_lists_the_vms_concerned(coverage_lab):
     result = coverage_lab.module(TARGET, {"fail_on": ["violation", "blocked_first_backup"]}, expect_rc=2)
-    assert result["failed_vms"] == ["DC0_C0_RP0_VM0", "DC0_H0_VM2", "cov-new", "cov-snap"]
-    assert result["offenders"] == {"violation": ["DC0_C0_RP0_VM0", "DC0_H0_VM2", "cov-new"],
+    held = ["DC0_C0_RP0_VM0"] if coverage_lab.frozen_held else []
+    assert result["failed_vms"] == held + ["DC0_H0_VM2", "cov-new", "cov-snap"]
+    assert result["offenders"] == {"violation": held + ["DC0_H0_VM2", "cov-new"],
                                    "blocked_first_backup": ["cov-snap"]}
     message = result["msg"]
-    assert message.startswith("4 VM(s) fail the coverage gate (blocked_first_backup, violation):"), message
+    assert message.startswith("%d VM(s) fail the coverage gate (blocked_first_backup, violation):" % (3 + len(held))), \
+        message
     assert "- [violation] cov-new: powered on while unprotected" in message
     assert "- [blocked_first_backup] cov-snap: has vSphere snapshots" in message and "Fix: " in message
-    assert result["summary"]["flags"]["violation"] == 3, "the failed gate still reports the summary"
+    assert result["summary"]["flags"]["violation"] == 2 + len(held), "the failed gate still reports the summary"
     cheap = coverage_lab.module(TARGET, {"fail_on": ["blocked_first_backup"], "include": []}, expect_rc=2)
     assert cheap["failed_vms"] == ["cov-snap"], "the gate works on the cheapest read too"
 

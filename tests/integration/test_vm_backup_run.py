@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 import vcenter
-from helpers import changed_pattern, start_adhoc_backup, start_job
+from helpers import can_hold, changed_pattern, start_adhoc_backup, start_job
 
 pytestmark = pytest.mark.integration
 TARGET = "vm_backup_run"
@@ -193,7 +193,11 @@ def test_preflight_refuses_every_bad_target_and_starts_nothing(fresh_lab):
     fresh_lab.module("backup_sla_policy", {"name": held, "site": "Secondary", "retention": {"days": 7}})
     assign(fresh_lab, [{"vm": "DC0_H0_VM0", "policies": ["Gold"]}, {"vm": "DC0_H0_VM2", "policies": [held]},
                        {"vm": "DC0_C0_RP0_VM0", "policies": ["Gold"]}])
-    fresh_lab.module("backup_sla_policy", {"name": held, "held": True})
+    # The public record shows no hold link (spp-api.md 14.17): there the policy stays usable, and DC0_H0_VM2 is a
+    # valid target like DC0_H0_VM0.
+    is_held = can_hold(fresh_lab, "vmware_" + held)
+    fresh_lab.module("backup_sla_policy", {"name": held, "held": True}, expect_rc=0 if is_held else 2)
+    valid = {"DC0_H0_VM0"} if is_held else {"DC0_H0_VM0", "DC0_H0_VM2"}
     with fresh_lab.vcenter() as client:
         vcenter.clone_vm(client, "DC0_H0_VM0", new_vm)  # after the last inventory: unknown to the backup server
         vcenter.take_snapshot(client, "DC0_C0_RP0_VM0", "user-snapshot")
@@ -204,21 +208,23 @@ def test_preflight_refuses_every_bad_target_and_starts_nothing(fresh_lab):
         for check in (True, False):
             result = fresh_lab.module(TARGET, args, check=check, expect_rc=2)
             message = result["msg"]
-            assert message.startswith("5 rule violation(s); no backup was started:")
+            assert message.startswith("%d rule violation(s); no backup was started:" % (6 - len(valid)))
             for expected in ("[vm_not_found] ghost-vm", "[unknown_to_backup] %s" % new_vm, "[no_policy] DC0_H0_VM1",
-                             "[all_policies_held] DC0_H0_VM2", "[first_backup_with_snapshots] DC0_C0_RP0_VM0"):
+                             "[first_backup_with_snapshots] DC0_C0_RP0_VM0") + (
+                                 ("[all_policies_held] DC0_H0_VM2",) if is_held else ()):
                 assert expected in message, message
-            assert "DC0_H0_VM0" not in message
+            assert "DC0_H0_VM0" not in message and ("DC0_H0_VM2" in message) is is_held
             assert "never deletes a snapshot" in message and "rescan_until_visible" in message
-            assert {v["vm"] for v in result["violations"]} == set(args["vms"]) - {"DC0_H0_VM0"}
+            assert {v["vm"] for v in result["violations"]} == set(args["vms"]) - valid
         assert backup_writes(fresh_lab) == {}, "no ad hoc backup and no job start was sent"
         assert fresh_lab.spp.session_ids() == before
         assert fresh_lab.spp.versions_of("DC0_H0_VM0") == []
         assert snapshots(fresh_lab, "DC0_C0_RP0_VM0") == ["user-snapshot"], "the user's snapshot is left alone"
 
         # A held policy named explicitly, and a whole held policy, are refused as well.
-        result = fresh_lab.module(TARGET, dict(FAST, policy=held), expect_rc=2)
-        assert "[policy_held] all 1 VM(s) of %s" % held in result["msg"]
+        if is_held:
+            result = fresh_lab.module(TARGET, dict(FAST, policy=held), expect_rc=2)
+            assert "[policy_held] all 1 VM(s) of %s" % held in result["msg"]
         result = fresh_lab.module(TARGET, dict(FAST, policy="Bronze"), expect_rc=2)
         assert "SLA policy Bronze protects no VM" in result["msg"]
         result = fresh_lab.module(TARGET, dict(FAST, policy="Platinum"), expect_rc=2)

@@ -9,7 +9,10 @@ on the controller, so ansible-playbook's start-up is not counted on either side;
 one warms up the same machinery for both. The backup server is given realistic state first: SLA policies at VM and
 disk level on most VMs, and two backup sessions with recovery points.
 
-The 2,750-VM lab measures both tools; the 10,000-VM lab measures ours only (the peer would take some six minutes).
+The 2,750-VM lab measures both tools; the 10,000-VM lab measures ours only (the peer would take some six minutes),
+under the emulator's default profile and then under its public-record profile (spp-api.md 14.17), where the VM listing
+carries no last backup time and the vdisk search answers 404, so that ours reads disks and recovery points per VM in
+its bounded pool of threads.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ SILVER, BRONZE_DISK, NO_POLICY = 0, 1, 2  # positions in each cycle; every other
 GOLD = "gold"
 BACKED_UP = 10
 FAILING_VM_MESSAGE = "benchmark: injected failure"
+PUBLIC_RECORD = "public-record"  # the emulator profile that implements only what the public record shows
 
 
 class Tool:
@@ -189,7 +193,7 @@ def populate(lab_env, vm_count):
         slas = {sla["name"]: sla for sla in spp_policies.list_sla_policies(client)}
         bronze_vm_ids = {vm["id"] for vm in groups[BRONZE_DISK]}
         first_disks = {}
-        for disk in sorted(spp_listing.list_vdisks(client), key=lambda disk: int(disk["key"])):
+        for disk in sorted(spp_listing.list_vdisks(client, vms=vms), key=lambda disk: int(disk["key"])):
             if disk["vmId"] in bronze_vm_ids:
                 first_disks.setdefault(disk["vmId"], disk)
         spp_policies.apply_sla_policies(client, groups[GOLD], [slas["Gold"]])
@@ -252,13 +256,21 @@ def check_peer(result, vm_count):
 # -- the runs ------------------------------------------------------------------------------------------------------
 
 
-def measure_ours(lab, plays, vm_count):
+def measure_ours(lab, plays, vm_count, label="ours"):
+    """Seconds of our task over ``vm_count`` VMs, and the SPP requests it made (``{"METHOD /path": n}``)."""
     with Stopwatch() as watch:
         expected = populate(lab.env, vm_count)
     progress("inventory: backup server state set up in %.1f s" % watch.seconds)
-    seconds, result = ours(lab.env).run_task(plays, "ours_%d" % vm_count, MODULE)
+    emulator = Emulator(lab.env)
+    emulator.clear_request_counts()
+    seconds, result = ours(lab.env).run_task(plays, "%s_%d" % (label, vm_count), MODULE)
     check_ours(result, vm_count, expected)
-    return seconds
+    counts = emulator.request_counts()
+    sources = (result.get("summary") or {}).get("last_backup_sources")
+    progress("%s: %d SPP requests (%s); last backup sources %s" % (
+        label, sum(counts.values()), ", ".join("%s %d" % item for item in sorted(counts.items(), key=lambda i: -i[1])[:6]),
+        json.dumps(sources, sort_keys=True)))
+    return seconds, sum(counts.values())
 
 
 def run():
@@ -267,7 +279,7 @@ def run():
         with running_lab("inventory", **MODEL) as lab:
             peer_tool = peer(lab.env, peer_collections_path)
             describe_peer(peer_tool)
-            ours_seconds = measure_ours(lab, plays, VM_COUNT)
+            ours_seconds, _requests = measure_ours(lab, plays, VM_COUNT)
             progress("inventory: %s over %d VMs (the earlier measurement took about 95 s)" % (PEER_MODULE, VM_COUNT))
             peer_seconds, result = peer_tool.run_task(plays, "peer_%d" % VM_COUNT, PEER_MODULE)
             check_peer(result, VM_COUNT)
@@ -275,5 +287,11 @@ def run():
         report("inventory_%d_vmware_vm_info" % VM_COUNT, peer_seconds, "s")
         report("inventory_speedup_vs_vmware_vm_info", ratio(peer_seconds, ours_seconds))
         with running_lab("inventory-large", **LARGE_MODEL) as lab:
-            large_seconds = measure_ours(lab, plays, LARGE_VM_COUNT)
+            large_seconds, large_requests = measure_ours(lab, plays, LARGE_VM_COUNT)
         report("inventory_%d_ours" % LARGE_VM_COUNT, large_seconds, "s")
+        report("inventory_%d_ours_requests" % LARGE_VM_COUNT, large_requests)
+        with running_lab("inventory-public-record", profile=PUBLIC_RECORD, **LARGE_MODEL) as lab:
+            strict_seconds, strict_requests = measure_ours(lab, plays, LARGE_VM_COUNT, label="public_record")
+        report("inventory_%d_public_record" % LARGE_VM_COUNT, strict_seconds, "s")
+        report("inventory_%d_public_record_requests" % LARGE_VM_COUNT, strict_requests)
+        report("inventory_public_record_vs_ours_ratio", ratio(strict_seconds, large_seconds))

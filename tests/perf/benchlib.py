@@ -9,6 +9,7 @@ against peers in the same run; nothing here asserts on time.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import sys
 import tempfile
@@ -28,6 +29,7 @@ from lab import VCSIM_BINARY, Lab, LabError  # noqa: E402  pylint: disable=wrong
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp._client import SppClient  # noqa: E402
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere._client import VsphereClient  # noqa: E402
 
+PROFILE_VARIABLE = "SPP_EMULATOR_PROFILE"  # the emulator profile the lab passes on (tests/lab/lab.py)
 LAB_SPEED = 0.05  # speed factor of the emulator's simulated jobs (the benchmarks run none, but keep it fast)
 ADMIN_TIMEOUT = 300
 
@@ -83,16 +85,46 @@ def ansible_playbook():
     return os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 
 
+def _lab(directory, profile, model):
+    """A ``Lab``; the emulator's ``profile`` goes through the Lab's own argument when it has one."""
+    if profile and "profile" in inspect.signature(Lab).parameters:
+        return Lab(directory, speed=LAB_SPEED, profile=profile, **model)
+    return Lab(directory, speed=LAB_SPEED, **model)
+
+
 @contextlib.contextmanager
-def running_lab(label, **model):
-    """A lab with the given vcsim model, in a temporary directory, stopped (both servers, by PID) whatever happens."""
+def _emulator_profile(profile):
+    """``SPP_EMULATOR_PROFILE`` set while the lab starts (the lab passes it on to the emulator), then restored; unset
+    for the default profile, so that a variable left in the caller's shell cannot change what a figure measures."""
+    before = os.environ.get(PROFILE_VARIABLE)
+    if profile:
+        os.environ[PROFILE_VARIABLE] = profile
+    else:
+        os.environ.pop(PROFILE_VARIABLE, None)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(PROFILE_VARIABLE, None)
+        else:
+            os.environ[PROFILE_VARIABLE] = before
+
+
+@contextlib.contextmanager
+def running_lab(label, profile=None, **model):
+    """A lab with the given vcsim model, in a temporary directory, stopped (both servers, by PID) whatever happens.
+
+    ``profile`` chooses the SPP emulator's profile (``public-record``); None keeps the default one.
+    """
     with tempfile.TemporaryDirectory(prefix="bench-%s-" % label) as directory:
-        lab = Lab(directory, speed=LAB_SPEED, **model)
-        progress("%s: starting the lab (%s)" % (label, ", ".join("%s=%s" % item for item in sorted(model.items()))))
+        lab = _lab(directory, profile, model)
+        shown = dict(model, **({"profile": profile} if profile else {}))
+        progress("%s: starting the lab (%s)" % (label, ", ".join("%s=%s" % item for item in sorted(shown.items()))))
         try:
             with Stopwatch() as watch:
                 try:
-                    lab.start()
+                    with _emulator_profile(profile):
+                        lab.start()
                 except LabError as error:
                     raise BenchError("the lab did not start: %s" % error) from error
             progress("%s: lab up in %.1f s" % (label, watch.seconds))

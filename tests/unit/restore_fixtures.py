@@ -22,14 +22,18 @@ def spp_vm(vm_id, name="web01", moref="vm-10", uuid=UUID, protected=T0, policies
 
 def version(version_id, when, vm_id="a1", copies=()):
     href = "%s/%s/version/%s?from=recovery" % (BASE, vm_id, version_id)
+    path = href.split("?")[0]
     return {"id": version_id, "protectionInfo": {"protectionTime": when, "storageProfileName": "Gold"},
-            "links": {"self": {"href": href}}, "copies": list(copies)}
+            "hypervisorHostname": "esx1",
+            "links": {"self": {"href": href}, "volumes": {"href": path + "/volume"},
+                      "vnics": {"href": path + "/vnic"}}, "copies": list(copies)}
 
 
-def copy(copy_id, kind, version_href, site="https://spp/api/site/2000"):
-    return {"id": copy_id, "protectionInfo": {"subPolicyType": kind},
+def copy(copy_id, kind, version_href, site_id="2000"):
+    """A copy as the public record shows it: its site by ``siteId``, no ``links.site`` (spp-api.md 14.16)."""
+    return {"id": copy_id, "siteId": site_id, "protectionInfo": {"subPolicyType": kind},
             "links": {"self": {"href": version_href.split("?")[0] + "/copy/%s?from=recovery" % copy_id},
-                      "version": {"href": version_href}, "site": {"href": site}}}
+                      "version": {"href": version_href}}}
 
 
 def vc_vm(name, moref, uuid=UUID, marker=None, power="poweredOn"):
@@ -57,12 +61,17 @@ def request(**overrides):
     return base
 
 
-def session(session_id, status, entries=(), mode="test"):
+def session(session_id, status, actions=(), start=0):
+    """A restore job session as the server lists it: ``postRestoreInfo`` an object that lists no VM (spp-api.md
+    14.13), and the test-restore ``actions`` as links (a test-active session is PENDING with them, 14.9)."""
+    href = "https://spp/api/endeavour/jobsession/%s" % session_id
+    links = {"self": {"href": href}, "log": {"href": "https://spp/api/endeavour/log/job?s=%s" % session_id}}
+    links.update({name: {"href": "%s?action=%s" % (href, name)} for name in actions})
     return {"id": session_id, "status": status, "serviceId": "serviceprovider.recovery.hypervisor",
-            "jobName": "onDemandRestore_%s" % session_id,
-            "properties": {"restoreMode": mode, "postRestoreInfo": list(entries)}}
+            "jobName": "onDemandRestore_%s" % session_id, "start": start, "links": links,
+            "properties": {"statistics": [], "postRestoreInfo": {"message": None, "appServerMountPoints": []}}}
 
 
-def entry(name="web01_TEST", moref="vm-20", status="active", point="v1", mode="test", source="a1"):
-    return {"sourceVmId": source, "sourceVmName": "web01", "versionId": point, "mode": mode, "name": name,
-            "moref": moref, "status": status}
+def active_test_session(session_id, start=0, actions=("end_iv", "rrp", "clone")):
+    """A session that holds a test restore (spp-api.md 14.9)."""
+    return session(session_id, "PENDING", actions, start)

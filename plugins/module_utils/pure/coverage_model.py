@@ -7,7 +7,9 @@
 Considered private: only this collection may import it. ``services/coverage.py`` reads both servers and hands the
 joined inventory to these functions; the coverage report (``pure/coverage_report.py``) and the inventory plugin use
 the same constants and counts, so a flag means the same thing everywhere. The newest good recovery point of each VM
-comes from the VM listing itself (``protectionInfo``, spp-api.md sections 2.2 and 6).
+comes from ``spp/listing.py`` ``last_backups`` (the VM listing when it carries ``protectionInfo.protectionTime``, else
+the search of VMs with recovery points and each such VM's ``latestversion``, spp-api.md sections 2.2, 6 and 14.15);
+each record says which in ``last_backup_source``, and the summary counts them in ``last_backup_sources``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import in
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest, VmBackupError
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._time import iso_time, parse_duration
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers import nested_get
 
 
 # Report order, from "the backup server cannot even see it" to consequences.
@@ -72,12 +73,13 @@ def _age_text(seconds):
     return "%d h" % hours if hours < 72 else "%d days" % (hours // 24)
 
 
-def latest_protection(spp_vm):
-    """``(epoch ms, SLA name)`` of the newest good recovery point a VM listing item carries, or ``(None, None)``."""
-    moment = spp_answers.last_protection_time(spp_vm or {})
-    if moment is None:
-        return None, None
-    return moment, nested_get(spp_vm, "protectionInfo", "storageProfileName")
+def latest_protection(last_backup):
+    """``(epoch ms, SLA name, source)`` of a VM's newest good recovery point, from one entry of ``last_backups``
+    (``{time, policy, source}``); ``(None, None, None)`` without an entry. Pure."""
+    if not last_backup:
+        return None, None, None
+    moment = last_backup.get("time")
+    return moment, last_backup.get("policy") if moment is not None else None, last_backup.get("source")
 
 
 def validate_include(include, fail_on=()):
@@ -177,13 +179,14 @@ def summarize_jobs(sessions, now_ms, days=7):
             "per_day": [dict(per_day[date], date=date) for date in dates]}
 
 
-def assess(vms, vcenter_only, spp_vms_by_id, held, now_ms, rpo_seconds, include):
+def assess(vms, vcenter_only, last_backups, held, now_ms, rpo_seconds, include):
     """Add the compliance keys (``disk_policies``, ``held_policies``, ``last_backup``, ``last_backup_policy``,
-    ``flags``, ``reasons``, ``compliant``) to every record of ``vms`` and ``vcenter_only``, in place; ``disks`` and
-    ``nics`` become None when ``include`` leaves them out. Pure apart from that mutation."""
+    ``last_backup_source``, ``flags``, ``reasons``, ``compliant``) to every record of ``vms`` and ``vcenter_only``, in
+    place; ``disks`` and ``nics`` become None when ``include`` leaves them out. ``last_backups``: backup server VM id ->
+    ``{time, policy, source}`` (``spp/listing.py``). Pure apart from that mutation."""
     with_disks = "disks" in include
     for record in list(vms) + list(vcenter_only):
-        last_ms, last_policy = latest_protection(spp_vms_by_id.get(record.get("spp_id")))
+        last_ms, last_policy, source = latest_protection(last_backups.get(record.get("spp_id")))
         flags, reasons, held_policies = assess_vm(record, held, last_ms, now_ms, rpo_seconds, with_disks)
         record["disk_policies"] = inventory_join.disk_policies(record)  # kept: the disks may be dropped just below
         if not with_disks:
@@ -192,7 +195,7 @@ def assess(vms, vcenter_only, spp_vms_by_id, held, now_ms, rpo_seconds, include)
             record["nics"] = None
         record.pop("spp_site_id", None)  # the planner's business (disk site rule), not the report's
         record.update(held_policies=held_policies, last_backup=iso_time(last_ms), last_backup_policy=last_policy,
-                      flags=flags, reasons=reasons, compliant=not flags)
+                      last_backup_source=source, flags=flags, reasons=reasons, compliant=not flags)
 
 
 def count_vms(records, backup_only, held, unevaluated=()):
@@ -233,11 +236,16 @@ def summarize(vms, vcenter_only, spp_only, held, include, rpo, rpo_seconds, now_
     """The report's ``summary`` (see the module's RETURN). Pure."""
     unevaluated = [flag for flag, needs in FLAG_NEEDS.items() if needs not in include]
     summary = count_vms(list(vms) + list(vcenter_only), len(spp_only), held, unevaluated)
+    sources = {}
+    for record in list(vms) + list(vcenter_only):
+        if record.get("last_backup_source"):
+            sources[record["last_backup_source"]] = sources.get(record["last_backup_source"], 0) + 1
     summary.update(
         rpo=rpo,
         rpo_seconds=rpo_seconds,
         generated_at=iso_time(now_ms),
         jobs=summarize_jobs(sessions or [], now_ms) if "jobs" in include else None,
+        last_backup_sources=dict(sorted(sources.items())),
     )
     return summary
 

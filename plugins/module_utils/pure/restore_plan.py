@@ -19,7 +19,6 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.restore_m
 )
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.restore_request import iso_time
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.restore_source import spp_identity
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
 
 # What each wanted state asks of the restored VM's lifecycle, and the session action that gets it there.
 ACTIONS = {"promoted": "rrp", "cloned": "clone"}
@@ -60,8 +59,9 @@ def name_holder(vcenter_vms, target_name, mode, source, marked, follow):
 def plan_restore(request, source, point, target_name, marked, follow, holder):
     """The steps for mode test/clone/production with state present/promoted/cloned.
 
-    ``marked``: the VM whose marker records this restore (or None); ``follow``: ``(session, entry)`` of an existing
-    restore session to follow (or None); ``holder``: another vCenter VM that already has ``target_name``
+    ``marked``: the VM whose marker records this restore (or None); ``follow``: ``(session, vm)`` of an existing
+    restore session to follow, with the unmarked VM it made when it has settled (or None); ``holder``: another
+    vCenter VM that already has ``target_name``
     (``name_holder``). Raises ``RuleViolation`` for a production restore over an existing VM without
     ``overwrite``, and ``InvalidRequest`` for the other refusals; nothing has been sent at that point.
     """
@@ -73,7 +73,7 @@ def plan_restore(request, source, point, target_name, marked, follow, holder):
         have = marked["marker"].get("state")
     elif follow is not None:
         via = "follow"
-        have = spp_answers.entry_state(follow[1]) if follow[1] is not None else None
+        have = "restored" if follow[1] is not None else None  # an adopted VM is unmarked: just restored
     steps = []
     destroys = []
     renames = []
@@ -130,28 +130,21 @@ def plan_absent(request, point, removes):
             "changed": bool(removes), "recovery_point": point, "name": request.get("name"), "target": None}
 
 
-def plan_cleanup(marked, sessions_matches, vcenter_by_moref, name=None):
-    """Test VMs to remove: marked test restores in state restored, plus active test sessions' VMs.
+def plan_cleanup(marked, session_matches):
+    """Test VMs to remove: the marked test restores in state restored, plus the unmarked test VMs of active test
+    sessions (``restore_session_match.cleanup_matches``: ``[(session, vm)]``).
 
-    Returns ``[{"name", "moref", "session_id"}]``; a promoted or cloned VM is never among them.
+    Returns ``[{"name", "moref", "session_id", "recovery_point_id"}]``; a promoted or cloned VM is never among them,
+    and an unmarked VM has no known recovery point (None).
     """
     targets = {}
     for vm in marked:
         targets[vm["moref"]] = {"name": vm["name"], "moref": vm["moref"],
                                 "session_id": vm["marker"].get("session_id"),
                                 "recovery_point_id": str((vm["marker"].get("recovery_point") or {}).get("id"))}
-    for session, entry in sessions_matches:
-        if entry is None or spp_answers.entry_state(entry) != "restored":
-            continue
-        if spp_answers.session_status(session) != spp_answers.RESOURCE_ACTIVE:
-            continue
-        vm = vcenter_by_moref.get(entry.get("moref"))
-        if vm is None or vm["moref"] in targets or (name is not None and vm["name"] != name):
-            continue
-        if vm.get("marker") and vm["marker"].get("state") != "restored":
-            continue
-        targets[vm["moref"]] = {"name": vm["name"], "moref": vm["moref"], "session_id": str(session.get("id")),
-                                "recovery_point_id": str(entry.get("versionId"))}
+    for session, vm in session_matches:
+        targets.setdefault(vm["moref"], {"name": vm["name"], "moref": vm["moref"],
+                                         "session_id": str(session.get("id")), "recovery_point_id": None})
     return sorted(targets.values(), key=lambda item: (item["name"] or "", item["moref"]))
 
 

@@ -8,8 +8,10 @@ Considered private: only this collection may import it. The decisions (targets, 
 messages) are pure and live in ``pure.backup_run_plan``; here are the reads and writes, and the order they come in.
 
 Reads before anything starts: the joined inventory (one PropertyCollector listing of vCenter VMs, one paged listing
-each of SPP VMs and vdisks), the SLA policies and the jobs. The time of each VM's newest recovery point is on the SPP
-VM object itself, so ``skip_if_backed_up_within`` and the first-backup check need no per-VM call.
+each of SPP VMs and vdisks), the SLA policies and the jobs. ``skip_if_backed_up_within`` and the first-backup check
+need the time of each target's newest recovery point: it is read from the VM listing when the server puts it there,
+else from the target's ``latestversion`` (the public record's source, spp-api.md 14.15), in a bounded pool of threads
+and only for the targets (``InventoryReader.last_backups``). A skipped VM's message says which source was read.
 
 Writes: one ad hoc backup per SLA (``POST /ngp/hypervisor?action=adhoc``), or one start of the SLA's job when the
 task names a policy and no VMs. None is sent when any target fails pre-flight, and none is sent in check mode.
@@ -66,6 +68,11 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.backup_ru
 )
 
 
+# How a skipped VM's message names the source of its last backup time (spp/listing.py, last_backups).
+SOURCE_NAMES = {"vm_listing": "the VM listing", "latestversion": "its latestversion",
+                "recovery_search": "the recovery point search"}
+
+
 class BackupRun:
     """One execution of ``vm_backup_run``: reads, pre-flight, plan, then (outside check mode) start, wait, report."""
 
@@ -76,6 +83,7 @@ class BackupRun:
         self.clock = clock
         self.now_ms = now_ms
         self.records = {}  # moref -> joined inventory record
+        self.last_backups = {}  # spp id -> {time, policy, source, version} (spp/listing.py last_backups)
         self.chosen = {}  # moref -> SLA name
         self.outcomes = {}  # moref -> {outcome, session_id, version, messages}
         self.sessions = []  # {id, policy, job, started, morefs}
@@ -204,8 +212,8 @@ class BackupRun:
         if policy:
             spp_policies.find_sla_policy(self.spp, policy, policies)
         jobs = {job.get("name"): job for job in spp_jobs.list_jobs(self.spp)}
-        held = {p.get("name") for p in policies
-                if spp_answers.session_status(jobs.get(spp_answers.sla_job_name(p.get("name")))) == "HELD"}
+        held_jobs = spp_answers.held_job_names(jobs.values())
+        held = {p.get("name") for p in policies if spp_answers.sla_job_name(p.get("name")) in held_jobs}
 
         if vms:
             targets, violations = resolve_targets(vms, known + vcenter_only)
@@ -215,8 +223,9 @@ class BackupRun:
                 raise InvalidRequest("SLA policy %s protects no VM of this vCenter, so there is nothing to back up. "
                                      "Assign it with sovereign.vm_backup.vm_backup_policy first." % policy)
         self.records = {record["moref"]: record for record in targets}
-        last_times = {r["moref"]: spp_answers.last_protection_time(self._spp_vm(r["moref"])) for r in targets
-                      if r.get("known_to_backup")}
+        known = {r["moref"]: r["spp_id"] for r in targets if r.get("known_to_backup")}
+        self.last_backups = self.reader.last_backups(list(known.values()))
+        last_times = {moref: (self.last_backups.get(spp_id) or {}).get("time") for moref, spp_id in known.items()}
         if not vms and policy in held:
             violations.append(held_policy_violation(policy, len(targets)))
             held = held - {policy}  # reported once for the policy, not once per VM
@@ -234,11 +243,12 @@ class BackupRun:
             raise RuleViolation(violations, outcome="no backup was started")
 
         for moref in skipped:
-            version = spp_versions.latest_version(self.spp, self._spp_vm(moref))
+            known_point = self.last_backups.get(self.records[moref].get("spp_id")) or {}
+            version = known_point.get("version") or spp_versions.latest_version(self.spp, self._spp_vm(moref))
             self.outcomes[moref] = {
                 "outcome": "skipped", "session_id": (version or {}).get("sessionId"), "version": version,
-                "messages": ["skipped: its newest recovery point (%s) is within skip_if_backed_up_within"
-                             % iso_time(last_times[moref])]}
+                "messages": ["skipped: its newest recovery point (%s, read from %s) is within skip_if_backed_up_within"
+                             % (iso_time(last_times[moref]), SOURCE_NAMES.get(known_point.get("source"), "the server"))]}
         plan = [{"policy": g["policy"], "job": g["job"], "action": g["action"],
                  "vms": [self.records[moref]["name"] for moref in g["morefs"]],
                  "running_session": running.get(g["job"])} for g in groups]

@@ -5,8 +5,11 @@
 """Service behind ``backup_inventory``: read both servers in bulk, then assess coverage and compliance.
 
 Considered private: only this collection may import it. ``collect_coverage`` reads one paged vCenter listing and
-paged SPP listings of hypervisors, VMs, vdisks, SLA policies, jobs and job sessions, and never calls per VM; what
-the flags mean is ``pure/coverage_model.py``.
+paged SPP listings of hypervisors, VMs, vdisks, SLA policies, jobs and job sessions; what the flags mean is
+``pure/coverage_model.py``. It reads per VM only what the public record offers no bulk route for, in a bounded pool of
+threads (``spp/listing.py``): each VM's disks when the server has no vdisk search, and the ``latestversion`` of the VMs
+that have recovery points when the VM listing does not carry the last backup time (spp-api.md 14.15). Each record's
+``last_backup_source`` and the summary's ``last_backup_sources`` say where the times came from.
 """
 
 from __future__ import annotations
@@ -41,7 +44,8 @@ def collect_coverage(spp, vsphere, rpo="24h", include=coverage_model.DEFAULT_INC
     held = {policy["name"]: spp_answers.sla_job_name(policy["name"]) in held_jobs
             for policy in spp_policies.list_sla_policies(spp, page_size=page_size)}
     sessions = spp_jobs.list_backup_sessions(spp, now_ms - 7 * coverage_model.DAY_MS, page_size) if "jobs" in wanted else None
-    coverage_model.assess(found["vms"], found["vcenter_only"], reader.spp_vms_by_id, held, now_ms, rpo_seconds, wanted)
+    last_backups = reader.last_backups([record["spp_id"] for record in found["vms"]], search_first=True)
+    coverage_model.assess(found["vms"], found["vcenter_only"], last_backups, held, now_ms, rpo_seconds, wanted)
     found["summary"] = coverage_model.summarize(found["vms"], found["vcenter_only"], found["spp_only"], held, wanted, rpo,
                                                 rpo_seconds, now_ms, sessions)
     coverage_model.gate(found["vms"], found["vcenter_only"], fail_on, found["summary"])

@@ -5,8 +5,10 @@
 """Reads the joined view of vCenter and the backup server (one record per VM, with its policies), rescanning if asked.
 
 Considered private: only this collection may import it. The join itself is pure and lives in ``pure.inventory_join``;
-here are the reads, through the two clients, with one paged listing per kind of object and no per-VM call, and the
-rescan loop of ``collect_inventory``.
+here are the reads, through the two clients, with one paged listing per kind of object, and the rescan loop of
+``collect_inventory``. Per-VM reads happen only where the public record has no bulk route, in a bounded pool of
+threads (``spp/listing.py``): the disks when the server has no vdisk search, and the last backup times when the VM
+listing does not carry them (``InventoryReader.last_backups``).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class InventoryReader:
         self._vcenter_vms = vcenter_vms
         self.spp_vms_by_id = {}
         self.spp_disks_by_id = {}
+        self._last_backups = {}
 
     def read(self, refresh_vcenter=False):
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as vcenter_thread:
@@ -57,12 +60,24 @@ class InventoryReader:
                                                 devices=self.with_devices)
             hypervisors = spp_listing.list_hypervisors(self.spp, page_size=self.page_size)
             spp_vms = spp_listing.list_vms(self.spp, page_size=self.page_size, hypervisors=hypervisors)
-            spp_disks = spp_listing.list_vdisks(self.spp, page_size=self.page_size) if self.with_disks else []
+            spp_disks = spp_listing.list_vdisks(self.spp, page_size=self.page_size, vms=spp_vms) if self.with_disks else []
             if listing is not None:
                 self._vcenter_vms = listing.result()
         self.spp_vms_by_id = {vm.get("id"): vm for vm in spp_vms}
         self.spp_disks_by_id = {disk.get("id"): disk for disk in spp_disks}
+        self._last_backups = {}
         return join_inventories(self.vsphere.instance_uuid, self._vcenter_vms, hypervisors, spp_vms, spp_disks)
+
+    def last_backups(self, spp_ids=None, search_first=None):
+        """``{spp id: {time, policy, source, version}}`` of the newest recovery point of the given backup server VMs
+        (all of them by default), read once per ``read`` (see ``spp/listing.py``, ``last_backups``; ``search_first``:
+        search the VMs with recovery points before any per-VM read, as a report over every VM should)."""
+        wanted = list(self.spp_vms_by_id) if spp_ids is None else [i for i in spp_ids if i in self.spp_vms_by_id]
+        missing = [self.spp_vms_by_id[i] for i in wanted if str(i) not in self._last_backups]
+        if missing:
+            self._last_backups.update(spp_listing.last_backups(self.spp, missing, page_size=self.page_size,
+                                                               search_first=search_first))
+        return {spp_id: self._last_backups[str(spp_id)] for spp_id in wanted}
 
 
 def collect_inventory(spp_client, vsphere_client, rescan=False, rescan_until_visible=None, timeout=600,

@@ -17,9 +17,11 @@ Idempotence rests on two records (plus, for ``restore_test``, a third):
 
 * the **marker** on the restored VM (``vsphere.vms``): source, recovery point, mode, session and lifecycle state.
   A run that finds a VM whose marker matches changes nothing;
-* the **restore job sessions** of the backup server, whose ``postRestoreInfo`` names the VMs they restored. Before
-  posting a restore, a run looks for a session of the same source, point and mode (a run whose POST answer was lost,
-  or one that stopped waiting) and follows it instead of starting a second restore;
+* the **restore job sessions** of the backup server. A session does not list the VMs it restored (its
+  ``postRestoreInfo`` is an object with a message, spp-api.md 14.13), so before posting a restore a run looks for a
+  session whose logs mention the source (a run whose POST answer was lost, or one that stopped waiting): it follows a
+  running one, and adopts a settled one when vCenter shows the unmarked VM it made under the restore's name, instead
+  of starting a second restore;
 * the **test record** (``vsphere.vms.TEST_FIELD``) on the VM whose backup was tested: the recovery point tested, the
   result, when, and the test VM's name. ``test_result`` writes it (after a clean-up, or after a promotion, where it
   goes on the promoted VM, which now carries the source's name and instance UUID, so it is the source of the next
@@ -64,7 +66,10 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.restore_r
     check_request,
     parse_recovery_point,
 )
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.restore_session_match import usable_match
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.restore_session_match import (
+    cleanup_matches,
+    usable_match,
+)
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.restore_source import (
     choose_point,
     merge_versions,
@@ -95,6 +100,10 @@ class RestoreTask:
         self.warnings = []
         # Restore sessions listed before posting: a session that shows up after a lost answer is not among them.
         self.seen_sessions = set()
+        # vCenter's VMs when the task read them: a restored VM is one that was not among them.
+        self.known_morefs = set()
+        # The logs of settled restore sessions, read once per task.
+        self.session_logs = {}
 
     def now_ms(self):
         return int(self.wall() * 1000)
@@ -111,7 +120,7 @@ class PlannedRestore:
         self.copy = copy
         self.target_name = target_name
         self.marked = None  # the VM whose marker records this restore
-        self.follow = None  # (session, entry) of the restore session to follow instead of posting one
+        self.follow = None  # (session, vm or None) of the restore session to follow instead of posting one
         self.plan = None
         self.diff = None
         # The restored VM (vCenter details), its session and lifecycle state: from the marker, then from each step.
@@ -145,14 +154,13 @@ def _give_name_back(task, work):
 
 
 def _restore(task, work):
-    session, entry = restore_sessions.do_restore(task, work.plan, work.source, work.spp_vm, work.version, work.copy,
-                                                 work.point, work.target_name, work.follow)
+    session, details = restore_sessions.do_restore(task, work.plan, work.source, work.spp_vm, work.version, work.copy,
+                                                   work.point, work.target_name, work.follow)
     work.session_id = str(session.get("id"))
-    if entry is None:  # wait: false
+    if details is None:  # wait: false
         work.running = True
         return
-    details = restore_sessions.entry_vm(task, entry)
-    work.state = spp_answers.entry_state(entry)
+    work.state = "restored"
     details["marker"] = vsphere_vms.set_marker(task.vsphere, details["moref"], new_marker(
         work.source, work.point, task.request["mode"], work.session_id, work.state, work.kept))
     task.log("restored %s as %s (%s)" % (work.source["name"], details["name"], details["moref"]))
@@ -168,16 +176,12 @@ def _power_off_current(task, work):
 def _test_restore_action(task, work, wanted):
     """Take the test VM to lifecycle state ``wanted`` (promoted, cloned) through its session's action."""
     action = ACTIONS[wanted]
-    _session, entry = restore_sessions.do_action(task, action, work.session_id, work.source, work.point)
-    if entry is None:  # wait: false
+    _session, details = restore_sessions.do_action(task, action, work.session_id, work.source, work.details)
+    if details is None:  # wait: false
         work.running = True
         return
-    state = spp_answers.entry_state(entry)
-    if state != wanted:
-        raise TaskFailed("%s on session %s left the test VM %s; expected %s"
-                         % (action, work.session_id, state, wanted), session_id=work.session_id)
-    work.state = state
-    work.details = restore_sessions.entry_vm(task, entry)
+    work.state = wanted
+    work.details = details
     task.log("test restore %s: %s (%s)" % (wanted, work.details["name"], work.details["moref"]))
 
 
@@ -206,15 +210,11 @@ def _clean_up(task, work):
             raise InvalidRequest("test VM %s (%s) has no restore session recorded; remove it in vCenter"
                                  % (item["name"], item["moref"]))
         try:
-            restore_sessions.do_action(task, "cleanup", item["session_id"], work.source,
-                                       {"id": item["recovery_point_id"]})
+            restore_sessions.do_action(task, "cleanup", item["session_id"], work.source, item)
         except NotFound:
             raise InvalidRequest("the restore session %s of test VM %s (%s) no longer exists on the backup server, "
                                  "so it cannot clean it up; remove the VM in vCenter"
                                  % (item["session_id"], item["name"], item["moref"])) from None
-        if task.request["wait"] and vsphere_vms.vm_details(task.vsphere, item["moref"]) is not None:
-            raise TaskFailed("cleanup of session %s completed, but test VM %s (%s) is still in vCenter"
-                             % (item["session_id"], item["name"], item["moref"]), session_id=item["session_id"])
         task.log("test VM %s (%s) removed" % (item["name"], item["moref"]))
     work.session_id = removes[0]["session_id"]
 
@@ -256,6 +256,7 @@ def _apply(task, work):
 def _read_source(task):
     """vCenter VMs, the hypervisors of this vCenter, and the resolved source VM."""
     vcenter_vms = vsphere_vms.list_vms_with_markers(task.vsphere)
+    task.known_morefs = {vm["moref"] for vm in vcenter_vms}
     hypervisors = spp_listing.list_hypervisors(task.spp)
     ours = {h.get("id") for h in hypervisors if h.get("uniqueId") == task.vsphere.instance_uuid}
     if not ours:
@@ -303,9 +304,10 @@ def _plan(task, work, vcenter_vms):
     mode = request["mode"]
     work.marked = next(iter(marked_vms(vcenter_vms, source, point["id"], mode, target_name=work.target_name)), None)
     if work.marked is None:
-        api_mode = spp_answers.API_MODES[spp_mode(request, source)]
-        matches = restore_sessions.matching_sessions(task, source, point["id"], api_mode, work.target_name)
-        work.follow = usable_match(matches, {vm["moref"]: vm for vm in vcenter_vms}, mode)
+        matches = restore_sessions.matching_sessions(task, source)
+        # A production restore gives the restored VM the source's instance UUID (spp-api.md 14.10).
+        identity = source["instance_uuid"] if spp_mode(request, source) == "production" else None
+        work.follow = usable_match(matches, vcenter_vms, source, mode, work.target_name, identity)
     work.plan = plan_present(request, source, point, work.target_name, vcenter_vms, work.marked, work.follow)
     work.diff = restore_diff(request, source, work.plan, work.target_name, work.marked)
     if work.marked is not None:
@@ -371,8 +373,12 @@ def _converge_absent(task, vcenter_vms, source, pairs, wanted_point):
         source["spp_id"] = str(source["records"][0].get("id"))
     point_id = point["id"] if point else None
     marked = marked_vms(vcenter_vms, source, point_id, "test", ("restored",), request.get("name"))
-    matches = restore_sessions.cleanup_sessions(task, source, point_id)
-    removes = plan_cleanup(marked, matches, {vm["moref"]: vm for vm in vcenter_vms}, request.get("name"))
+    unmarked = []
+    if point_id is None:  # an unmarked test VM says nothing of its recovery point: only a task for any point takes it
+        claimed = {str(vm["marker"].get("session_id")) for vm in vcenter_vms if vm.get("marker")}
+        unmarked = cleanup_matches(restore_sessions.test_sessions(task, source), vcenter_vms, source,
+                                   spp_answers.default_name("test", source["name"], request.get("name")), claimed)
+    removes = plan_cleanup(marked, unmarked)
     work = PlannedRestore(source, point)
     work.plan = plan_absent(request, point, removes)
     work.diff = restore_diff(request, source, work.plan, None, None)

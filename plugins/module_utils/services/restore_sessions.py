@@ -4,10 +4,13 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The I/O of ``vm_restore`` with the backup server's restore job sessions: find the session of this restore (before
 posting one, and after a lost answer), post the restore or follow the session, run a test-restore action, wait for a
-session to settle and read which VM it restored.
+session to settle, and read in vCenter what it did.
 
 Considered private: only this collection may import it. ``task`` is the service's ``RestoreTask`` (clients,
-request, deadline, progress log); which sessions match is decided by ``pure/restore_session_match.py``.
+request, deadline, progress log); which sessions match, and which vCenter VM a restore made, is decided by
+``pure/restore_session_match.py``. What a session says is limited to what the public record shows (spp-api.md
+14.3, 14.9, 14.13): its status, its links and its logs. Its session is found by the job name the restore answer
+gives (``response.sessionId`` is a shortcut when present); its outcome is its status, its logs, and the VM in vCenter.
 """
 
 from __future__ import annotations
@@ -24,12 +27,13 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
 )
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.restore_session_match import (
     classify_sessions,
-    cleanup_candidates,
+    recorded_morefs,
+    restored_vm,
 )
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import restore as spp_restore
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers import nested_get
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers import link_href, restore_phase
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import vms as vsphere_vms
 
 SESSION_LOOKBACK_MS = 24 * 3600 * 1000
@@ -37,28 +41,47 @@ SESSION_LOOKBACK_MS = 24 * 3600 * 1000
 FIND_AFTER_LOSS_SECONDS = 60
 # How long to wait for a just-started restore session to say which VM it restores.
 DECIDE_SECONDS = 60
+# How long to wait for the session of an accepted restore to show up under the job name of the answer.
+FIND_SESSION_SECONDS = 60
 # How often to read a session being waited for.
 POLL_SECONDS = 2.0
 # How often to list the restore sessions while looking for one.
 LIST_POLL_SECONDS = 1.0
-# The session action that takes a test restore to each lifecycle state.
-ACTION_STATES = {"rrp": "promoted", "clone": "cloned", "cleanup": "absent"}
+# Log types read to explain a restore that ended well on the server but left no VM in vCenter.
+EXPLAINING_LOG_TYPES = ("ERROR", "WARN")
 
 
 class _StopLooking(Exception):
     """The time to look for a session ran out: go on with what was found."""
 
 
-def wait_for_session(task, session_id, settle_on_resource_active):
-    """The session once settled; a timeout says that running the task again follows it."""
-    try:
-        return spp_jobs.wait_for_session(task.spp, session_id, timeout=task.deadline.remaining_whole(),
-                                         poll=POLL_SECONDS,
-                                         progress=lambda session: task.log(spp_answers.describe_session(session)),
-                                         settle_on_resource_active=settle_on_resource_active)
-    except WaitTimeout as error:
-        raise WaitTimeout("%s. Running this task again follows session %s instead of starting another restore"
-                          % (error.message.rstrip("."), session_id), **error.details) from None
+def _settled(session, test_active_settles):
+    phase = restore_phase(session)
+    return phase in ("succeeded", "failed") or (test_active_settles and phase == "test-active")
+
+
+def wait_for_session(task, session_id, test_active_settles=True):
+    """The session once it has ended or, with ``test_active_settles``, once it holds an active test restore (PENDING
+    with action links, spp-api.md 14.9). A timeout names the session and says that running the task again follows
+    it."""
+    last = {}
+
+    def check():
+        session = spp_jobs.get_session(task.spp, session_id) or {}
+        last["session"] = session
+        task.log(spp_answers.describe_session(session, session_id))
+        return session if _settled(session, test_active_settles) else None
+
+    def timed_out():
+        session = last.get("session") or {}
+        return WaitTimeout(
+            "%s after %s s of waiting. The job keeps running on the server. Running this task again follows session %s "
+            "instead of starting another restore" % (spp_answers.describe_session(session, session_id),
+                                                     task.request["timeout"], session_id),
+            session_id=str(session_id), status=spp_answers.session_status(session), percent=session.get("percent"))
+
+    return _wait.wait_until(check, on_timeout=timed_out, first_delay=min(0.5, POLL_SECONDS), max_delay=POLL_SECONDS,
+                            deadline=task.deadline, sleep=task.sleep)
 
 
 def _lister(task):
@@ -68,21 +91,31 @@ def _lister(task):
 
 
 def _logs_of(task):
-    return lambda session: spp_jobs.get_session_logs(task.spp, session.get("id"))
+    """Reads a session's logs; those of a settled session are read once per task (``task.session_logs``): whether
+    they mention the source does not change once it has settled."""
+    def logs(session):
+        key = str(session.get("id"))
+        if key in task.session_logs:
+            return task.session_logs[key]
+        entries = spp_jobs.get_session_logs(task.spp, session.get("id"))
+        if restore_phase(session) != "running":
+            task.session_logs[key] = entries
+        return entries
+
+    return logs
 
 
-def matching_sessions(task, source, point_id, api_mode, target_name):
-    """The ``(session, entry)`` matches of this restore (``classify_sessions``); waits up to ``DECIDE_SECONDS``
-    for sessions that say nothing yet, then goes on without them. Every session listed is remembered in
-    ``task.seen_sessions``."""
+def matching_sessions(task, source):
+    """The restore sessions whose logs mention the source (``classify_sessions``), oldest first; waits up to
+    ``DECIDE_SECONDS`` for sessions that say nothing yet, then goes on without them. Every session listed is
+    remembered in ``task.seen_sessions``."""
     list_sessions = _lister(task)
     found = {"matches": [], "undecided": []}
 
     def decided():
         sessions = list_sessions()
         task.seen_sessions.update(str(s.get("id")) for s in sessions)
-        found["matches"], found["undecided"] = classify_sessions(sessions, source, point_id, api_mode, _logs_of(task),
-                                                                 target_name)
+        found["matches"], found["undecided"] = classify_sessions(sessions, source, _logs_of(task))
         return None if found["undecided"] else found["matches"]
 
     def progress(_elapsed, _remaining):
@@ -97,19 +130,17 @@ def matching_sessions(task, source, point_id, api_mode, target_name):
         return found["matches"]
 
 
-def find_after_loss(task, source, point_id, api_mode, target_name):
-    """The session a restore POST whose answer was lost started, looked for during ``FIND_AFTER_LOSS_SECONDS``.
-
-    Only sessions that were not listed before the POST count (no clock comparison: the server's clock may differ).
-    """
+def find_after_loss(task, source):
+    """The session a restore POST whose answer was lost started, looked for during ``FIND_AFTER_LOSS_SECONDS``: a
+    restore session whose logs mention the source. Only sessions that were not listed before the POST count (no
+    clock comparison: the server's clock may differ)."""
     list_sessions = _lister(task)
     found = {"undecided": []}
 
     def started():
         sessions = [s for s in list_sessions() if str(s.get("id")) not in task.seen_sessions]
-        matches, found["undecided"] = classify_sessions(sessions, source, point_id, api_mode, _logs_of(task),
-                                                        target_name)
-        return matches[-1][0] if matches else None
+        matches, found["undecided"] = classify_sessions(sessions, source, _logs_of(task))
+        return matches[-1] if matches else None
 
     def progress(_elapsed, _remaining):
         task.log("the restore answer was lost; looking for the restore session it started (%d undecided)"
@@ -126,22 +157,36 @@ def find_after_loss(task, source, point_id, api_mode, target_name):
     return None
 
 
-def cleanup_sessions(task, source, point_id):
-    """``(session, entry)`` of the source's test restores of the last day (of ``point_id`` when given)."""
-    return cleanup_candidates(_lister(task)(), source, point_id)
+def test_sessions(task, source):
+    """The source's active test restores of the last day: sessions PENDING with action links whose logs mention it."""
+    matches, _undecided = classify_sessions(_lister(task)(), source, _logs_of(task))
+    return [session for session in matches if spp_answers.is_test_active(session)]
 
 
-def entry_vm(task, entry):
-    """vCenter details of the VM a ``postRestoreInfo`` entry names (by moref, else by name)."""
-    details = vsphere_vms.vm_details(task.vsphere, entry.get("moref")) if entry.get("moref") else None
-    if details is None and entry.get("name"):
-        same = [vm for vm in vsphere_vms.list_vms_with_markers(task.vsphere) if vm["name"] == entry["name"]]
-        if len(same) == 1:
-            details = vsphere_vms.vm_details(task.vsphere, same[0]["moref"])
-    if details is None:
-        raise TaskFailed("the restore session reports VM %s (%s), but vCenter has no such VM"
-                         % (entry.get("name"), entry.get("moref")), entry=entry)
-    return details
+def _session_of_answer(task, answer):
+    """The session of an accepted restore: ``response.sessionId`` when the server gives it, else the session of the
+    job ``response.name`` (IBM ``samples/vmware_restore.py``, ``get_job_infos``), looked for while it shows up."""
+    if answer.get("sessionId"):
+        return spp_jobs.get_session(task.spp, answer["sessionId"])
+    job_name = answer.get("name")
+    if not job_name:
+        raise TaskFailed("the backup server accepted the restore but its answer names neither a job nor a session; "
+                         "look for the restore job session (onDemandRestore_*) in SPP", answer=answer)
+
+    def found():
+        sessions = spp_restore.sessions_of_job(task.spp, job_name)
+        return sessions[-1] if sessions else None
+
+    def missing():
+        return WaitTimeout("the backup server accepted the restore (job %s), but no job session of that job showed up "
+                           "within %s s; running this task again looks for it instead of starting another restore"
+                           % (job_name, FIND_SESSION_SECONDS), job=job_name)
+
+    session = _wait.wait_until(found, on_timeout=missing, first_delay=min(0.5, LIST_POLL_SECONDS),
+                               max_delay=LIST_POLL_SECONDS, deadline=task.deadline.sooner(FIND_SESSION_SECONDS),
+                               sleep=task.sleep)
+    task.seen_sessions.add(str(session.get("id")))
+    return session
 
 
 def _failure_detail(task, source):
@@ -156,32 +201,54 @@ def _failure_detail(task, source):
             % (current["name"], now["moref"], now["power_state"], now["instance_uuid"]))
 
 
-def _settled_entry(task, session, source, point, api_mode, what):
-    """The entry of a settled session, or ``TaskFailed`` with the session's ERROR logs."""
-    status = spp_answers.session_status(session)
-    entry = spp_answers.find_entry(session, source["ids"], point["id"], api_mode)
-    ok = status in spp_answers.SUCCESS_STATUSES or status == spp_answers.RESOURCE_ACTIVE
-    if ok and entry is not None:
-        return entry
+def _log_lines(task, session, limit=5):
+    entries = spp_jobs.get_session_logs(task.spp, session.get("id"), types=EXPLAINING_LOG_TYPES)
+    messages = [entry.get("message") for entry in entries if entry.get("message")][:limit]
+    return ("; the session's warnings and errors: " + "; ".join(messages)) if messages else ""
+
+
+def _restored_details(task, session, source, point, target_name, exclude_current, adopted=None):
+    """vCenter details of the VM a settled restore session made; ``TaskFailed`` with the session's logs otherwise.
+
+    The session succeeded (or holds a test restore): the restored VM is the one vCenter shows under ``target_name``,
+    unmarked or marked for this restore, not one of the source's recorded VMs nor (``exclude_current``) the VM that
+    was current before the restore; a VM that appeared since the task read vCenter is preferred.
+    """
+    what = "the restore of %s" % source["name"]
+    status = spp_answers.session_status(session) or "in an unknown state"
     try:
-        if ok:
-            raise TaskFailed("%s ended %s (session %s) without restoring %s"
-                             % (what, status, session.get("id"), source["name"]), session_id=str(session.get("id")))
-        spp_jobs.check_session_result(task.spp, session, what=what)
-        raise TaskFailed("%s ended %s (session %s)" % (what, status, session.get("id")),
-                         session_id=str(session.get("id")))
+        if restore_phase(session) not in ("succeeded", "test-active"):
+            spp_jobs.check_session_result(task.spp, session, what=what)
+            raise TaskFailed("%s ended %s (session %s)" % (what, status, session.get("id")),
+                             session_id=str(session.get("id")))
+        vm, why = adopted, None
+        if vm is None:
+            exclude = recorded_morefs(source)
+            if exclude_current and source["current"] is not None:
+                exclude = exclude | {source["current"]["moref"]}
+            vm, why = restored_vm(vsphere_vms.list_vms_with_markers(task.vsphere), target_name, source, point["id"],
+                                  task.request["mode"], exclude, task.known_morefs)
+        details = vsphere_vms.vm_details(task.vsphere, vm["moref"]) if vm is not None else None
+        if details is None:
+            why = why or "VM %s (%s) is no longer in vCenter" % (vm["name"], vm["moref"])
+            raise TaskFailed("%s ended %s (session %s), but %s%s" % (what, status, session.get("id"), why,
+                                                                     _log_lines(task, session)),
+                             session_id=str(session.get("id")))
+        return details
     except TaskFailed as error:
         raise TaskFailed(error.message.rstrip(".") + "." + _failure_detail(task, source), **error.details) from None
 
 
-def _follow(task, follow, source, point, api_mode):
-    """The session to follow, or None when, once settled, it turns out to restore something else."""
-    session = follow[0]
+def _follow(task, follow, source, point, target_name):
+    """The session to follow, or None when, once settled, it turns out to have made no VM of this restore."""
+    session, adopted = follow
     task.log("following existing restore session %s instead of starting another" % session.get("id"))
-    if follow[1] is None and task.request["wait"]:
-        # Its logs name the VM, but not the point: once settled, it may turn out to be another restore.
-        session = wait_for_session(task, session.get("id"), settle_on_resource_active=True)
-        if spp_answers.find_entry(session, source["ids"], point["id"], api_mode) is None:
+    if adopted is None and task.request["wait"]:
+        # Its logs name the source, but not the mode, name or point: once settled, vCenter says what it made.
+        session = wait_for_session(task, session.get("id"))
+        vm, _why = restored_vm(vsphere_vms.list_vms_with_markers(task.vsphere), target_name, source, point["id"],
+                               task.request["mode"], recorded_morefs(source))
+        if restore_phase(session) not in ("succeeded", "test-active") or vm is None:
             task.log("session %s restored something else; starting this restore" % session.get("id"))
             return None
     return session
@@ -191,73 +258,100 @@ def _post_restore(task, plan, source, spp_vm, version, copy, point, target_name)
     """Post the restore; its session, or the one found after a lost answer."""
     request = task.request
     mode = plan["spp_mode"]
-    api_mode = spp_answers.API_MODES[mode]
-    placement = spp_restore.resolve_destination(task.spp, source["hypervisor_id"], host=request.get("host"),
+    placement = spp_restore.resolve_destination(task.spp, source["hypervisor_id"], version, host=request.get("host"),
                                                 cluster=request.get("cluster"),
                                                 datastore_map=request.get("datastore_map"),
                                                 network_map=request.get("network_map"))
-    href = nested_get(spp_vm, "links", "self", "href")
-    name = request.get("name") or (target_name if mode != request["mode"] else None)
+    # The restored VM is always named through mapvm, so that vCenter can be asked for it by that name afterwards.
+    name = target_name if mode != "production" else None
     destination = spp_restore.build_destination(
-        source_href=href, name=name if mode != "production" else None, target=placement["target"],
-        datastore_map=placement["datastore_map"], network_map=placement["network_map"],
-        folder=request.get("folder"))
+        source_href=link_href(spp_vm, "self"), name=name, target=placement["target"],
+        datastore_map=placement["datastore_map"], network_map=placement["network_map"], folder=request.get("folder"))
     payload = spp_restore.build_restore_payload(
-        spp_vm, version, mode, copy=copy, name=name if mode != "production" else None, destination=destination,
-        power_on=request.get("power_on"), allow_overwrite=bool(request.get("overwrite")) and
-        source["current"] is not None)
+        spp_vm, version, mode, copy=copy, name=name, destination=destination, power_on=request.get("power_on"),
+        allow_overwrite=bool(request.get("overwrite")) and source["current"] is not None,
+        site_href=spp_restore.site_href(task.spp, copy))
     task.log("starting the %s restore (SPP mode %s) of %s from %s as %s"
-             % (request["mode"], api_mode, source["name"], point["time_iso"], target_name))
+             % (request["mode"], spp_answers.API_MODES[mode], source["name"], point["time_iso"], target_name))
     try:
         answer = spp_restore.start_restore(task.spp, payload)
     except AmbiguousResult:
-        session = find_after_loss(task, source, point["id"], api_mode, target_name)
+        session = find_after_loss(task, source)
         if session is None:
             raise
         task.log("the restore answer was lost, but its session %s was found; following it" % session.get("id"))
         return session
-    session_id = answer.get("sessionId")
-    session = spp_jobs.get_session(task.spp, session_id) if session_id else None
-    if session is None:
-        raise TaskFailed("the backup server accepted the restore (%s) but named no job session"
-                         % answer.get("name"), answer=answer)
-    return session
+    return _session_of_answer(task, answer)
 
 
 def do_restore(task, plan, source, spp_vm, version, copy, point, target_name, follow):
-    """Post the restore (or follow an existing session); return ``(session, entry)`` or ``(session, None)`` if not
-    waiting."""
-    api_mode = spp_answers.API_MODES[plan["spp_mode"]]
-    session = None
+    """Post the restore (or follow an existing session); return ``(session, details)`` with the vCenter details of
+    the restored VM, or ``(session, None)`` if not waiting."""
+    session = adopted = None
     if plan["via"] == "follow":
-        session = _follow(task, follow, source, point, api_mode)
-    if session is None:
+        session = _follow(task, follow, source, point, target_name)
+        adopted = follow[1] if session is not None else None
+    posted = session is None
+    if posted:
         session = _post_restore(task, plan, source, spp_vm, version, copy, point, target_name)
-    if not task.request["wait"] and not spp_answers.is_settled(spp_answers.session_status(session), True):
+    if not task.request["wait"] and not _settled(session, True):
         return session, None
-    session = wait_for_session(task, session.get("id"), settle_on_resource_active=True)
-    return session, _settled_entry(task, session, source, point, api_mode, "the restore of %s" % source["name"])
+    session = wait_for_session(task, session.get("id"))
+    return session, _restored_details(task, session, source, point, target_name, posted, adopted)
 
 
-def do_action(task, action, session_id, source, point):
-    """Run (or follow) a test-restore action on its session; return ``(session, entry)`` once settled, or
-    ``(session, None)`` if not waiting."""
+def _action_outcome(task, action, source, test_vm):
+    """What vCenter shows after ``action`` on the test VM (``{"name", "moref"}``), or None when it does not show
+    what the action does: ``cleanup`` removed it; ``clone`` kept it; ``rrp`` put it in the source's place."""
+    details = vsphere_vms.vm_details(task.vsphere, test_vm["moref"])
+    if action == "cleanup":
+        return {"name": test_vm["name"], "moref": test_vm["moref"], "removed": True} if details is None else None
+    if action == "clone":
+        return details
+    if details is not None:
+        # rrp renames the test VM, which keeps its moref (the emulator does; an inference for a real server).
+        return details if details["name"] == source["name"] else None
+    # Else a VM that appeared under the source's name took its place.
+    exclude = recorded_morefs(source) | ({source["current"]["moref"]} if source["current"] else set())
+    vm, _why = restored_vm(vsphere_vms.list_vms_with_markers(task.vsphere), source["name"], source, exclude=exclude,
+                           known=task.known_morefs)
+    return vsphere_vms.vm_details(task.vsphere, vm["moref"]) if vm is not None else None
+
+
+def do_action(task, action, session_id, source, test_vm):
+    """Run (or follow) a test-restore action (``cleanup``, ``rrp``, ``clone``) on its session; return ``(session,
+    outcome)`` once settled (``_action_outcome``), or ``(session, None)`` if not waiting.
+
+    The action is posted only while the session holds the test restore (PENDING with action links); a session that
+    runs is followed; a session that ended is accepted when vCenter already shows the action's effect.
+    """
     session = spp_jobs.get_session(task.spp, session_id)
-    status = spp_answers.session_status(session)
-    if status == spp_answers.RESOURCE_ACTIVE:
+    phase = restore_phase(session)
+    what = "%s of test restore session %s" % (action, session_id)
+    if phase == "test-active":
         task.log("%s on test restore session %s" % (action, session_id))
         spp_restore.session_action(task.spp, session, action)
-    elif status not in spp_answers.ACTIVE_STATUSES:
-        entry = spp_answers.find_entry(session, source["ids"], point["id"], "test")
-        if entry is None or spp_answers.entry_state(entry) != ACTION_STATES[action]:
-            raise InvalidRequest("test restore session %s is %s, not RESOURCE ACTIVE: the backup server no longer "
-                                 "manages this test restore, so it cannot %s it"
-                                 % (session_id, status or "unknown", action), session_id=str(session_id))
+    elif phase != "running":
+        outcome = _action_outcome(task, action, source, test_vm)
+        if outcome is None:
+            raise InvalidRequest("test restore session %s is %s, not an active test restore (PENDING with action "
+                                 "links): the backup server no longer manages this test restore, so it cannot %s it"
+                                 % (session_id, spp_answers.session_status(session) or "unknown", action),
+                                 session_id=str(session_id))
+        return session, outcome
     if not task.request["wait"]:
         return session, None
-    session = wait_for_session(task, session_id, settle_on_resource_active=False)
-    return session, _settled_entry(task, session, source, point, "test", "%s of test restore session %s"
-                                   % (action, session_id))
+    session = wait_for_session(task, session_id, test_active_settles=False)
+    if restore_phase(session) != "succeeded":
+        spp_jobs.check_session_result(task.spp, session, what=what)
+    outcome = _action_outcome(task, action, source, test_vm)
+    if outcome is None:
+        effect = {"cleanup": "is still in vCenter", "clone": "is no longer in vCenter",
+                  "rrp": "did not take the place of %s in vCenter" % source["name"]}[action]
+        raise TaskFailed("%s ended %s, but the test VM %s (%s) %s%s" % (
+            what, spp_answers.session_status(session), test_vm["name"], test_vm["moref"], effect,
+            _log_lines(task, session)), session_id=str(session_id))
+    return session, outcome
 
 
 def backup_session_status(spp, session_id):

@@ -6,6 +6,11 @@
 
 Considered private: only this collection may import it. The plan is computed in both modes; check mode skips only
 the writes.
+
+Hold and release: the public record names no endpoint for them (spp-api.md 5.7 and 13.4). The job's ``hold`` and
+``release`` links are used when the job shows them (decision 14.7); a job that shows none makes the task fail before
+any write, with the links it does show (14.17). The result's ``held_from`` names the job field the held state was read
+from (``answers.held_state``: ``status`` HELD, the decision of 14.7).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers import held_state
 
 
 def job_name(policy_name):
@@ -42,16 +48,19 @@ def view(definition, job):
         "encryption": bool(subpolicy.get("useEncryption")),
         "retention": subpolicy.get("retention"),
         "trigger": subpolicy.get("trigger"),
-        "held": bool(job and job.get("status") == "HELD"),
+        "held": bool(job and held_state(job)[0]),
+        "held_from": held_state(job)[1] if job else None,
         "job": job.get("name") if job else None,
     }
 
 
 def resources_holding(spp, policy_name):
     """VM and disk names that still have the policy: one paged listing of each, no per-VM call."""
-    vms = sorted(vm.get("name") for vm in spp_listing.list_vms(spp) if policy_name in (vm.get("storageProfiles") or []))
+    all_vms = spp_listing.list_vms(spp)
+    vms = sorted(vm.get("name") for vm in all_vms if policy_name in (vm.get("storageProfiles") or []))
     disks = sorted("%s / %s" % (disk.get("vmName") or disk.get("vmId") or "?", disk.get("name"))
-                   for disk in spp_listing.list_vdisks(spp) if policy_name in (disk.get("storageProfiles") or []))
+                   for disk in spp_listing.list_vdisks(spp, vms=all_vms)
+                   if policy_name in (disk.get("storageProfiles") or []))
     return vms, disks
 
 
@@ -78,12 +87,17 @@ def ensure_sla_policy(spp, name, state="present", description=None, site=None, r
             spp_policies.delete_sla_policy(spp, current["id"])
         return {"changed": True, "policy": {}, "actions": actions, "diff": {"before": before, "after": {}}}
 
-    if held is not None and bool(before.get("held")) != held and job is None:
+    if held is not None and bool(before.get("held")) != held:
         # Checked before any write: a refused hold must not leave a created or updated policy behind.
-        raise InvalidRequest(
-            "policy %s has no backup job yet, because no VM or disk is assigned to it: assign it first, then "
-            "set held. (The backup server creates the job %s with the first assignment.) Nothing was changed."
-            % (name, job_name(name)))
+        if job is None:
+            raise InvalidRequest(
+                "policy %s has no backup job yet, because no VM or disk is assigned to it: assign it first, then "
+                "set held. (The backup server creates the job %s with the first assignment.) Nothing was changed."
+                % (name, job_name(name)))
+        refused = spp_jobs.missing_action(job, "hold" if held else "release",
+                                          note="Nothing was changed: policy %s is left as it was." % name)
+        if refused is not None:
+            raise refused
     if current is None:
         try:
             definition = sla_definition.new_definition(name, description, wanted)

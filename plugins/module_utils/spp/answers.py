@@ -38,14 +38,14 @@ API_MODES = {"test": "test", "clone": "clone", "production": "recovery"}
 DEFAULT_SUFFIXES = {"test": "_TEST", "clone": "_CLONE"}
 # serviceId of restore job sessions: SPP's, and the ECX spelling that some builds still report (section 7.5).
 RESTORE_SERVICE_IDS = ("serviceprovider.recovery.hypervisor", "com.catalogic.ecx.serviceprovider.recovery.hypervisor")
-# postRestoreInfo[].status -> the lifecycle state of the restored VM.
-ENTRY_STATES = {
-    "active": "restored",
-    "restored": "restored",
-    "moved to production": "promoted",
-    "kept as clone": "cloned",
-    "cleaned up": "absent",
-}
+# A test restore is active while its job session is PENDING *with* these action links (spp-api.md 14.9): SPP's UI lists
+# active clones and test restores as restore sessions in status PENDING (UI ``clone-table.component.ts``: filters
+# ``serviceId IN [...]`` and ``status = PENDING``), as IBM's vSphere plugin does (``com/ibm/spp/domain/SppUrls.java``,
+# ``sppJobSessionUrl``); the actions are the session's links (UI ``job-session.model.ts``,
+# ``getActionLinksExceptExpire``). Link names: ``end_iv`` (clean up; ECX ancestor), ``cleanup`` (the same, as SPP may
+# name it: an inference of section 14.9), ``rrp`` (move to production) and ``clone`` (keep as a clone).
+TEST_ACTIVE_STATUS = "PENDING"
+TEST_ACTION_LINKS = {"cleanup": ("end_iv", "cleanup"), "rrp": ("rrp",), "clone": ("clone",)}
 
 
 def find_by_name(items, name, what, limit=None):
@@ -101,15 +101,70 @@ def describe_session(session, session_id=None):
     return text
 
 
+# Where a job's held state is read, in order (spp-api.md 5.7 and 14.7). ``status`` HELD on the job is the decision of
+# section 14.7; the public record documents HELD only as a *session* status (5.5), so a job that reports no ``status``
+# at all is read through the status of its last run instead. That fallback is an inference, not a documented field.
+HELD_FIELDS = (("status",), ("lastSessionStatus",), ("lastrun", "status"))
+
+
+def held_state(job):
+    """``(held, field)``: whether a job's schedule is held, and the field of the job that said so (e.g. ``status``).
+
+    The first field of ``HELD_FIELDS`` that the job carries decides; ``field`` is None when it carries none.
+    """
+    for path in HELD_FIELDS:
+        value = nested_get(job, *path)
+        if value:
+            return session_status({"status": value}) == "HELD", ".".join(path)
+    return False, None
+
+
 def held_job_names(jobs):
     """Names of the jobs whose schedule is held; an SLA whose job is held counts as held (spp-api.md 14.7)."""
-    return {job.get("name") for job in jobs if session_status(job) == "HELD"}
+    return {job.get("name") for job in jobs if held_state(job)[0]}
+
+
+def link_names(obj):
+    """The names of an object's ``links``, sorted (for messages that say what a job or session does offer)."""
+    links = (obj or {}).get("links")
+    return sorted(links) if isinstance(links, dict) else []
+
+
+def start_actionname(schema):
+    """The ``actionname`` to send when starting a job, from the answer of its ``links.start.schema``; None if none.
+
+    IBM's client sends the first workflow's ``value`` (``spplib/sdk/client.py``, ``JobAPI.run``: ``reqdata["actionname"]
+    = workflows[0]['value']``, from ``schema['parameter']['actionname']['values']``). With several workflows IBM's
+    client wants the caller to choose; this collection takes the first, as spp-api.md 14.14 decides.
+    """
+    workflows = nested_get(schema, "parameter", "actionname", "values") or []
+    for workflow in workflows:
+        if isinstance(workflow, dict) and workflow.get("value"):
+            return str(workflow["value"])
+    return None
+
+
+def started_since(session, since_ms):
+    """Whether a job session started at or after ``since_ms`` (epoch ms); a session without ``start`` did not."""
+    try:
+        return int(session.get("start") or 0) >= int(since_ms)
+    except (TypeError, ValueError):
+        return False
 
 
 def last_protection_time(vm):
-    """Epoch ms of the VM's newest recovery point, from the VM object of a listing; None if never backed up."""
+    """Epoch ms of the VM's newest recovery point, from the VM object of a listing; None if never backed up.
+
+    Only a convenience: the public record shows ``protectionInfo: {}`` on VM listings (spp-api.md 2.2 and 14.15), so
+    ``spp/listing.py`` ``last_backups`` falls back on the VM's ``latestversion`` when this is None.
+    """
     value = nested_get(vm, "protectionInfo", "protectionTime")
     return int(value) if value else None
+
+
+def protection_policy(vm_or_version):
+    """The SLA policy name of a recovery point (``protectionInfo.storageProfileName``), or None."""
+    return nested_get(vm_or_version, "protectionInfo", "storageProfileName") or None
 
 
 def protection_time(version):
@@ -156,6 +211,14 @@ def choose_copy(version, kind=None):
                                      % (version.get("id"), kind, ", ".join(kinds)))
 
 
+def default_copy(version):
+    """The copy a restore pins when the task names no copy kind: the ``BACKUP`` copy (vSnap at the primary site, as
+    IBM ``samples/vmware_restore.py`` defaults to ``--repo=backup``), else the first one; None without copies."""
+    copies = [copy for copy in version.get("copies") or [] if isinstance(copy, dict)]
+    backup = [copy for copy in copies if nested_get(copy, "protectionInfo", "subPolicyType") == "BACKUP"]
+    return (backup or copies or [None])[0]
+
+
 def default_name(mode, source_name, name=None):
     """Name of the VM a restore creates: ``name``, else ``<source>_TEST`` / ``<source>_CLONE``; production keeps it."""
     if mode == "production":
@@ -163,39 +226,49 @@ def default_name(mode, source_name, name=None):
     return name or "%s%s" % (source_name, DEFAULT_SUFFIXES[mode])
 
 
-def restore_entries(session):
-    """``properties.postRestoreInfo`` of a restore session: one dict per restored VM (may be empty while running)."""
-    entries = nested_get(session, "properties", "postRestoreInfo") or []
-    return [entry for entry in entries if isinstance(entry, dict)]
-
-
 def is_restore_session(session):
-    """Whether a job session is an on-demand VM restore (by service, job name or restore properties)."""
+    """Whether a job session is an on-demand VM restore: by ``serviceId`` (UI ``clone-table.component.ts``), or by its
+    job name ``onDemandRestore_<ms>`` (IBM ``samples/vmware_restore.py``)."""
     if session.get("serviceId") in RESTORE_SERVICE_IDS:
         return True
-    if str(session.get("jobName") or session.get("name") or "").startswith("onDemandRestore"):
-        return True
-    return nested_get(session, "properties", "restoreMode") is not None
+    return str(session.get("jobName") or session.get("name") or "").startswith("onDemandRestore")
 
 
-def find_entry(session, source_ids, version_id, api_mode=None):
-    """The ``postRestoreInfo`` entry of ``session`` for one of ``source_ids`` restored from ``version_id``. Pure.
+def test_action_links(session):
+    """The test-restore action links a session offers (``end_iv``, ``cleanup``, ``rrp``, ``clone``), sorted."""
+    names = {name for names in TEST_ACTION_LINKS.values() for name in names}
+    return sorted(name for name in (nested_get(session, "links") or {}) if name in names and link_href(session, name))
 
-    ``api_mode`` (``test``, ``clone``, ``recovery``) narrows it down when given. None when the session holds none.
+
+def is_test_active(session):
+    """Whether a restore session holds an active test restore: PENDING *with* action links (spp-api.md 14.9).
+
+    A PENDING session without them has not started yet.
     """
-    session_mode = nested_get(session, "properties", "restoreMode")
-    for entry in restore_entries(session):
-        if str(entry.get("sourceVmId")) not in source_ids or str(entry.get("versionId")) != str(version_id):
-            continue
-        if api_mode and (entry.get("mode") or session_mode) not in (None, api_mode):
-            continue
-        return entry
+    return session_status(session) == TEST_ACTIVE_STATUS and bool(test_action_links(session))
+
+
+def restore_phase(session):
+    """Where a restore session is: ``running`` (not started or running), ``test-active`` (settled, holding a test
+    restore), ``succeeded`` (COMPLETED or PARTIAL) or ``failed`` (any other end)."""
+    if is_test_active(session):
+        return "test-active"
+    status = session_status(session)
+    if status in SUCCESS_STATUSES:
+        return "succeeded"
+    return "failed" if status in TERMINAL_STATUSES else "running"
+
+
+def test_action_link(session, action):
+    """``(link name, href)`` of a test-restore action (``cleanup``, ``rrp``, ``clone``) on a session, or None.
+
+    Clean-up is ``end_iv`` or ``cleanup``, whichever the session offers (spp-api.md 14.9).
+    """
+    for name in TEST_ACTION_LINKS[action]:
+        href = link_href(session, name)
+        if href:
+            return name, href
     return None
-
-
-def entry_state(entry):
-    """The lifecycle state (restored, promoted, cloned, absent) of a ``postRestoreInfo`` entry."""
-    return ENTRY_STATES.get(str(entry.get("status") or "").lower(), "restored")
 
 
 def is_backup_session(session):

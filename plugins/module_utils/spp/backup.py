@@ -5,11 +5,21 @@
 """On-demand ("ad hoc") backup of selected VMs with one SLA policy (spp-api.md sections 5.3 and 14.3).
 
 Considered private: only this collection may import it. Every function takes an ``SppClient`` first.
+
+The payload is IBM's (``samples/vmwareadhocbackup.py``: ``resource`` = the VMs' ``links.self.href``, ``subtype``
+``vmware``, ``slaPolicyName`` one of the VM's ``storageProfiles``). That sample reads nothing from the answer, and the
+public record shows only ``response.name`` and ``response.id`` (spp-api.md 14.3); IBM's client says that a job start
+returns no session id (``spplib/sdk/client.py``, ``JobAPI.run``). So the session is found by job name among the
+sessions that started at or after the POST, never through the job's ``lastrun`` (which may be an earlier run), and
+``response.sessionId`` is only a shortcut for servers that send it.
 """
 
 from __future__ import annotations
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import ApiError
+import time
+
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import ApiError, NotFound, WaitTimeout
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._wait import wait_until
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers import nested_get
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
@@ -29,33 +39,58 @@ def adhoc_payload(sla_name, vm_objects):
     return {"slaPolicyName": sla_name, "subtype": SUBTYPE, "resource": hrefs}
 
 
-def start_adhoc_backup(client, sla_name, vm_objects):
+def _session_after(client, job_names, since_ms):
+    """The first session of one of ``job_names`` that started at or after ``since_ms``, or None.
+
+    First the sessions listed by job name; then, for a job the server knows by that name, its live sessions (the same
+    condition on ``start``), in case the listing lags behind.
+    """
+    for name in job_names:
+        found = spp_jobs.sessions_since(client, since_ms, job_name=name)
+        if found:
+            return found[0]
+    for name in job_names:
+        try:
+            job = spp_jobs.find_job(client, name)
+        except NotFound:
+            continue
+        live = [s for s in spp_jobs.live_sessions(client, job) if spp_answers.started_since(s, since_ms)]
+        if live:
+            return min(live, key=lambda session: int(session.get("start") or 0))
+    return None
+
+
+def start_adhoc_backup(client, sla_name, vm_objects, timeout=60, poll=0.5, clock=time.time):
     """Back up ``vm_objects`` (SPP VM objects of a listing) now with SLA ``sla_name``; return the job session id.
 
     SLA ``sla_name`` must be one of each VM's policies. The POST is sent once: it starts a backup, so a lost answer
     raises ``AmbiguousResult`` (the backup may be running; look at the job's sessions) rather than being replayed. A
     429 or 503 answer, which proves the server did not act, may still be retried by the client. A 409 (``Conflict``)
-    means the SLA's job is already running.
-
-    The session id is ``response.sessionId`` (section 14.3); a server that leaves it out is asked for the job's
-    running session instead.
+    means the SLA's job is already running. When the answer names no session, the session is the first one of the
+    job (``response.name``, else ``vmware_<SLA>``) that started at or after the POST, looked for during ``timeout`` s.
     """
     names = ", ".join(str(vm.get("name")) for vm in vm_objects)
     job_name = spp_answers.sla_job_name(sla_name)
+    # Rounded down to the second, to tolerate a server clock slightly behind ours (clocks are assumed NTP-synchronised);
+    # the job cannot have started another run since, or this POST would have been refused with a 409.
+    since_ms = int(clock()) * 1000
     answer = client.ngp(
         "POST", HYPERVISOR_PATH, params={"action": "adhoc"}, json=adhoc_payload(sla_name, vm_objects), retry=False,
         lost_answer_hint="the server may have started the backup of %s with SLA '%s'; look at the sessions of job "
                          "'%s' in SPP before running it again" % (names, sla_name, job_name))
     answer = answer if isinstance(answer, dict) else {}
-    session_id = answer.get("sessionId") or nested_get(answer, "lastrun", "sessionId")
-    if session_id:
-        client.log("started an ad hoc backup of %s with SLA '%s': job session %s" % (names, sla_name, session_id))
-        return str(session_id)
-    job = spp_jobs.find_job(client, answer.get("name") or job_name)
-    session = spp_jobs.running_session(client, job)
-    session_id = (session or {}).get("id") or spp_answers.last_session_id(job)
+    session_id = answer.get("sessionId")
     if not session_id:
-        raise ApiError(None, description="SPP accepted the ad hoc backup of %s with SLA '%s' but named no job session, "
-                                         "and job '%s' shows none; look at its sessions in SPP" % (names, sla_name, job_name))
+        job_names = list(dict.fromkeys(name for name in (answer.get("name"), job_name) if name))
+
+        def timed_out():
+            return WaitTimeout(
+                "SPP accepted the ad hoc backup of %s with SLA '%s', but no session of job %s started since then "
+                "showed up within %s s; look at its sessions in SPP before running it again"
+                % (names, sla_name, " or ".join("'%s'" % name for name in job_names), timeout), job=job_name)
+
+        session = wait_until(lambda: _session_after(client, job_names, since_ms), timeout, timed_out,
+                             first_delay=min(0.5, poll), max_delay=poll)
+        session_id = session.get("id")
     client.log("started an ad hoc backup of %s with SLA '%s': job session %s" % (names, sla_name, session_id))
     return str(session_id)

@@ -7,14 +7,24 @@
 Considered private: only this collection may import it. Every function takes an ``SppClient`` first. Actions are
 found through the job's ``links`` by name, as section 14 asks, and all waiting goes through ``_wait.wait_until``:
 ``poll`` is the longest pause between two reads, which start at half a second and double up to it.
+
+What the public record shows, and this module relies on (spp-api.md 14.14):
+
+* A job starts with the ``actionname`` of its start schema (IBM ``spplib/sdk/client.py``, ``JobAPI.run``).
+* The start answer names no session: "The session ID corresponding to the latest run is not sent back in response.
+  Rather, we need to query to get it" (same function, which then reads ``links.livejobsessions``).
+* Job-session listings may report ``total: 0`` (APAR IT45897): they are paged by ``SppClient.paginate``, which keeps
+  reading while pages come back full.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from urllib.parse import parse_qs, urlsplit
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
+    ApiError,
     Conflict,
     TaskFailed,
     WaitTimeout,
@@ -28,7 +38,11 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers im
     is_settled,
     last_session_id,
     link_href,
+    link_names,
+    nested_get,
     session_status,
+    start_actionname,
+    started_since,
 )
 
 JOB_PATH = "/api/endeavour/job"
@@ -74,11 +88,26 @@ def get_job(client, job):
     return client.get(link_href(job, "self") or "%s/%s" % (JOB_PATH, job["id"]))
 
 
+def missing_action(job, action, note=None):
+    """``Conflict`` for a job that offers no ``action`` link, naming the links it does offer; None when it has it.
+
+    The public record names no hold or release endpoint (spp-api.md 5.7 and 13.4): a server that shows no such link
+    cannot be asked to hold the schedule through this API, and the caller must change nothing. ``note`` ends the
+    message (e.g. what the caller left unchanged).
+    """
+    if link_href(job, action):
+        return None
+    text = ("SPP job '%s' offers no '%s' action while its status is %s: its links are %s. This server does not let a "
+            "REST client %s the job's schedule" % (job.get("name"), action, session_status(job) or "unknown",
+                                                   ", ".join(link_names(job)) or "none", action))
+    return Conflict(None, description=text + (". " + note if note else ""))
+
+
 def _job_action(client, job, action, hint):
+    problem = missing_action(job, action)
+    if problem is not None:
+        raise problem
     href = link_href(job, action)
-    if not href:
-        raise Conflict(None, description="SPP job '%s' offers no '%s' action while its status is %s"
-                                         % (job.get("name"), action, session_status(job) or "unknown"))
     return client.post(href, params=action_params(href, action), lost_answer_hint=hint)
 
 
@@ -94,7 +123,7 @@ def release_job(client, job):
                        % job.get("name"))
 
 
-def _sessions_of(client, job, holder, exclude):
+def _live_sessions(client, job, holder, exclude):
     """Live sessions of ``job`` other than ``exclude``, read from ``links.livejobsessions``."""
     href = link_href(holder, "livejobsessions") or link_href(job, "livejobsessions")
     if not href:
@@ -108,29 +137,81 @@ def _sessions_of(client, job, holder, exclude):
     ]
 
 
-def _find_new_session(client, job, holder, previous):
-    live = _sessions_of(client, job, holder, previous)
+def live_sessions(client, job):
+    """The job's live sessions, read through its ``links.livejobsessions`` (none when it has no such link)."""
+    return _live_sessions(client, job, job, None)
+
+
+def sessions_since(client, since_ms, job_id=None, job_name=None, page_size=1000):
+    """Job sessions of one job (by id or name) that started at or after ``since_ms``, oldest first.
+
+    ``jobId``, ``jobName`` and ``start >=`` are filters IBM's tools send (spp-api.md 5.5): ``jobName =`` in
+    ``samples/vmware_restore.py`` (``get_job_infos``), ``start >=`` in ``samples/get_sessions.py``. The answer is checked
+    again here, so a server that ignores a criterion cannot hand over another run. A listing may say ``total: 0``
+    (APAR IT45897): ``paginate`` reads on while pages come back full.
+    """
+    criteria = [{"property": "start", "value": int(since_ms), "op": ">="}]
+    if job_id is not None:
+        criteria.append({"property": "jobId", "value": str(job_id), "op": "="})
+    if job_name is not None:
+        criteria.append({"property": "jobName", "value": job_name, "op": "="})
+    sessions = client.paginate(SESSION_PATH, "sessions", params={"filter": json.dumps(criteria)}, page_size=page_size)
+    mine = [s for s in sessions if started_since(s, since_ms)
+            and (job_id is None or str(s.get("jobId")) == str(job_id))
+            and (job_name is None or (s.get("jobName") or s.get("name")) == job_name)]
+    return sorted(mine, key=lambda session: int(session.get("start") or 0))
+
+
+def _find_new_session(client, job, holder, previous, since_ms):
+    # IBM's client takes the first live session (JobAPI.run); the job ran nothing else, or the start would have been
+    # a 409, so any live session but the previous run's is this one.
+    live = _live_sessions(client, job, holder, previous)
     if live:
         return max(live, key=lambda session: session.get("start") or 0)
-    # A quick job may already be over and gone from the live list: its id is then in lastrun.
+    # A quick job may already be over and gone from the live list: its session is among those started since the POST.
+    since = sessions_since(client, since_ms, job_id=job.get("id"))
+    if since:
+        return since[0]
     session_id = last_session_id(get_job(client, job))
     if session_id and session_id != previous:
         return get_session(client, session_id)
     return None
 
 
-def start_job(client, job, timeout=60, poll=0.5):
-    """Start ``job`` (link ``start``) and return its new session.
+def start_body(client, job):
+    """The body of a job start: ``{"actionname": <first workflow>}`` read from ``links.start.schema``, else ``{}``.
 
-    The start answer does not carry the session id (section 5.2), so it is found through ``links.livejobsessions``
-    or the job's ``lastrun.sessionId``, polling for up to ``timeout`` s. A job already running raises ``Conflict``
-    (409). The start is not replayed if its answer is lost: ``AmbiguousResult`` says to check the job sessions.
+    IBM's client does exactly this (``spplib/sdk/client.py``, ``JobAPI.run``; ``samples/runjob.py``: "This job
+    requires an action parameter"). A schema that offers no workflow is refused before anything is sent.
+    """
+    schema_href = nested_get(job, "links", "start", "schema")
+    if not schema_href:
+        return {}
+    actionname = start_actionname(client.get(schema_href))
+    if actionname is None:
+        raise ApiError(None, description="SPP job '%s' offers no workflow in its start schema, so it cannot be started; "
+                                         "nothing was started" % job.get("name"))
+    return {"actionname": actionname}
+
+
+def start_job(client, job, timeout=60, poll=0.5, clock=time.time):
+    """Start ``job`` (link ``start``, with the ``actionname`` of its start schema) and return its new session.
+
+    The start answer does not carry the session id (section 5.2), so it is found through ``links.livejobsessions`` of
+    the answer (as IBM's client does), then among the job's sessions that started at or after the POST (a quick run may
+    have left the live list), then through the job's ``lastrun.sessionId`` when it differs from before, polling for up
+    to ``timeout`` s. A job already running raises
+    ``Conflict`` (409). The start is not replayed if its answer is lost: ``AmbiguousResult`` says to check the job
+    sessions.
     """
     job = get_job(client, job)  # a fresh lastrun, so that the previous session is not mistaken for the new one
     previous = last_session_id(job)
     href = link_href(job, "start") or "%s/%s" % (JOB_PATH, job["id"])
     name = job.get("name")
-    answer = client.post(href, params=action_params(href, "start"),
+    body = start_body(client, job)
+    # Rounded down to the second, to tolerate a server clock slightly behind ours (clocks are assumed NTP-synchronised).
+    since_ms = int(clock()) * 1000
+    answer = client.post(href, params=action_params(href, "start"), json=body,
                          lost_answer_hint="the server may have started job '%s'; check its job sessions before "
                                           "starting it again" % name)
     holder = answer if isinstance(answer, dict) and answer.get("links") else job
@@ -140,13 +221,13 @@ def start_job(client, job, timeout=60, poll=0.5):
         return WaitTimeout("SPP job '%s' was started but its session did not show up within %s s; look at the job "
                            "sessions of '%s' in SPP" % (name, timeout, name), job=name)
 
-    return _poll(lambda: _find_new_session(client, job, holder, previous), timeout, poll, timed_out)
+    return _poll(lambda: _find_new_session(client, job, holder, previous, since_ms), timeout, poll, timed_out)
 
 
 def running_session(client, job):
     """The session of ``job`` that is still running, or None."""
     job = get_job(client, job)
-    live = [session for session in _sessions_of(client, job, job, None) if not is_settled(session_status(session))]
+    live = [session for session in _live_sessions(client, job, job, None) if not is_settled(session_status(session))]
     if live:
         return max(live, key=lambda session: session.get("start") or 0)
     session_id = last_session_id(job)

@@ -4,9 +4,24 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Restore of VMware VMs: the request of spp-api.md section 7.1, its sessions, and the test-restore actions (14.9).
 
-Considered private: only this collection may import it. ``build_restore_payload`` and the session readers are pure;
+Considered private: only this collection may import it. ``build_destination`` and ``build_restore_payload`` are pure;
 the other functions take an ``SppClient`` first. A restore POST is never sent twice by the client: when its answer is
 lost, ``AmbiguousResult`` says to look for the restore session before retrying (``services/restore_sessions.py`` does).
+
+What the public record shows, and this module relies on:
+
+* The payload of every IBM sample carries ``destination.systemDefined`` and the ``map*`` objects, empty when unused
+  (IBM ``spplib/sdk/client.py``, ``restoreAPI.restore_vm_clone``; ``samples/vmware_restore.py`` keeps
+  ``systemDefined: true`` next to ``target``, ``mapRRPdatastore`` and ``mapvirtualnetwork``).
+* A point other than the latest is named by its copy: ``version.copy.href`` and ``metadata.useLatest: false`` with
+  ``protectionTime`` (``samples/vmwaretestrestore.py`` and ``samples/vmware_restore.py``, ``build_vm_version``).
+* The map keys are the hrefs the version's ``volumes`` and ``vnics`` links list (``samples/vmware_restore.py``,
+  ``get_version_info``), sent exactly as listed; target networks come from the host's or cluster's
+  ``links.networks`` (same sample, ``validate_alt_location``).
+* A copy names its site by ``siteId`` (``samples/sqlrestore.py``: ``copy['siteId'] == site['id']``); the restore
+  names the site by its href ``/api/site/{id}`` in ``subpolicy.source.copy.site`` (``spplib/sdk/client.py``).
+* The restore answer names the job (``response.name``); its session is found by ``jobName`` (``samples/
+  vmware_restore.py``, ``get_job_infos``). ``response.sessionId`` is used only when present (spp-api.md 14.3).
 """
 
 from __future__ import annotations
@@ -14,72 +29,78 @@ from __future__ import annotations
 import json
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import Conflict, InvalidRequest
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import versions as spp_versions
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers import (
     API_MODES,
-    DEFAULT_SUFFIXES,
     RESTORE_SERVICE_IDS,
     is_restore_session,
+    link_href,
     nested_get,
 )
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
 
 RESTORE_PATH = "/ngp/hypervisor"
-TEST_ACTIONS = ("cleanup", "rrp", "clone")
-COPY_KINDS = {"backup": "BACKUP", "replication": "REPLICATION", "offload": "SPPOFFLOAD"}
+SITE_PATH = "/api/site/%s"
 
 # -- the request (pure) -------------------------------------------------------------------------------------------
 
 
 def version_reference(version, copy=None):
-    """The ``version`` member of a restore source: pinned to this point (and copy), never ``useLatest``.
+    """The ``version`` member of a restore source: pinned to this point and copy, never ``useLatest``.
 
-    Pinning keeps the restore on the point the task resolved, even if a backup completes meanwhile.
+    Pinning keeps the restore on the point the task resolved, even if a backup completes meanwhile. ``copy`` is the
+    copy to restore from (``answers.default_copy`` when the task names none); without any, the version alone.
     """
     metadata = {"useLatest": False, "protectionTime": nested_get(version, "protectionInfo", "protectionTime")}
     if copy is not None:
         return {
-            "href": nested_get(copy, "links", "version", "href") or nested_get(version, "links", "self", "href"),
-            "copy": {"href": nested_get(copy, "links", "self", "href")},
+            "href": link_href(copy, "version") or link_href(version, "self"),
+            "copy": {"href": link_href(copy, "self")},
             "metadata": metadata,
         }
-    return {"href": nested_get(version, "links", "self", "href"), "metadata": metadata}
+    return {"href": link_href(version, "self"), "metadata": metadata}
 
 
 def build_destination(source_href=None, name=None, target=None, datastore_map=None, network_map=None, folder=None):
     """``subpolicy.destination`` (section 7.3) from resolved hrefs.
 
-    ``target`` is ``{"href", "name", "resourceType"}`` of a host or cluster; without it the original location is kept
-    (``systemDefined``). ``datastore_map`` and ``network_map`` map source hrefs to target hrefs; a network is mapped
-    for both the test and the recovery networks, so that the same map serves every mode.
+    ``systemDefined`` and the ``map*`` objects are always there, empty when unused, as in IBM's samples. ``target`` is
+    ``{"href", "name", "resourceType"}`` of a host or cluster. ``datastore_map`` and ``network_map`` map source hrefs
+    (from the version's links) to target hrefs; a network is mapped for both the test and the recovery networks, so
+    that the same map serves every mode. ``name`` renames the restored VM through ``mapvm``.
     """
-    destination = {"target": dict(target)} if target else {"systemDefined": True}
+    destination = {
+        "systemDefined": True,
+        "mapvirtualnetwork": {source: {"recovery": target_href, "test": target_href}
+                              for source, target_href in (network_map or {}).items()},
+        "mapRRPdatastore": dict(datastore_map or {}),
+        "mapsubnet": {},
+    }
+    if target:
+        destination["target"] = dict(target)
     if name and source_href:
         destination["mapvm"] = {source_href: {"name": name}}
-    if datastore_map:
-        destination["mapRRPdatastore"] = dict(datastore_map)
-    if network_map:
-        destination["mapvirtualnetwork"] = {source: {"recovery": target_href, "test": target_href}
-                                            for source, target_href in network_map.items()}
     if folder:
         destination["vmfolderpath"] = folder
     return destination
 
 
 def build_restore_payload(source_vm, version, mode, copy=None, name=None, destination=None, power_on=False,
-                          allow_overwrite=False):
+                          allow_overwrite=False, site_href=None):
     """The body of ``POST /ngp/hypervisor?action=restore`` for one VM (section 7.1). Pure.
 
     ``source_vm`` is the VM object from the ``from=recovery`` view; ``mode`` is the module's (test, clone,
-    production). ``name`` None means the default name of the mode (``<name>_TEST`` / ``<name>_CLONE``), sent as a
-    suffix option so that ``systemDefined`` destinations need no ``mapvm``.
+    production). ``name`` is the restored VM's name (``mapvm``; production keeps the original name). ``copy`` is the
+    copy the task asked for, restored from its site (``site_href``, see ``site_href``); without it the version's
+    default copy is pinned and the server picks the site.
     """
     if mode not in API_MODES:
         raise InvalidRequest("mode must be one of %s, got %r" % (", ".join(API_MODES), mode))
     if mode == "production" and name:
         raise InvalidRequest("a production restore keeps the original name; name applies to test and clone modes")
-    href = nested_get(source_vm, "links", "self", "href")
+    href = link_href(source_vm, "self")
     if destination is None:
         destination = build_destination(source_href=href, name=name)
     option = {
@@ -96,13 +117,11 @@ def build_restore_payload(source_vm, version, mode, copy=None, name=None, destin
         "streaming": mode != "test",
         "IR": False,
     }
-    if mode in DEFAULT_SUFFIXES and not name:
-        option["vmNameSuffix"] = DEFAULT_SUFFIXES[mode]
     subpolicy_source = None
     if copy is not None:
-        site = nested_get(copy, "links", "site", "href")
         offload = nested_get(copy, "protectionInfo", "subPolicyType") == "SPPOFFLOAD"
-        subpolicy_source = {"copy": {"site": {"href": site} if site else None, "isOffload": True if offload else None}}
+        subpolicy_source = {"copy": {"site": {"href": site_href} if site_href else None,
+                                     "isOffload": True if offload else None}}
     return {
         "subType": "vmware",
         "spec": {
@@ -112,7 +131,7 @@ def build_restore_payload(source_vm, version, mode, copy=None, name=None, destin
                 "resourceType": "vm",
                 "include": True,
                 "metadata": {"name": source_vm.get("name")},
-                "version": version_reference(version, copy),
+                "version": version_reference(version, copy if copy is not None else spp_answers.default_copy(version)),
             }],
             "subpolicy": [{
                 "type": "IV",
@@ -125,14 +144,17 @@ def build_restore_payload(source_vm, version, mode, copy=None, name=None, destin
     }
 
 
-# -- sessions (pure readers) --------------------------------------------------------------------------------------
-
-
 # -- I/O ----------------------------------------------------------------------------------------------------------
 
 
+def site_href(client, copy):
+    """``https://<spp>/api/site/{siteId}`` of a copy's site, or None when the copy names none."""
+    site_id = (copy or {}).get("siteId")
+    return client.url_for(SITE_PATH % site_id) if site_id not in (None, "") else None
+
+
 def start_restore(client, payload):
-    """POST the restore once; return the ngp ``response`` (``name``, ``id``, ``sessionId``).
+    """POST the restore once; return the ngp ``response`` (``name``, ``id``, and ``sessionId`` on some servers).
 
     The POST is not replayed after a lost answer: ``AmbiguousResult`` then says to look for the restore session.
     """
@@ -144,28 +166,48 @@ def start_restore(client, payload):
     return answer if isinstance(answer, dict) else {}
 
 
+def _session_listing(client, criteria, page_size):
+    params = {"filter": json.dumps(criteria, separators=(",", ":")),
+              "sort": json.dumps([{"property": "start", "direction": "ASC"}], separators=(",", ":"))}
+    return client.paginate(spp_jobs.SESSION_PATH, "sessions", params=params, page_size=page_size)
+
+
 def list_restore_sessions(client, since_ms, page_size=1000):
     """Restore job sessions started at or after ``since_ms`` (epoch ms), oldest first."""
     criteria = [{"property": "serviceId", "value": list(RESTORE_SERVICE_IDS), "op": "IN"},
                 {"property": "start", "value": int(since_ms), "op": ">="}]
-    params = {"filter": json.dumps(criteria, separators=(",", ":")),
-              "sort": json.dumps([{"property": "start", "direction": "ASC"}], separators=(",", ":"))}
-    sessions = client.paginate(spp_jobs.SESSION_PATH, "sessions", params=params, page_size=page_size)
-    return [session for session in sessions if is_restore_session(session)]
+    sessions = [session for session in _session_listing(client, criteria, page_size) if is_restore_session(session)]
+    return sorted(sessions, key=lambda session: int(session.get("start") or 0))
 
 
-def session_action(client, session, name):
-    """POST ``{}`` to the session's action link ``name`` (``cleanup``, ``rrp`` or ``clone``); return the answer.
+def sessions_of_job(client, job_name, page_size=1000):
+    """The job sessions of the restore job ``job_name`` (the ``response.name`` of the restore POST), oldest first.
 
-    The link is discovered by name (section 7.5); a session without it (not ``RESOURCE ACTIVE``) raises ``Conflict``.
-    Asynchronous: poll the session afterwards (``jobs.wait_for_session``).
+    IBM's restore sample finds its session this way (``samples/vmware_restore.py``, ``get_job_infos``: filter
+    ``jobName = <name>``; "there should only be 1 entry at this time for a restore job since they have unique names").
     """
-    href = spp_answers.link_href(session, name)
-    if not href:
-        offered = sorted(key for key in (session.get("links") or {}) if key in TEST_ACTIONS)
-        raise Conflict(None, description="SPP job session %s offers no '%s' action while it is %s (actions offered: %s)"
-                                         % (session.get("id"), name, spp_answers.session_status(session) or "unknown",
-                                            ", ".join(offered) or "none"))
+    criteria = [{"property": "jobName", "value": job_name, "op": "="}]
+    sessions = [session for session in _session_listing(client, criteria, page_size)
+                if (session.get("jobName") or session.get("name")) == job_name]
+    return sorted(sessions, key=lambda session: int(session.get("start") or 0))
+
+
+def session_action(client, session, action):
+    """POST ``{}`` to the session's link for ``action`` (``cleanup``: ``end_iv`` or ``cleanup``; ``rrp``; ``clone``).
+
+    The link is found among the session's links by name (spp-api.md 14.9; SPP's UI posts to a session's action link,
+    ``job-session.model.ts``); a session without it raises ``Conflict`` naming the links it does offer. Asynchronous:
+    poll the session afterwards.
+    """
+    link = spp_answers.test_action_link(session, action)
+    if link is None:
+        raise Conflict(None, description="SPP job session %s offers no '%s' action (looked for %s) while it is %s; its "
+                                         "links are: %s" % (
+                                             session.get("id"), action,
+                                             " or ".join(spp_answers.TEST_ACTION_LINKS[action]),
+                                             spp_answers.session_status(session) or "unknown",
+                                             ", ".join(spp_answers.link_names(session)) or "none"))
+    name, href = link
     hint = ("the server may have started '%s' on job session %s; read that session (RUNNING or COMPLETED means it "
             "did) before retrying: running this task again follows the session" % (name, session.get("id")))
     return client.post(href, json={}, lost_answer_hint=hint)
@@ -190,48 +232,70 @@ def recovery_vms(client, names=(), hypervisor_ids=None, page_size=1000):
     return [vm for vm in found.values() if hypervisor_ids is None or vm.get("hypervisorKey") in hypervisor_ids]
 
 
-def _by_name(client, hypervisor_id, kind, items_key, names, what):
-    """``{name: object}`` for the named hosts, clusters, volumes or networks of a hypervisor; unknown names fail."""
-    wanted = [name for name in names if name and "://" not in name]
-    if not wanted:
-        return {}
-    objects = list(client.paginate("/api/hypervisor/%s/%s" % (hypervisor_id, kind), items_key,
-                                   params={"from": "hlo"}))
-    by_name = {item.get("name"): item for item in objects}
-    unknown = sorted(set(wanted) - set(by_name))
-    if unknown:
-        known = sorted(str(name) for name in by_name)
-        raise InvalidRequest("the backup server knows no %s named %s (known: %s)"
-                             % (what, ", ".join(unknown), ", ".join(known[:30]) or "none"), unknown=unknown)
-    return by_name
+# -- where the restored VM goes -----------------------------------------------------------------------------------
 
 
-def _href(item_or_href):
-    if isinstance(item_or_href, str):
-        return item_or_href
-    return nested_get(item_or_href, "links", "self", "href")
+def _pick(items, value, what, where):
+    """The href of the item named ``value`` (or ``value`` itself when it is one of the items' hrefs exactly)."""
+    by_href = {link_href(item, "self"): item for item in items}
+    if value in by_href:
+        return value
+    named = [link_href(item, "self") for item in items if item.get("name") == value]
+    if len(named) == 1:
+        return named[0]
+    known = sorted({str(item.get("name")) for item in items})
+    raise InvalidRequest("%s has %s %s named %s (known: %s)" % (
+        where, "several" if named else "no", what, value, ", ".join(known[:30]) or "none"), unknown=[value])
 
 
-def resolve_destination(client, hypervisor_id, host=None, cluster=None, datastore_map=None, network_map=None):
+def _listing(client, hypervisor_id, kind, items_key):
+    return list(client.paginate("/api/hypervisor/%s/%s" % (hypervisor_id, kind), items_key, params={"from": "hlo"}))
+
+
+def _target_networks(client, hypervisor_id, target_item, version):
+    """Networks a restored VM may be attached to: the target host's or cluster's ``links.networks``; without a
+    target, those of every host, the host the point was taken on (``hypervisorHostname``) first (a network need not
+    be on every host; the hypervisor-wide ``/network`` listing is not on record, spp-api.md 14.17)."""
+    holders = [target_item] if target_item else []
+    if not holders:
+        hosts = _listing(client, hypervisor_id, "host", "hosts")
+        holders = sorted(hosts, key=lambda host: host.get("name") != version.get("hypervisorHostname"))
+    networks = {}
+    for holder in holders:
+        href = link_href(holder, "networks")
+        for network in client.paginate(href, "networks") if href else ():
+            networks.setdefault(link_href(network, "self"), network)
+    return list(networks.values())
+
+
+def resolve_destination(client, hypervisor_id, version, host=None, cluster=None, datastore_map=None,
+                        network_map=None):
     """Names of the task -> the hrefs a restore destination needs: ``{"target", "datastore_map", "network_map"}``.
 
-    Hosts, clusters, datastores and networks are looked up by name on the backup server (one listing per kind
-    used); a value that already is an href is passed through.
+    Targets (hosts, clusters, datastores) are looked up by name on the backup server; source datastores and networks
+    among those of the recovery point (``versions.version_datastores`` / ``version_networks``), so that the map keys
+    are the hrefs the server listed. An href given instead of a name must be one of those exactly.
     """
     resolved = {"target": None, "datastore_map": {}, "network_map": {}}
+    target_item = None
     if host or cluster:
         kind, value = ("host", host) if host else ("cluster", cluster)
-        if "://" in value:
-            resolved["target"] = {"href": value, "resourceType": kind}
-        else:
-            item = _by_name(client, hypervisor_id, kind, kind + "s", [value], kind)[value]
-            resolved["target"] = {"href": _href(item), "name": value, "resourceType": kind}
-    for option, kind, items_key, what in (("datastore_map", "volume", "volumes", "datastore"),
-                                          ("network_map", "network", "networks", "network")):
-        mapping = {"datastore_map": datastore_map, "network_map": network_map}[option] or {}
-        if not mapping:
-            continue
-        known = _by_name(client, hypervisor_id, kind, items_key, list(mapping) + list(mapping.values()), what)
-        resolved[option] = {_href(known.get(source, source)): _href(known.get(target, target))
-                            for source, target in mapping.items()}
+        items = _listing(client, hypervisor_id, kind, kind + "s")
+        href = _pick(items, value, kind, "the backup server")
+        target_item = next(item for item in items if link_href(item, "self") == href)
+        resolved["target"] = {"href": href, "name": target_item.get("name"), "resourceType": kind}
+    if datastore_map:
+        sources = spp_versions.version_datastores(client, version)
+        targets = _listing(client, hypervisor_id, "volume", "volumes")
+        resolved["datastore_map"] = {
+            _pick(sources, source, "datastore", "the recovery point"): _pick(targets, target, "datastore",
+                                                                             "the backup server")
+            for source, target in datastore_map.items()}
+    if network_map:
+        sources = spp_versions.version_networks(client, version)
+        targets = _target_networks(client, hypervisor_id, target_item, version)
+        resolved["network_map"] = {
+            _pick(sources, source, "network", "the recovery point"): _pick(targets, target, "network",
+                                                                           "the restore's target")
+            for source, target in network_map.items()}
     return resolved

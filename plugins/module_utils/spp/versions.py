@@ -4,15 +4,16 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Recovery points (versions) of a VM and their copies (spp-api.md section 6).
 
-Considered private: only this collection may import it. Every function takes an ``SppClient`` first. The time of a
-VM's newest point is on the VM object itself (``protectionInfo.protectionTime``), so bulk questions such as "which VMs
-have a recent backup" need no per-VM call: ``answers.last_protection_time`` reads it.
+Considered private: only this collection may import it. Every function takes an ``SppClient`` first. A version's
+``links.volumes`` and ``links.vnics`` name the datastores and networks its VM was on: the keys of a restore's
+``mapRRPdatastore`` and ``mapvirtualnetwork`` (IBM ``samples/vmware_restore.py``, ``get_version_info``).
 """
 
 from __future__ import annotations
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import NotFound
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers import (
+    link_href,
     nested_get,
     protection_time,
 )
@@ -58,3 +59,31 @@ def version_of_session(client, vm, session_id, since=None):
         if str(version.get("sessionId")) == session_id:
             return version
     return None
+
+
+def _linked(client, version, link, items_key):
+    """The items behind one of a version's links; the version is read again when the listing left its links out."""
+    href = link_href(version, link)
+    if not href and link_href(version, "self"):
+        href = link_href(client.get(link_href(version, "self")), link)
+    if not href:
+        raise NotFound(None, description="SPP recovery point %s has no '%s' link, so its %s cannot be mapped"
+                                         % (version.get("id"), link, items_key))
+    return list(client.paginate(href, items_key))
+
+
+def version_datastores(client, version):
+    """The datastores of a recovery point (``links.volumes``): their ``links.self.href`` are the source keys of
+    ``mapRRPdatastore`` (IBM ``samples/vmware_restore.py``, ``get_version_info``)."""
+    return _linked(client, version, "volumes", "volumes")
+
+
+def version_networks(client, version):
+    """The networks of a recovery point's NICs: ``links.vnics``, then each vNIC's ``links.networks``; their
+    ``links.self.href`` are the source keys of ``mapvirtualnetwork`` (IBM ``samples/vmware_restore.py``)."""
+    networks = {}
+    for vnic in _linked(client, version, "vnics", "vnics"):
+        href = link_href(vnic, "networks")
+        for network in client.paginate(href, "networks") if href else ():
+            networks.setdefault(link_href(network, "self"), network)
+    return list(networks.values())

@@ -154,17 +154,19 @@ def test_job_outcomes_for_24h_7d_and_per_day():
     assert by_date["2025-11-17"]["successful"] == 1
 
 
-def _assessed(records, include=("disks", "nics", "jobs"), last=None):
+def _assessed(records, include=("disks", "nics", "jobs"), last=None, source="latestversion"):
     last = last or {}
-    spp_by_id = {r["spp_id"]: {"protectionInfo": {"protectionTime": last[r["name"]], "storageProfileName": "Gold"}}
-                 for r in records if r["name"] in last}
-    coverage_model.assess(records, [], spp_by_id, HELD, NOW, DAY, set(include))
+    last_backups = {r["spp_id"]: {"time": last.get(r["name"]), "policy": "Gold" if r["name"] in last else None,
+                                  "source": source if r["name"] in last else "recovery_search"}
+                    for r in records}
+    coverage_model.assess(records, [], last_backups, HELD, NOW, DAY, set(include))
     return records
 
 
 def test_assess_adds_the_compliance_keys_and_drops_what_was_not_read():
     rec = _assessed([record("ok", ["Gold"])], last={"ok": NOW - HOUR_MS})[0]
     assert rec["last_backup"] == "2025-11-22T01:11:10Z" and rec["last_backup_policy"] == "Gold"
+    assert rec["last_backup_source"] == "latestversion"
     assert rec["flags"] == [] and rec["compliant"] and rec["reasons"] == {} and rec["held_policies"] == []
     assert rec["disks"] and rec["nics"]
     rec = _assessed([record("ok", ["Gold"])], include=())[0]
@@ -191,6 +193,23 @@ def test_summary_counts_flags_policies_and_jobs():
     assert summary["rpo"] == "24h" and summary["rpo_seconds"] == DAY
     assert summary["generated_at"] == "2025-11-22T02:11:10Z"
     assert summary["jobs"]["last_24h"]["successful"] == 1
+    assert summary["last_backup_sources"] == {"latestversion": 2, "recovery_search": 2}, "the unknown VM has no source"
+
+
+def test_a_vm_never_backed_up_says_where_that_was_read():
+    rec = _assessed([record("new", ["Gold"])])[0]
+    assert rec["last_backup"] is None and rec["last_backup_policy"] is None
+    assert rec["last_backup_source"] == "recovery_search" and "stale" in rec["flags"]
+    listed = _assessed([record("old", ["Gold"])], last={"old": NOW - HOUR_MS}, source="vm_listing")[0]
+    assert listed["last_backup_source"] == "vm_listing" and listed["compliant"]
+
+
+def test_latest_protection_reads_one_entry_of_last_backups():
+    assert coverage_model.latest_protection(None) == (None, None, None)
+    assert coverage_model.latest_protection({"time": 5, "policy": "Gold", "source": "latestversion"}) == \
+        (5, "Gold", "latestversion")
+    assert coverage_model.latest_protection({"time": None, "policy": "Gold", "source": "recovery_search"}) == \
+        (None, None, "recovery_search")
 
 
 def test_summary_leaves_unread_data_null():

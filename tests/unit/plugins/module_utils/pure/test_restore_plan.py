@@ -9,7 +9,7 @@ import pytest
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest, RuleViolation
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import restore_plan
 
-from restore_fixtures import POINT, UUID, entry, marker, request, session, source_of, spp_vm, vc_vm
+from restore_fixtures import POINT, UUID, active_test_session, marker, request, session, source_of, spp_vm, vc_vm
 
 
 def plan_for(req, vcenter=None, marked=None, follow=None, holder=None, records=None):
@@ -35,6 +35,10 @@ def test_plan_marked_restore_is_unchanged():
 def test_plan_follows_an_existing_session():
     plan = plan_for(request(), follow=(session("s1", "RUNNING"), None))
     assert plan["steps"] == ["restore", "mark"] and plan["via"] == "follow"
+    # A settled session adopted with the unmarked VM it made: that VM is just restored.
+    adopted = (active_test_session("s1"), vc_vm("web01_TEST", "vm-20", uuid="t"))
+    plan = plan_for(request(state="promoted"), follow=adopted)
+    assert plan["steps"] == ["restore", "rrp", "mark"] and plan["via"] == "follow"
 
 
 def test_plan_promote_destroys_the_original():
@@ -104,7 +108,7 @@ def test_name_holder_is_another_vm_than_the_restore_s_own():
     other = vc_vm("web01_TEST", "vm-21", uuid="t2")
     assert restore_plan.name_holder([ours, other], "web01_TEST", "test", source, ours, None) is other
     assert restore_plan.name_holder([ours], "web01_TEST", "test", source, ours, None) is None
-    followed = (session("s1", "RUNNING"), entry(moref="vm-21"))
+    followed = (active_test_session("s1"), vc_vm("web01_TEST", "vm-21", uuid="t2"))
     assert restore_plan.name_holder([other], "web01_TEST", "test", source, None, followed) is None
     # A production restore replaces (or renames) the current VM: it does not hold the name.
     assert restore_plan.name_holder([vc_vm("web01", "vm-10")], "web01", "production", source, None, None) is None
@@ -122,17 +126,15 @@ def test_plan_present_says_what_and_where():
 
 def test_plan_cleanup():
     marked = [vc_vm("web01_TEST", "vm-20", uuid="t", marker=marker())]
-    adopted_vm = vc_vm("web01_T2", "vm-21", uuid="t2")
-    by_moref = {"vm-20": marked[0], "vm-21": adopted_vm}
-    matches = [(session("s2", "RESOURCE ACTIVE", [entry(name="web01_T2", moref="vm-21")]),
-                entry(name="web01_T2", moref="vm-21")),
-               (session("s3", "COMPLETED", [entry(moref="vm-22")]), entry(moref="vm-22"))]
-    removes = restore_plan.plan_cleanup(marked, matches, by_moref)
+    unmarked = (active_test_session("s2"), vc_vm("web01_T2", "vm-21", uuid="t2"))
+    removes = restore_plan.plan_cleanup(marked, [unmarked])
     assert removes == [
-        {"name": "web01_T2", "moref": "vm-21", "session_id": "s2", "recovery_point_id": "v1"},
+        {"name": "web01_T2", "moref": "vm-21", "session_id": "s2", "recovery_point_id": None},
         {"name": "web01_TEST", "moref": "vm-20", "session_id": "s1", "recovery_point_id": "v1"},
     ]
-    assert [r["moref"] for r in restore_plan.plan_cleanup(marked, matches, by_moref, name="web01_TEST")] == ["vm-20"]
+    # A marked VM keeps what its marker records.
+    again = (active_test_session("s9"), marked[0])
+    assert restore_plan.plan_cleanup(marked, [again])[0]["session_id"] == "s1"
 
 
 def test_diff_of_a_keep_current_restore_and_of_an_unchanged_one():

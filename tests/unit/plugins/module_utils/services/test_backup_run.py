@@ -5,6 +5,9 @@ phase of the service. Its decisions are tested in tests/unit/plugins/module_util
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import backup_run as br
@@ -15,6 +18,8 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
 )
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import backup as spp_backup
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import versions as spp_versions
 
 from spp_fake_server import DROP, Reply
@@ -43,6 +48,69 @@ def test_start_adhoc_backup_returns_the_session_id(fake_spp, make_client):
     assert spp_backup.start_adhoc_backup(client, "Gold", [VM]) == "1777"
     post = [r for r in fake_spp.requests if r.path == "/ngp/hypervisor"][0]
     assert post.query == {"action": "adhoc"} and post.json["resource"] == [VM["links"]["self"]["href"]]
+
+
+def _sessions_route(fake_spp, sessions):
+    """The job-session listing with its filters (jobName, jobId, start >=) and total 0 (APAR IT45897)."""
+    def listing(request):
+        found = list(sessions)
+        for criterion in json.loads(request.query.get("filter") or "[]"):
+            key, value = criterion["property"], criterion["value"]
+            found = [s for s in found if (s[key] >= value if criterion["op"] == ">=" else str(s[key]) == str(value))]
+        return Reply(200, {"sessions": found, "total": 0})
+    fake_spp.route("GET", "/api/endeavour/jobsession", listing)
+
+
+def test_start_adhoc_backup_finds_its_session_by_job_name_and_start_time(fake_spp, make_client):
+    """Public record: the answer has only name and id; an earlier run of the job (and lastrun) is never taken."""
+    now = int(time.time() * 1000)
+    sessions = [{"id": "1500", "jobId": "1005", "jobName": "vmware_Gold", "start": now - 3_600_000},
+                {"id": "1600", "jobId": "1006", "jobName": "vmware_Silver", "start": now + 5}]
+    _sessions_route(fake_spp, sessions)
+
+    def post(_request):
+        sessions.append({"id": "1777", "jobId": "1005", "jobName": "vmware_Gold", "start": int(time.time() * 1000)})
+        return Reply(201, {"statusCode": 201, "response": {"name": "vmware_Gold", "id": "1005"}})
+
+    fake_spp.route("POST", "/ngp/hypervisor", post)
+    client = make_client(fake_spp)
+    assert spp_backup.start_adhoc_backup(client, "Gold", [VM], poll=0.01) == "1777"
+    listing = [r for r in fake_spp.requests if r.path == "/api/endeavour/jobsession"][0]
+    criteria = json.loads(listing.query["filter"])
+    assert {"property": "jobName", "value": "vmware_Gold", "op": "="} in criteria
+    assert [c["op"] for c in criteria if c["property"] == "start"] == [">="]
+    assert fake_spp.count("GET", "/api/endeavour/job") == 0, "the job's lastrun is not read"
+
+
+def test_start_adhoc_backup_waits_for_a_session_that_shows_up_late(fake_spp, make_client):
+    sessions = []
+    _sessions_route(fake_spp, sessions)
+    reads = {"n": 0}
+
+    def jobs_listing(_request):
+        reads["n"] += 1
+        if reads["n"] == 2:  # the session shows up after the first round of reads
+            sessions.append({"id": "1888", "jobId": "1005", "jobName": "vmware_Gold", "start": int(time.time() * 1000)})
+        return Reply(200, {"jobs": [{"id": "1005", "name": "vmware_Gold", "links": {}}], "total": 1})
+
+    fake_spp.route("GET", "/api/endeavour/job", jobs_listing)
+    fake_spp.route("GET", "/api/endeavour/job/1005", Reply(200, {"id": "1005", "name": "vmware_Gold", "links": {}}))
+    fake_spp.route("POST", "/ngp/hypervisor", Reply(201, {"statusCode": 201, "response": {"name": "vmware_Gold",
+                                                                                          "id": "1005"}}))
+    client = make_client(fake_spp)
+    assert spp_backup.start_adhoc_backup(client, "Gold", [VM], poll=0.01) == "1888"
+
+
+def test_start_adhoc_backup_times_out_clearly_and_never_posts_twice(fake_spp, make_client):
+    _sessions_route(fake_spp, [{"id": "1500", "jobId": "1005", "jobName": "vmware_Gold", "start": 1}])
+    fake_spp.route("GET", "/api/endeavour/job", Reply(200, {"jobs": [], "total": 0}))
+    fake_spp.route("POST", "/ngp/hypervisor", Reply(201, {"statusCode": 201, "response": {"name": "x", "id": "1"}}))
+    client = make_client(fake_spp)
+    with pytest.raises(WaitTimeout) as caught:
+        spp_backup.start_adhoc_backup(client, "Gold", [VM], timeout=0.2, poll=0.05)
+    text = str(caught.value)
+    assert "no session of job 'x' or 'vmware_Gold' started since then" in text and "before running it again" in text
+    assert fake_spp.count("POST", "/ngp/hypervisor") == 1
 
 
 def test_start_adhoc_backup_lost_answer_is_never_resent(fake_spp, make_client):
@@ -176,3 +244,48 @@ def test_settle_gives_each_vm_the_log_lines_about_it(monkeypatch):
         "vm-2": ("skipped", ["WARN W1: Disk Hard disk 2 of virtual machine web010 is rdm"]),
         "vm-3": ("success", []),
     }
+
+
+# -- the last backup time: from the listing when it has it, else from latestversion (spp-api.md 14.15) -------------
+
+
+def _prepared(monkeypatch, records, last_backups, **options):
+    """``BackupRun.prepare`` over joined ``records``; ``last_backups`` answers ``spp_listing.last_backups``."""
+    asked = []
+
+    def read_last(_client, vms, **_options):
+        asked.append(sorted(vm["id"] for vm in vms))
+        return {vm["id"]: last_backups[vm["id"]] for vm in vms}
+
+    run = br.BackupRun(_NoClient(), None, now_ms=10_000_000)
+    monkeypatch.setattr(run.reader, "read", lambda: (records, [], []))
+    run.reader.spp_vms_by_id = {r["spp_id"]: {"id": r["spp_id"], "name": r["name"]} for r in records}
+    monkeypatch.setattr(spp_listing, "last_backups", read_last)
+    monkeypatch.setattr(spp_policies, "list_sla_policies", lambda client: [{"name": "Gold"}])
+    monkeypatch.setattr(spp_jobs, "list_jobs", lambda client: [{"name": "vmware_Gold", "status": "IDLE"}])
+    monkeypatch.setattr(spp_versions, "latest_version", lambda client, vm: pytest.fail("read again"))
+    return run, run.prepare(**options), asked
+
+
+def test_skip_if_backed_up_within_reads_latestversion_once_and_says_so(monkeypatch):
+    version = {"id": "v1", "sessionId": "55", "protectionInfo": {"protectionTime": 9_000_000}}
+    records = [record("web01", "vm-1", ["Gold"]), record("web02", "vm-2", ["Gold"])]
+    last = {"spp-vm-1": {"time": 9_000_000, "policy": "Gold", "source": "latestversion", "version": version},
+            "spp-vm-2": {"time": None, "policy": None, "source": "latestversion", "version": None}}
+    run, prepared, asked = _prepared(monkeypatch, records, last, vms=["web01", "web02"], within_seconds=3600)
+    groups, _plan, order = prepared
+    assert asked == [["spp-vm-1", "spp-vm-2"]], "only the targets, in one call"
+    assert [g["morefs"] for g in groups] == [["vm-2"]] and order == ["vm-1", "vm-2"]
+    skipped = run.outcomes["vm-1"]
+    assert skipped["outcome"] == "skipped" and skipped["version"] is version and skipped["session_id"] == "55"
+    assert "read from its latestversion" in skipped["messages"][0]
+
+
+def test_the_first_backup_check_uses_the_same_source(monkeypatch):
+    records = [record("web01", "vm-1", ["Gold"], snapshots=True), record("web02", "vm-2", ["Gold"], snapshots=True)]
+    last = {"spp-vm-1": {"time": 9_000_000, "policy": "Gold", "source": "latestversion", "version": None},
+            "spp-vm-2": {"time": None, "policy": None, "source": "recovery_search", "version": None}}
+    with pytest.raises(br.RuleViolation) as caught:
+        _prepared(monkeypatch, records, last, vms=["web01", "web02"])
+    assert [(v["vm"], v["rule"]) for v in caught.value.details["violations"]] == [
+        ("web02", "first_backup_with_snapshots")]

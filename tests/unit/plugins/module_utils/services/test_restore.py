@@ -1,7 +1,8 @@
 # Copyright (c) 2026, sovereign.vm_backup contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The I/O of vm_restore: the marker text in vCenter, the restore request and session action against the scripted
-SPP server, the waits for restore sessions (restore_sessions), and the step table that applies a plan."""
+"""The I/O of vm_restore: the marker text in vCenter, finding and waiting for restore sessions and reading in vCenter
+what they did (restore_sessions), and the step table that applies a plan. The SPP client side is in
+tests/unit/plugins/module_utils/spp/test_spp_restore.py."""
 
 from __future__ import annotations
 
@@ -13,21 +14,29 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils import _wait
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
     AmbiguousResult,
     ApiError,
-    Conflict,
     InvalidRequest,
     TaskFailed,
+    WaitTimeout,
 )
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import restore_plan
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.log_mentions import mentions_any
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import restore as restore_service
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import restore_sessions
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import restore as spp_restore
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import vms as vsphere_vms
 
-from restore_fixtures import BASE, POINT, T0, copy, entry, marker, request, session, source_of, spp_vm, vc_vm, version
-from spp_fake_server import DROP, Reply
+from restore_fixtures import (
+    POINT,
+    T0,
+    UUID,
+    active_test_session,
+    marker,
+    request,
+    session,
+    source_of,
+    spp_vm,
+    vc_vm,
+)
 
 
 # -- markers in vCenter (vsphere/vms.py) --------------------------------------------------------------------------
@@ -47,116 +56,7 @@ def test_marker_text_round_trip_and_copies():
     assert vsphere_vms.own_marker(marker(moref="vm-20"), "vm-21") is None
 
 
-# -- the restore request (spp/restore.py) -------------------------------------------------------------------------
-
-def test_payload_of_a_default_test_restore():
-    source, point = spp_vm("a1"), version("v1", T0)
-    payload = spp_restore.build_restore_payload(source, point, "test")
-    entry_ = payload["spec"]["source"][0]
-    assert entry_["href"] == "%s/a1?from=recovery" % BASE and entry_["id"] == "a1"
-    assert entry_["version"] == {"href": point["links"]["self"]["href"],
-                                 "metadata": {"useLatest": False, "protectionTime": T0}}
-    subpolicy = payload["spec"]["subpolicy"][0]
-    assert subpolicy["type"] == "IV" and subpolicy["source"] is None
-    assert subpolicy["destination"] == {"systemDefined": True}
-    option = subpolicy["option"]
-    assert option["mode"] == "test" and option["vmNameSuffix"] == "_TEST"
-    assert option["poweron"] is False and option["allowvmoverwrite"] is False and option["streaming"] is False
-
-
-def test_payload_of_a_clone_with_a_name_a_copy_and_an_alternate_location():
-    source, point = spp_vm("a1"), version("v1", T0)
-    offload = copy("c9", "SPPOFFLOAD", point["links"]["self"]["href"])
-    destination = spp_restore.build_destination(
-        source_href=source["links"]["self"]["href"], name="web01_REST",
-        target={"href": "https://spp/h/1", "name": "esx1", "resourceType": "host"},
-        datastore_map={"https://spp/ds/1": "https://spp/ds/2"}, network_map={"https://spp/n/1": "https://spp/n/2"},
-        folder="/DC0/vm/restored")
-    payload = spp_restore.build_restore_payload(source, point, "clone", copy=offload, name="web01_REST",
-                                                destination=destination, power_on=True)
-    subpolicy = payload["spec"]["subpolicy"][0]
-    assert subpolicy["destination"] == {
-        "target": {"href": "https://spp/h/1", "name": "esx1", "resourceType": "host"},
-        "mapvm": {"%s/a1?from=recovery" % BASE: {"name": "web01_REST"}},
-        "mapRRPdatastore": {"https://spp/ds/1": "https://spp/ds/2"},
-        "mapvirtualnetwork": {"https://spp/n/1": {"recovery": "https://spp/n/2", "test": "https://spp/n/2"}},
-        "vmfolderpath": "/DC0/vm/restored"}
-    assert subpolicy["option"]["mode"] == "clone" and subpolicy["option"]["poweron"] is True
-    assert "vmNameSuffix" not in subpolicy["option"]
-    assert subpolicy["source"] == {"copy": {"site": {"href": "https://spp/api/site/2000"}, "isOffload": True}}
-    assert payload["spec"]["source"][0]["version"]["copy"] == {"href": offload["links"]["self"]["href"]}
-
-
-def test_payload_of_a_production_restore():
-    payload = spp_restore.build_restore_payload(spp_vm("a1"), version("v1", T0), "production", allow_overwrite=True)
-    option = payload["spec"]["subpolicy"][0]["option"]
-    assert option["mode"] == "recovery" and option["allowvmoverwrite"] is True and "vmNameSuffix" not in option
-    assert spp_restore.build_restore_payload(spp_vm("a1"), version("v1", T0), "clone",
-                                             allow_overwrite=True)["spec"]["subpolicy"][0]["option"][
-        "allowvmoverwrite"] is False, "overwrite is for production only"
-    with pytest.raises(InvalidRequest):
-        spp_restore.build_restore_payload(spp_vm("a1"), version("v1", T0), "production", name="x")
-
-
-def test_default_names():
-    assert spp_answers.default_name("test", "web01") == "web01_TEST"
-    assert spp_answers.default_name("clone", "web01") == "web01_CLONE"
-    assert spp_answers.default_name("clone", "web01", "web01_REST") == "web01_REST"
-    assert spp_answers.default_name("production", "web01", "ignored") == "web01"
-
-
-def test_session_readers():
-    restore_session = session("s1", "RESOURCE ACTIVE", [entry()])
-    assert spp_answers.is_restore_session(restore_session)
-    assert not spp_answers.is_restore_session({"jobName": "vmware_Gold", "serviceId": "x", "properties": {}})
-    assert spp_answers.find_entry(restore_session, ["a1"], "v1", "test")["moref"] == "vm-20"
-    assert spp_answers.find_entry(restore_session, ["a1"], "v1", "clone") is None
-    assert spp_answers.find_entry(restore_session, ["zz"], "v1") is None
-    assert [spp_answers.entry_state(entry(status=s)) for s in
-            ("active", "restored", "moved to production", "kept as clone", "cleaned up")] == [
-        "restored", "restored", "promoted", "cloned", "absent"]
-    assert mentions_any([{"message": "Restoring virtual machine web01 from ..."}], ["web01"])
-    assert not mentions_any([{"message": "Virtual machine web01_TEST restored."}], ["web01"])
-    assert mentions_any([{"messageParams": ["web01"]}], ["web01"])
-
-
-# -- against the scripted server ----------------------------------------------------------------------------------
-
-def test_start_restore_is_sent_once_and_a_lost_answer_says_what_to_look_for(fake_spp, make_client):
-    fake_spp.route("POST", "/ngp/hypervisor", DROP)
-    client = make_client(fake_spp)
-    payload = spp_restore.build_restore_payload(spp_vm("a1"), version("v1", T0), "test")
-    with pytest.raises(AmbiguousResult) as caught:
-        spp_restore.start_restore(client, payload)
-    assert fake_spp.count("POST", "/ngp/hypervisor") == 1
-    assert "look for its restore job session" in caught.value.message and "web01" in caught.value.message
-
-
-def test_start_restore_returns_the_session(fake_spp, make_client):
-    fake_spp.route("POST", "/ngp/hypervisor", Reply(201, {"statusCode": 201, "response": {
-        "name": "onDemandRestore_1", "id": "1006", "sessionId": "177"}}))
-    client = make_client(fake_spp)
-    answer = spp_restore.start_restore(client, spp_restore.build_restore_payload(spp_vm("a1"), version("v1", T0),
-                                                                                 "clone"))
-    assert answer["sessionId"] == "177"
-    sent = fake_spp.requests[-1]
-    assert sent.query == {"action": "restore"} and sent.json["spec"]["subpolicy"][0]["option"]["mode"] == "clone"
-
-
-def test_session_action_follows_the_link_by_name(fake_spp, make_client):
-    fake_spp.route("POST", "/api/endeavour/jobsession/177", Reply(201, {"id": "177", "status": "RUNNING"}))
-    client = make_client(fake_spp)
-    active = {"id": "177", "status": "RESOURCE ACTIVE",
-              "links": {"rrp": {"href": fake_spp.url + "/api/endeavour/jobsession/177?action=rrp"}}}
-    assert spp_restore.session_action(client, active, "rrp")["status"] == "RUNNING"
-    sent = fake_spp.requests[-1]
-    assert sent.query == {"action": "rrp"} and sent.json == {}
-    with pytest.raises(Conflict) as caught:
-        spp_restore.session_action(client, active, "cleanup")
-    assert "offers no 'cleanup' action" in caught.value.message and "actions offered: rrp" in caught.value.message
-
-
-# -- waiting for restore sessions (services/restore_sessions.py) --------------------------------------------------
+# -- finding and waiting for restore sessions (services/restore_sessions.py) --------------------------------------
 
 class FakeTask:
     """What restore_sessions reads of a RestoreTask, with a clock that only sleep moves."""
@@ -165,13 +65,15 @@ class FakeTask:
         self.now = 0.0
         self.spp = "spp"
         self.vsphere = "vsphere"
-        self.request = req or request()
+        self.request = req or request(timeout=timeout)
         self.check_mode = False
         self.lines = []
         self.log = self.lines.append
         self.sleep = self.advance
         self.deadline = _wait.Deadline(timeout, self.clock)
         self.seen_sessions = set()
+        self.known_morefs = set()
+        self.session_logs = {}
         self.warnings = []
 
     def clock(self):
@@ -184,71 +86,230 @@ class FakeTask:
         return T0 + int(self.now * 1000)
 
 
-@pytest.fixture
-def listings(monkeypatch):
-    """Scripted answers of list_restore_sessions, one per call (the last one repeats); no session has logs."""
-    answers = []
+SOURCE_LOG = [{"message": "Restoring virtual machine web01 as web01_TEST."}]
 
-    def list_restore_sessions(_client, since_ms):
-        assert since_ms == T0 - restore_sessions.SESSION_LOOKBACK_MS
-        current = answers[0]
-        if len(answers) > 1:
-            answers.pop(0)
-        if isinstance(current, Exception):
-            raise current
+
+def test_sessions_that_say_nothing_are_waited_for_until_they_do(monkeypatch):
+    answers, logs = [], {}
+    script = [[session("s5", "PENDING")], [session("s5", "RUNNING")], [active_test_session("s5")]]
+
+    def list_restore_sessions(_client, _since_ms):
+        current = script[0]
+        if len(script) > 1:
+            script.pop(0)
+        if current[0]["status"] == "RUNNING" or current[0]["links"].get("end_iv"):
+            logs["s5"] = SOURCE_LOG
+        answers.append(current)
         return current
 
     monkeypatch.setattr(spp_restore, "list_restore_sessions", list_restore_sessions)
-    monkeypatch.setattr(spp_jobs, "get_session_logs", lambda _client, _session_id: [])
-    return answers
-
-
-def test_sessions_that_say_nothing_are_waited_for_until_they_do(listings):
-    source = source_of([vc_vm("web01", "vm-10")], [spp_vm("a1")])
-    listings.extend([[session("s5", "PENDING")], [session("s5", "PENDING")],
-                     [session("s5", "RESOURCE ACTIVE", [entry()])]])
+    monkeypatch.setattr(spp_jobs, "get_session_logs", lambda _client, session_id, types=None: logs.get(session_id, []))
+    src = source_of([vc_vm("web01", "vm-10")], [spp_vm("a1")])
     task = FakeTask()
-    matches = restore_sessions.matching_sessions(task, source, "v1", "test", "web01_TEST")
-    assert [(s["id"], e["moref"]) for s, e in matches] == [("s5", "vm-20")]
-    assert task.lines == ["waiting for restore session(s) s5 to name the VM they restore"] * 2
+    matches = restore_sessions.matching_sessions(task, src)
+    assert [s["id"] for s in matches] == ["s5"]
+    assert task.lines == ["waiting for restore session(s) s5 to name the VM they restore"]
     assert task.seen_sessions == {"s5"}
-    assert 2 <= task.now < 3
+    assert 1 <= task.now < 2
 
 
-def test_sessions_that_say_nothing_are_given_up_on_after_a_minute(listings):
-    source = source_of([vc_vm("web01", "vm-10")], [spp_vm("a1")])
-    listings.append([session("s1", "RESOURCE ACTIVE", [entry()]), session("s5", "PENDING")])
+def test_sessions_that_say_nothing_are_given_up_on_after_a_minute(monkeypatch):
+    logs = {"s1": SOURCE_LOG}
+    monkeypatch.setattr(spp_restore, "list_restore_sessions",
+                        lambda _client, _since: [active_test_session("s1"), session("s5", "PENDING")])
+    reads = []
+
+    def get_session_logs(_client, session_id, types=None):
+        reads.append(session_id)
+        return logs.get(session_id, [])
+
+    monkeypatch.setattr(spp_jobs, "get_session_logs", get_session_logs)
+    src = source_of([vc_vm("web01", "vm-10")], [spp_vm("a1")])
     task = FakeTask()
-    matches = restore_sessions.matching_sessions(task, source, "v1", "test", "web01_TEST")
-    assert [s["id"] for s, _e in matches] == ["s1"]
+    matches = restore_sessions.matching_sessions(task, src)
+    assert [s["id"] for s in matches] == ["s1"]
     assert task.now == pytest.approx(restore_sessions.DECIDE_SECONDS)
     assert task.deadline.remaining() == pytest.approx(3600 - restore_sessions.DECIDE_SECONDS)
+    assert reads.count("s1") == 1, "the logs of a settled session are read once per task"
     # A task with less time left than that waits only what it has.
     short = FakeTask(timeout=5)
-    restore_sessions.matching_sessions(short, source, "v1", "test", "web01_TEST")
+    restore_sessions.matching_sessions(short, src)
     assert short.now == pytest.approx(5)
 
 
-def test_after_a_lost_answer_only_a_new_session_counts(listings):
-    source = source_of([vc_vm("web01", "vm-10")], [spp_vm("a1")])
-    old = session("s1", "RESOURCE ACTIVE", [entry()])
-    listings.extend([[old, session("s2", "PENDING")], [old, session("s2", "RUNNING", [entry(moref="vm-21")])]])
+def test_after_a_lost_answer_only_a_new_session_counts(monkeypatch):
+    logs = {"s1": SOURCE_LOG}
+    script = [[active_test_session("s1"), session("s2", "PENDING")],
+              [active_test_session("s1"), session("s2", "RUNNING")]]
+
+    def list_restore_sessions(_client, _since):
+        current = script[0]
+        if len(script) > 1:
+            script.pop(0)
+        else:
+            logs["s2"] = SOURCE_LOG
+        return current
+
+    monkeypatch.setattr(spp_restore, "list_restore_sessions", list_restore_sessions)
+    monkeypatch.setattr(spp_jobs, "get_session_logs", lambda _client, session_id, types=None: logs.get(session_id, []))
+    src = source_of([vc_vm("web01", "vm-10")], [spp_vm("a1")])
     task = FakeTask()
     task.seen_sessions.add("s1")
-    assert restore_sessions.find_after_loss(task, source, "v1", "test", "web01_TEST")["id"] == "s2"
+    assert restore_sessions.find_after_loss(task, src)["id"] == "s2"
     assert task.lines == ["the restore answer was lost; looking for the restore session it started (1 undecided)"]
 
 
-def test_after_a_lost_answer_the_search_ends(listings):
-    source = source_of([vc_vm("web01", "vm-10")], [spp_vm("a1")])
-    listings.append([])
+def test_after_a_lost_answer_the_search_ends(monkeypatch):
+    src = source_of([vc_vm("web01", "vm-10")], [spp_vm("a1")])
+    monkeypatch.setattr(spp_restore, "list_restore_sessions", lambda _client, _since: [])
     task = FakeTask()
-    assert restore_sessions.find_after_loss(task, source, "v1", "test", "web01_TEST") is None
+    assert restore_sessions.find_after_loss(task, src) is None
     assert task.now == pytest.approx(restore_sessions.FIND_AFTER_LOSS_SECONDS)
-    listings[:] = [ApiError(503, description="busy")]
+
+    def busy(_client, _since):
+        raise ApiError(503, description="busy")
+
+    monkeypatch.setattr(spp_restore, "list_restore_sessions", busy)
     failing = FakeTask()
-    assert restore_sessions.find_after_loss(failing, source, "v1", "test", "web01_TEST") is None
+    assert restore_sessions.find_after_loss(failing, src) is None
     assert failing.lines[0].startswith("could not look for the restore session after the lost answer")
+
+
+def test_the_session_of_an_answer_is_found_by_job_name(monkeypatch):
+    monkeypatch.setattr(spp_jobs, "get_session", lambda _client, session_id: {"id": session_id, "status": "RUNNING"})
+    task = FakeTask()
+    assert restore_sessions._session_of_answer(task, {"name": "onDemandRestore_1", "sessionId": "9"})["id"] == "9"
+    calls = []
+
+    def sessions_of_job(_client, job_name):
+        calls.append(job_name)
+        return [] if len(calls) < 3 else [session("177", "PENDING")]
+
+    monkeypatch.setattr(spp_restore, "sessions_of_job", sessions_of_job)
+    found = restore_sessions._session_of_answer(task, {"name": "onDemandRestore_1", "id": "1006"})
+    assert found["id"] == "177" and calls == ["onDemandRestore_1"] * 3 and "177" in task.seen_sessions
+    monkeypatch.setattr(spp_restore, "sessions_of_job", lambda _client, _name: [])
+    with pytest.raises(WaitTimeout) as caught:
+        restore_sessions._session_of_answer(FakeTask(), {"name": "onDemandRestore_2"})
+    assert "no job session of that job showed up" in caught.value.message
+    with pytest.raises(TaskFailed):
+        restore_sessions._session_of_answer(FakeTask(), {})
+
+
+def test_a_restore_wait_settles_on_an_active_test_restore_and_a_timeout_names_the_session(monkeypatch):
+    reads = [session("s1", "PENDING"), session("s1", "RUNNING"), active_test_session("s1")]
+    monkeypatch.setattr(spp_jobs, "get_session", lambda _client, _id: reads.pop(0) if len(reads) > 1 else reads[0])
+    task = FakeTask()
+    assert restore_sessions.wait_for_session(task, "s1")["status"] == "PENDING"
+    assert task.lines[-1] == "SPP job session s1 (job 'onDemandRestore_s1') is PENDING"
+    with pytest.raises(WaitTimeout) as caught:  # an action's wait ends only when the session does
+        restore_sessions.wait_for_session(FakeTask(timeout=10), "s1", test_active_settles=False)
+    message = caught.value.message
+    assert "SPP job session s1" in message and "keeps running on the server" in message
+    assert "Running this task again follows session s1 instead of starting another restore" in message
+    assert caught.value.details["session_id"] == "s1" and caught.value.details["status"] == "PENDING"
+
+
+# -- what a settled session did, read in vCenter ------------------------------------------------------------------
+
+@pytest.fixture
+def vcenter(monkeypatch):
+    """vCenter's VMs as restore_sessions reads them (by list and by moref), scripted by the test."""
+    vms = {}
+    monkeypatch.setattr(vsphere_vms, "list_vms_with_markers", lambda _client: list(vms.values()))
+    monkeypatch.setattr(vsphere_vms, "vm_details", lambda _client, moref: dict(vms[moref]) if moref in vms else None)
+    return vms
+
+
+def test_the_restored_vm_is_the_one_vcenter_shows_under_the_restore_s_name(vcenter, monkeypatch):
+    monkeypatch.setattr(spp_jobs, "get_session_logs",
+                        lambda _client, _id, types=None: [{"message": "Datastore ds1 is almost full."}])
+    src = source_of([vc_vm("web01", "vm-10")], [spp_vm("a1")])
+    vcenter.update({"vm-10": vc_vm("web01", "vm-10"), "vm-20": vc_vm("web01_TEST", "vm-20", uuid="t")})
+    task = FakeTask()
+    task.known_morefs = {"vm-10"}
+    details = restore_sessions._restored_details(task, active_test_session("s1"), src, POINT, "web01_TEST", True)
+    assert details["moref"] == "vm-20"
+    with pytest.raises(TaskFailed) as caught:
+        restore_sessions._restored_details(task, session("s1", "COMPLETED"), src, POINT, "web01_CLONE", True)
+    assert caught.value.message == (
+        "the restore of web01 ended COMPLETED (session s1), but vCenter has no VM named web01_CLONE that this restore "
+        "may have made; the session's warnings and errors: Datastore ds1 is almost full.")
+
+
+def test_a_failed_production_restore_says_that_the_current_vm_is_untouched(vcenter, monkeypatch):
+    monkeypatch.setattr(spp_jobs, "get_session_logs",
+                        lambda _client, _id, types=None: [{"type": "ERROR", "message": "vSnap mount failed"}])
+    current = dict(vc_vm("web01", "vm-10"), nics=[], macs=[])
+    vcenter["vm-10"] = current
+    src = source_of([current], [spp_vm("a1")])
+    task = FakeTask(request(mode="production", overwrite=True))
+    with pytest.raises(TaskFailed) as caught:
+        restore_sessions._restored_details(task, session("s1", "FAILED"), src, POINT, "web01", True)
+    assert caught.value.message == (
+        "the restore of web01 ended FAILED (session s1): vSnap mount failed. The production VM web01 (vm-10) is "
+        "untouched: it still exists, poweredOn, with instance UUID %s." % UUID)
+
+
+def test_a_posted_restore_is_named_through_mapvm_and_found_by_its_job_name(vcenter, monkeypatch):
+    sent = []
+
+    def start_restore(_client, payload):
+        sent.append(payload)
+        vcenter["vm-20"] = vc_vm("web01_TEST", "vm-20", uuid="t")  # what the restore makes
+        return {"name": "onDemandRestore_1", "id": "1006"}  # no sessionId, as on record
+
+    monkeypatch.setattr(spp_restore, "start_restore", start_restore)
+    monkeypatch.setattr(spp_restore, "sessions_of_job", lambda _client, name: [session("177", "RUNNING")])
+    monkeypatch.setattr(spp_restore, "site_href", lambda _client, _copy: None)
+    monkeypatch.setattr(spp_jobs, "get_session", lambda _client, sid: active_test_session(sid))
+    vcenter["vm-10"] = vc_vm("web01", "vm-10")
+    src = source_of([vc_vm("web01", "vm-10")], [spp_vm("a1")])
+    src["hypervisor_id"] = "1001"
+    task = FakeTask()
+    task.known_morefs = {"vm-10"}
+    plan = restore_plan.plan_present(request(), src, POINT, "web01_TEST", [], None, None)
+    point_version = {"id": "v1", "protectionInfo": {"protectionTime": T0}, "links": {"self": {"href": "v"}}}
+    found, details = restore_sessions.do_restore(task, plan, src, spp_vm("a1"), point_version, None, POINT,
+                                                 "web01_TEST", None)
+    assert found["id"] == "177" and details["moref"] == "vm-20"
+    destination = sent[0]["spec"]["subpolicy"][0]["destination"]
+    assert destination["mapvm"] == {spp_vm("a1")["links"]["self"]["href"]: {"name": "web01_TEST"}}
+    assert destination["systemDefined"] is True
+
+
+def test_a_test_restore_action_is_posted_only_on_an_active_test_restore(vcenter, monkeypatch):
+    reads = {"s1": [active_test_session("s1"), session("s1", "RUNNING"), session("s1", "COMPLETED")]}
+    monkeypatch.setattr(spp_jobs, "get_session",
+                        lambda _client, sid: reads[sid].pop(0) if len(reads[sid]) > 1 else reads[sid][0])
+    posted = []
+    monkeypatch.setattr(spp_restore, "session_action", lambda _client, one, action: posted.append((one["id"], action)))
+    src = source_of([vc_vm("web01", "vm-10")], [spp_vm("a1")])
+    test_vm = vc_vm("web01_TEST", "vm-20", uuid="t")
+    vcenter["vm-20"] = dict(test_vm, name="web01")  # rrp gave the test VM the source's name
+    session_, outcome = restore_sessions.do_action(FakeTask(), "rrp", "s1", src, test_vm)
+    assert posted == [("s1", "rrp")] and session_["status"] == "COMPLETED" and outcome["name"] == "web01"
+    # Run again once the session has ended: vCenter shows the effect, nothing is posted.
+    assert restore_sessions.do_action(FakeTask(), "rrp", "s1", src, test_vm)[1]["moref"] == "vm-20"
+    assert posted == [("s1", "rrp")]
+    with pytest.raises(InvalidRequest) as caught:
+        restore_sessions.do_action(FakeTask(), "cleanup", "s1", src, test_vm)
+    assert "test restore session s1 is COMPLETED, not an active test restore (PENDING with action links)" in \
+        caught.value.message
+
+
+def test_an_action_whose_effect_vcenter_does_not_show_fails(vcenter, monkeypatch):
+    reads = [active_test_session("s1"), session("s1", "COMPLETED")]
+    monkeypatch.setattr(spp_jobs, "get_session", lambda _client, _sid: reads.pop(0) if len(reads) > 1 else reads[0])
+    monkeypatch.setattr(spp_restore, "session_action", lambda _client, _one, _action: None)
+    monkeypatch.setattr(spp_jobs, "get_session_logs", lambda _client, _id, types=None: [])
+    src = source_of([vc_vm("web01", "vm-10")], [spp_vm("a1")])
+    test_vm = vc_vm("web01_TEST", "vm-20", uuid="t")
+    vcenter["vm-20"] = test_vm
+    with pytest.raises(TaskFailed) as caught:
+        restore_sessions.do_action(FakeTask(), "cleanup", "s1", src, test_vm)
+    assert caught.value.message == ("cleanup of test restore session s1 ended COMPLETED, but the test VM web01_TEST "
+                                    "(vm-20) is still in vCenter")
 
 
 # -- applying a plan (services/restore.py) ------------------------------------------------------------------------

@@ -11,7 +11,12 @@ import copy
 import pytest
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import sla_policies
-from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest, NotFound, PolicyInUse
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PolicyInUse,
+)
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
@@ -283,13 +288,50 @@ def test_a_refused_hold_writes_nothing_even_with_other_changes(spp, existing):
     assert spp.writes == []
 
 
+def public_record_job(status="IDLE"):
+    """A job as the public record shows it (spp-api.md 14.17): no hold or release link."""
+    found = job(status)
+    found["links"] = {"self": {"href": JOB_HREF}, "start": {"href": JOB_HREF + "?action=start"},
+                      "livejobsessions": {"href": "https://spp/api/endeavour/jobsession?filter=x"}}
+    return found
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+@pytest.mark.parametrize("other_change", [False, True])
+def test_hold_without_a_hold_link_fails_naming_the_links_and_changes_nothing(spp, check_mode, other_change):
+    spp.policies, spp.jobs = [gold()], [public_record_job()]
+    options = dict(held=True, check_mode=check_mode)
+    if other_change:
+        options["site"] = "Secondary"
+    with pytest.raises(Conflict) as caught:
+        ensure(spp, **options)
+    text = caught.value.message
+    assert "offers no 'hold' action" in text and "livejobsessions, self, start" in text
+    assert "Nothing was changed" in text and "Gold" in text
+    assert spp.writes == []
+
+
+def test_release_without_a_release_link_fails_the_same_way(spp):
+    spp.policies, spp.jobs = [gold()], [public_record_job("HELD")]
+    with pytest.raises(Conflict) as caught:
+        ensure(spp, held=False)
+    assert "offers no 'release' action" in caught.value.message and spp.writes == []
+
+
+def test_held_state_is_read_without_a_hold_link(spp):
+    spp.policies, spp.jobs = [gold()], [public_record_job("HELD")]
+    result = ensure(spp, held=True)
+    assert spp.writes == [] and result["changed"] is False
+    assert result["policy"]["held"] is True and result["policy"]["held_from"] == "status"
+
+
 # -- view -----------------------------------------------------------------------------------------------------------
 
 def test_view_of_a_policy_and_its_job():
     assert sla_policies.view(None, job()) == {}
     shown = sla_policies.view(gold(useEncryption=True), job("HELD"))
     assert shown == {"name": "Gold", "id": "2101", "description": "old text", "site": "Primary", "encryption": True,
-                     "retention": {"age": 15}, "held": True, "job": "vmware_Gold",
+                     "retention": {"age": 15}, "held": True, "held_from": "status", "job": "vmware_Gold",
                      "trigger": {"type": "DAILY", "frequency": 1, "timezone": "UTC", "activateDate": 1_800_000_000_000}}
     assert sla_policies.view(dict(gold(), description=None), None)["description"] == ""
-    assert sla_policies.view(gold(), None)["held"] is False
+    assert sla_policies.view(gold(), None)["held"] is False and sla_policies.view(gold(), None)["held_from"] is None

@@ -270,3 +270,45 @@ def test_payload_rejects_resources_without_links():
     with pytest.raises(ApiError) as caught:
         policies.apply_sla_payload([{"id": "x", "name": "web02"}], [GOLD])
     assert "web02" in str(caught.value)
+
+
+# -- jobs as the public record shows them (spp-api.md 14.7, 14.14, 14.17) ------------------------------------------
+
+
+@pytest.mark.parametrize("job, expected", [
+    ({"status": "HELD"}, (True, "status")),
+    ({"status": "IDLE", "lastSessionStatus": "HELD"}, (False, "status")),  # the job's own status decides
+    ({"lastSessionStatus": "HELD"}, (True, "lastSessionStatus")),
+    ({"lastrun": {"status": "COMPLETED"}}, (False, "lastrun.status")),
+    ({}, (False, None)),
+    (None, (False, None)),
+])
+def test_held_state_says_which_field_it_read(job, expected):
+    assert spp_answers.held_state(job) == expected
+
+
+def test_held_job_names():
+    assert spp_answers.held_job_names([{"name": "a", "status": "HELD"}, {"name": "b", "status": "IDLE"}]) == {"a"}
+
+
+@pytest.mark.parametrize("schema, expected", [
+    ({"parameter": {"actionname": {"values": [{"name": "Backup", "value": "start"}, {"name": "R", "value": "r"}]}}},
+     "start"),
+    ({"parameter": {"actionname": {"values": []}}}, None),
+    ({}, None),
+    (None, None),
+])
+def test_start_actionname_is_the_first_workflow(schema, expected):
+    assert spp_answers.start_actionname(schema) == expected
+
+
+def test_link_names_and_started_since():
+    assert spp_answers.link_names({"links": {"start": {}, "self": {}}}) == ["self", "start"]
+    assert spp_answers.link_names({}) == [] and spp_answers.link_names(None) == []
+    assert spp_answers.started_since({"start": 2000}, 2000) and not spp_answers.started_since({"start": 1999}, 2000)
+    assert not spp_answers.started_since({}, 1) and not spp_answers.started_since({"start": "x"}, 1)
+
+
+def test_protection_policy():
+    assert spp_answers.protection_policy({"protectionInfo": {"storageProfileName": "Gold"}}) == "Gold"
+    assert spp_answers.protection_policy({"protectionInfo": {}}) is None and spp_answers.protection_policy(None) is None
