@@ -216,6 +216,10 @@ def count_vms(records, backup_only, held, unevaluated=()):
             without += not disk_policies
         known += bool(record.get("known_to_backup"))
     compliant = sum(1 for record in records if not record.get("flags"))
+    sources = {}
+    for record in records:
+        if record.get("last_backup_source"):
+            sources[record["last_backup_source"]] = sources.get(record["last_backup_source"], 0) + 1
     return {
         "vms": len(records),
         "known_to_backup": known,
@@ -229,6 +233,8 @@ def count_vms(records, backup_only, held, unevaluated=()):
         "flags": {flag: None if flag in unevaluated else sum(1 for r in records if flag in (r.get("flags") or ()))
                   for flag in FLAGS},
         "per_policy": dict(sorted(per_policy.items())),
+        # Where the last backup times were read (the coverage report recounts them over its selection too).
+        "last_backup_sources": dict(sorted(sources.items())),
     }
 
 
@@ -236,16 +242,11 @@ def summarize(vms, vcenter_only, spp_only, held, include, rpo, rpo_seconds, now_
     """The report's ``summary`` (see the module's RETURN). Pure."""
     unevaluated = [flag for flag, needs in FLAG_NEEDS.items() if needs not in include]
     summary = count_vms(list(vms) + list(vcenter_only), len(spp_only), held, unevaluated)
-    sources = {}
-    for record in list(vms) + list(vcenter_only):
-        if record.get("last_backup_source"):
-            sources[record["last_backup_source"]] = sources.get(record["last_backup_source"], 0) + 1
     summary.update(
         rpo=rpo,
         rpo_seconds=rpo_seconds,
         generated_at=iso_time(now_ms),
         jobs=summarize_jobs(sessions or [], now_ms) if "jobs" in include else None,
-        last_backup_sources=dict(sorted(sources.items())),
     )
     return summary
 

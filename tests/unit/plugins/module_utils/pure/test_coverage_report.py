@@ -68,6 +68,7 @@ def coverage():
         "per_policy": {"Gold": {"vms": 2, "held": False}, "Silver": {"vms": 1, "held": False},
                        "Bronze": {"vms": 1, "held": False}, "Held": {"vms": 1, "held": True},
                        "Platinum": {"vms": 0, "held": False}},
+        "last_backup_sources": {},
         "rpo": "24h", "rpo_seconds": 86400, "generated_at": "2026-11-22T02:11:10Z",
         "jobs": {"last_24h": {"successful": 2, "failed": 0, "partial": 0, "running": 1, "total": 3},
                  "last_7d": {"successful": 8, "failed": 1, "partial": 0, "running": 1, "total": 10},
