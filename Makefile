@@ -84,9 +84,9 @@ lock: $(UV)
 
 vcsim: $(VCSIM)
 
-$(VCSIM): tests/emulators/vcsim/main.go | apt
+$(VCSIM): $(wildcard tests/emulators/vcsim/*.go) | apt
 	@mkdir -p $(dir $@) $(ROOT)/.cache/go
-	GO111MODULE=off GOPATH=$(GOPATH_DEB) GOCACHE=$(ROOT)/.cache/go go build -o $@ $<
+	GO111MODULE=off GOPATH=$(GOPATH_DEB) GOCACHE=$(ROOT)/.cache/go go build -o $@ ./tests/emulators/vcsim
 
 collection:
 	@mkdir -p $(dir $(COLL_LINK))

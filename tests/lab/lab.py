@@ -8,18 +8,27 @@ collection's modules at them; ``stop`` stops them by PID. Tests use the ``Lab`` 
 The SPP emulator runs in one of two profiles (tests/emulators/spp/README.md): ``default`` or ``public-record``. The
 ``profile`` argument of ``Lab`` chooses it; without it, the environment variable ``SPP_EMULATOR_PROFILE`` does; unset,
 it is ``default``. The lab's env records it as ``SPP_EMULATOR_PROFILE``.
+
+The vSphere simulator has a fault API for SOAP calls (tests/emulators/vcsim/README.md) at ``VCSIM_ADMIN`` in the env:
+``Lab.vcenter_fault`` fails, delays or holds calls such as ``Rename_Task`` of one VM; ``vcenter_calls`` counts them.
+The module-level ``vcsim_admin``, ``clear_vcenter_faults`` ... do the same for a lab known only by its env.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import shlex
 import signal
+import ssl
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -63,6 +72,68 @@ def choose_profile(profile=None):
         raise LabError("unknown SPP emulator profile %r (from %s); use one of %s"
                        % (chosen, "the argument" if profile else PROFILE_VARIABLE, ", ".join(PROFILES)))
     return chosen
+
+
+def vcsim_admin(env, method, path, body=None, timeout=60):
+    """Call the vSphere simulator's fault API (``/__vcsim__`` + path) of the lab whose env this is; the JSON answer."""
+    url = env["VCSIM_ADMIN"] + path
+    context = ssl.create_default_context(cafile=env["VMWARE_CA_PATH"])
+    # no proxy from the environment: the lab is on loopback
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context))
+    data = None if body is None else json.dumps(body).encode("utf-8")
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            content = response.read()
+    except urllib.error.HTTPError as error:
+        raise LabError("%s %s: %s %s" % (method, url, error.code, error.read().decode("utf-8", "replace"))) from None
+    return json.loads(content) if content else None
+
+
+def vcenter_fault(env, method, moref=None, fault="SystemError", after_effect=False, hold_ms=0, count=1, after=0,
+                  message=None, fields=None):
+    """Add a fault rule for SOAP calls of ``method``; the rule as the simulator records it (see ``Lab.vcenter_fault``)."""
+    body = {"method": method, "after_effect": after_effect, "hold_ms": hold_ms, "count": count, "after": after}
+    for key, value in (("moref", moref), ("fault", fault), ("message", message), ("fields", fields)):
+        if value is not None:
+            body[key] = value
+    return vcsim_admin(env, "POST", "/faults", body)
+
+
+def vcenter_faults(env):
+    """The vCenter fault rules in force, with their counters (remaining, after, fired)."""
+    return vcsim_admin(env, "GET", "/faults")
+
+
+def clear_vcenter_faults(env):
+    """Remove every vCenter fault rule and release the calls held right now."""
+    return vcsim_admin(env, "DELETE", "/faults")
+
+
+def vcenter_calls(env, moref=None):
+    """SOAP calls received per method (``{"Rename_Task": 2}``), of all calls or of those about ``moref``."""
+    return vcsim_admin(env, "GET", "/calls" + ("?" + urllib.parse.urlencode({"moref": moref}) if moref else ""))
+
+
+def reset_vcenter_calls(env):
+    return vcsim_admin(env, "DELETE", "/calls")
+
+
+def vcenter_held(env):
+    """The SOAP calls held right now: [{id, fault_id, method, morefs, phase ("before"/"after" the effect), since_ms}]."""
+    return vcsim_admin(env, "GET", "/held")
+
+
+def wait_vcenter_held(env, method=None, timeout=60):
+    """Wait until a call (of ``method``, when given) is held, and return it: the caller is frozen at that point."""
+    deadline = time.monotonic() + timeout
+    while True:
+        held = [call for call in vcenter_held(env) if method is None or call["method"] == method]
+        if held:
+            return held[0]
+        if time.monotonic() > deadline:
+            raise LabError("no %s call was held after %ss" % (method or "SOAP", timeout))
+        time.sleep(0.05)
 
 
 def _pid_alive(pid):
@@ -151,6 +222,7 @@ class Lab:
             "SPP_VALIDATE_CERTS": "true",
             "SPP_CA_PATH": self.ca_path,
             "SPP_EMULATOR_ADMIN": spp_url + "/__emulator__",
+            "VCSIM_ADMIN": "%s://%s/__vcsim__" % urllib.parse.urlsplit(vcsim_url)[:2],
             PROFILE_VARIABLE: self.profile,
         }
         with open(self._path("env"), "w", encoding="utf-8") as handle:
@@ -183,6 +255,39 @@ class Lab:
         env_file = self._path("env")
         if os.path.exists(env_file):
             os.remove(env_file)
+
+    # -- the vSphere simulator's fault API (tests/emulators/vcsim/README.md) ------------------------------------------
+    def vcenter_fault(self, method, moref=None, fault="SystemError", after_effect=False, hold_ms=0, count=1, after=0,
+                      message=None, fields=None):
+        """Fail, delay or hold the next SOAP calls of ``method`` (e.g. Rename_Task, PowerOffVM_Task, SetField).
+
+        ``moref``: only calls whose _this (or entity argument) is that moref. ``fault``: the vim25 fault answered
+        (SystemError, NoPermission, MethodDisabled ...); None answers what the simulator answers (with ``hold_ms``).
+        ``after_effect``: the simulator handles the call first (a task is started), then the fault is answered.
+        ``hold_ms``: wait that long before answering (before or after the effect); a caller killed during a hold
+        before the effect never reaches the simulator. ``count``: calls the rule applies to (0: until cleared).
+        ``after``: matching calls let through first. ``message``: the fault's text; ``fields``: other fault fields
+        by XML name (morefs as "Type:value"). Returns the rule as recorded."""
+        return vcenter_fault(self.env, method, moref=moref, fault=fault, after_effect=after_effect, hold_ms=hold_ms,
+                             count=count, after=after, message=message, fields=fields)
+
+    def vcenter_faults(self):
+        return vcenter_faults(self.env)
+
+    def clear_vcenter_faults(self):
+        return clear_vcenter_faults(self.env)
+
+    def vcenter_calls(self, moref=None):
+        return vcenter_calls(self.env, moref)
+
+    def reset_vcenter_calls(self):
+        return reset_vcenter_calls(self.env)
+
+    def vcenter_held(self):
+        return vcenter_held(self.env)
+
+    def wait_vcenter_held(self, method=None, timeout=60):
+        return wait_vcenter_held(self.env, method, timeout)
 
     def __enter__(self):
         return self.start()

@@ -1,5 +1,6 @@
-// The vSphere simulator of the lab: govmomi's simulator (SOAP API at /sdk) plus its vAPI simulator
-// (the tagging REST API at /rest and /api), served on loopback with an optional TLS certificate.
+// The vSphere simulator of the lab: govmomi's simulator (SOAP API at /sdk) plus its vAPI simulator (the tagging REST
+// API at /rest; this govmomi has no /api tagging), served on loopback with an optional TLS certificate, behind a
+// front (front.go, faults.go) that serves a fault API for SOAP calls under /__vcsim__/ (see README.md).
 // Built offline from Debian's golang-github-vmware-govmomi-dev (see the Makefile's vcsim target).
 package main
 
@@ -14,8 +15,8 @@ import (
 	"syscall"
 
 	"github.com/vmware/govmomi/simulator"
-	"github.com/vmware/govmomi/vim25/types"
 	_ "github.com/vmware/govmomi/vapi/simulator" // registers the vAPI (tagging) endpoints
+	"github.com/vmware/govmomi/vim25/types"
 )
 
 func main() {
@@ -62,6 +63,10 @@ func main() {
 
 	server := model.Service.NewServer()
 	defer server.Close()
+	// The front wraps the simulator's handler on the simulator's own listener, so that the URLs the simulator hands
+	// out (session tickets, OptionManager settings) and its TLS set-up stay as they are. NewServer has started
+	// serving already, but nobody knows the port before the line below prints it.
+	server.Config.Handler = newFront(server.Config.Handler)
 	public := *server.URL
 	public.User = nil // the simulator accepts any credentials; do not print its defaults
 	fmt.Printf("VCSIM_URL=%s\n", public.String())
