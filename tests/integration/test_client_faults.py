@@ -48,18 +48,47 @@ def test_logs_in_again_after_the_session_expired(fresh_lab):
     assert _count(fresh_lab, "POST /api/endeavour/session") == 1
 
 
-def test_does_not_repeat_a_job_start_whose_answer_was_lost(fresh_lab):
+def _job_starts(lab):
+    return {k: v for k, v in lab.admin("GET", "/requests")["counts"].items() if k.startswith("POST /api/endeavour/job/")}
+
+
+@pytest.mark.parametrize("fault", [{"drop_after_effect": True}, {"status": 503, "after_effect": True},
+                                   {"status": 502, "after_effect": True}, {"tls_error_after_effect": True}],
+                         ids=["dropped", "503-after-effect", "502-after-effect", "tls-error"])
+def test_does_not_repeat_a_job_start_whose_answer_was_lost_and_follows_its_session(fresh_lab, fault):
+    reader = fresh_lab.spp
+    before = {s["id"] for s in reader.sessions("Hypervisor Inventory")}
     with fresh_lab.spp_client() as spp:
         job = spp_jobs.find_job(spp, "Hypervisor Inventory")
-        fresh_lab.admin("POST", "/faults", {"method": "POST", "path_prefix": "/api/endeavour/job",
-                                            "drop_after_effect": True, "count": 1})
+        fresh_lab.admin("POST", "/faults", dict(fault, method="POST", path_prefix="/api/endeavour/job", count=1))
+        fresh_lab.admin("DELETE", "/requests")
+        session = spp_jobs.start_job(spp, job, timeout=30)
+    assert list(_job_starts(fresh_lab).values()) == [1], "the start was sent once"
+    started = [s for s in reader.sessions("Hypervisor Inventory") if s["id"] not in before]
+    assert [s["id"] for s in started] == [session["id"]], "the start did take effect, once, and it is followed"
+
+
+def test_a_job_start_refused_by_a_503_is_not_resent_and_fails_after_looking(fresh_lab):
+    reader = fresh_lab.spp
+    before = {s["id"] for s in reader.sessions("Hypervisor Inventory")}
+    with fresh_lab.spp_client() as spp:
+        job = spp_jobs.find_job(spp, "Hypervisor Inventory")
+        # Answered instead of the request: nothing starts. The client cannot tell it from a proxy's 503 after the
+        # effect, so it does not resend; it looks for a session, finds none, and says where to look.
+        fresh_lab.admin("POST", "/faults", {"method": "POST", "path_prefix": "/api/endeavour/job", "status": 503,
+                                            "count": 1})
         fresh_lab.admin("DELETE", "/requests")
         with pytest.raises(AmbiguousResult) as caught:
-            spp_jobs.start_job(spp, job)
-        assert "job sessions" in caught.value.message
-    starts = {k: v for k, v in fresh_lab.admin("GET", "/requests")["counts"].items()
-              if k.startswith("POST /api/endeavour/job/")}
-    assert list(starts.values()) == [1], starts
-    reader = fresh_lab.spp
-    assert reader.job("Hypervisor Inventory")["id"] == job["id"]
-    assert len(reader.sessions("Hypervisor Inventory")) >= 1  # the start did take effect, once
+            spp_jobs.start_job(spp, job, timeout=2)
+        assert "got HTTP 503" in caught.value.message and "job sessions" in caught.value.message
+    assert list(_job_starts(fresh_lab).values()) == [1]
+    assert [s for s in reader.sessions("Hypervisor Inventory") if s["id"] not in before] == []
+
+
+def test_a_tls_error_after_a_get_was_sent_is_retried(fresh_lab):
+    fresh_lab.admin("POST", "/faults", {"method": "GET", "path_prefix": "/api/hypervisor",
+                                        "tls_error_after_effect": True, "count": 1})
+    fresh_lab.admin("DELETE", "/requests")
+    with fresh_lab.spp_client() as spp:
+        assert spp_listing.list_hypervisors(spp)
+    assert _count(fresh_lab, "GET /api/hypervisor") == 2, "the broken answer, then the retry"

@@ -228,8 +228,8 @@ def test_a_fault_in_the_middle_of_a_multi_call_apply_is_repaired_by_the_next_run
     first_batch = sorted(c["vm_name"] for c in planned["changes"] if c["after"] == ["Gold"])  # batches sort by set
     assert first_batch == ["DC0_H0_VM0", "DC0_H0_VM1"]
 
-    # Every applySLAPolicies after the first answers 503, for longer than the client retries (a POST the server
-    # refused with 503 was not executed, so the client may send it again; Retry-After keeps the retries short).
+    # Every applySLAPolicies after the first answers 503, for longer than the client retries (applySLAPolicies sets
+    # a VM's whole set, so the client may send it again; Retry-After keeps the retries short).
     fresh_lab.admin("POST", "/faults", {"method": "POST", "path_prefix": "/ngp/hypervisor", "status": 503,
                                         "retry_after": 1, "after": 1, "count": 0})
     fresh_lab.admin("DELETE", "/requests")

@@ -255,18 +255,33 @@ def test_a_failing_vm_is_named_with_its_error_line(fresh_lab):
     assert fresh_lab.spp.versions_of("DC0_H0_VM1") == [] and len(fresh_lab.spp.versions_of("DC0_H0_VM0")) == 1
 
 
-def test_a_lost_answer_to_the_backup_request_is_not_sent_again(fresh_lab):
+@pytest.mark.parametrize("fault", [{"drop_after_effect": True}, {"status": 503, "after_effect": True}],
+                         ids=["dropped", "503-after-effect"])
+def test_a_lost_answer_to_the_backup_request_is_not_sent_again(fresh_lab, fault):
     assign(fresh_lab, [{"vm": "DC0_H0_VM0", "policies": ["Gold"]}])
-    fresh_lab.admin("POST", "/faults", {"method": "POST", "path_prefix": "/ngp/hypervisor", "drop_after_effect": True})
+    fresh_lab.admin("POST", "/faults", dict(fault, method="POST", path_prefix="/ngp/hypervisor"))
     fresh_lab.admin("DELETE", "/requests")
-    result = fresh_lab.module(TARGET, dict(FAST, vms=["DC0_H0_VM0"]), expect_rc=2)
-    assert "answer was lost" in result["msg"]
-    assert "may have started the backup of DC0_H0_VM0 with SLA 'Gold'" in result["msg"]
-    assert "look at the sessions of job 'vmware_Gold'" in result["msg"]
+    # The server started the backup but its answer was lost: the run finds the session started since and follows it.
+    result = fresh_lab.module(TARGET, dict(FAST, vms=["DC0_H0_VM0"]))
     assert backup_writes(fresh_lab) == {"POST /ngp/hypervisor": 1}, "sent once, never replayed"
     started = fresh_lab.spp.sessions("vmware_Gold")
     assert len(started) == 1, "the server did start it"
-    assert fresh_lab.spp.wait_until_settled(started[0]["id"])["status"] == "COMPLETED"
+    assert [s["id"] for s in result["sessions"]] == [started[0]["id"]] and result["sessions"][0]["started"]
+    assert result["vms"][0]["outcome"] == "success" and result["vms"][0]["session_id"] == started[0]["id"]
+    assert fresh_lab.spp.session(started[0]["id"])["status"] == "COMPLETED"
+
+
+def test_a_lost_answer_to_a_backup_request_that_started_nothing_fails_clearly(fresh_lab):
+    assign(fresh_lab, [{"vm": "DC0_H0_VM0", "policies": ["Gold"]}])
+    # A 503 answered instead of the request: nothing started, so no session shows up; the run is not resent either.
+    fresh_lab.admin("POST", "/faults", {"method": "POST", "path_prefix": "/ngp/hypervisor", "status": 503})
+    fresh_lab.admin("DELETE", "/requests")
+    result = fresh_lab.module(TARGET, dict(FAST, vms=["DC0_H0_VM0"]), expect_rc=2)
+    assert "got HTTP 503" in result["msg"]
+    assert "may have started the backup of DC0_H0_VM0 with SLA 'Gold'" in result["msg"]
+    assert "look at the sessions of job 'vmware_Gold'" in result["msg"]
+    assert backup_writes(fresh_lab) == {"POST /ngp/hypervisor": 1}, "sent once, never replayed"
+    assert fresh_lab.spp.sessions("vmware_Gold") == []
 
 
 def test_timeout_shorter_than_the_job_names_the_session_that_keeps_running(fresh_lab):

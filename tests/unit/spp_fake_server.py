@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import secrets
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +32,9 @@ class Reply:
 
 # Read the request, then close the connection without answering: "the answer was lost".
 DROP = object()
+# Read the request, then write bytes that are no valid TLS record under the TLS layer and close: the client gets a TLS
+# error on an open connection, after its request was sent ("bad record mac", "decryption failed").
+GARBLE = object()
 
 
 class Request:
@@ -51,7 +55,7 @@ class Request:
 class FakeSpp:
     """Scripted SPP server. ``route(method, path, *answers)``: answers are served in order, the last one repeats.
 
-    An answer is a ``Reply``, ``DROP`` or a ``callable(request) -> Reply | DROP``. Login and logout are built in;
+    An answer is a ``Reply``, ``DROP``, ``GARBLE`` or a ``callable(request) -> Reply | DROP | GARBLE``. Login and logout are built in;
     every other route requires a session id issued by the login and not expired since.
     """
 
@@ -132,6 +136,11 @@ class _Handler(BaseHTTPRequestHandler):
         request = Request(self.command, self.path, dict(self.headers.items()), raw_body)
         reply = self.server.fake.dispatch(request)
         if reply is DROP:
+            self.close_connection = True
+            return
+        if reply is GARBLE:
+            # An application-data record header (type 23, TLS 1.2, 32 bytes) followed by bytes no key decrypts.
+            os.write(self.connection.fileno(), b"\x17\x03\x03\x00\x20" + secrets.token_bytes(32))
             self.close_connection = True
             return
         body = reply.body

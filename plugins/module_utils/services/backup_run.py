@@ -14,7 +14,10 @@ else from the target's ``latestversion`` (the public record's source, spp-api.md
 and only for the targets (``InventoryReader.last_backups``). A skipped VM's message says which source was read.
 
 Writes: one ad hoc backup per SLA (``POST /ngp/hypervisor?action=adhoc``), or one start of the SLA's job when the
-task names a policy and no VMs. None is sent when any target fails pre-flight, and none is sent in check mode.
+task names a policy and no VMs. None is sent when any target fails pre-flight, and none is sent in check mode. Neither
+is ever sent twice: when its answer is lost (or is a 429/502/503/504, which may come from a proxy after SPP acted),
+``spp/backup.py`` and ``spp/jobs.py`` look for the job session that started since the POST and the run follows it;
+when none shows up, the run fails with ``AmbiguousResult``, which says where to look.
 
 Reads after the sessions end: each session's WARN and ERROR log lines (one listing per session), and for each VM of the
 run its newest recovery point (one small read per VM, through ``links.latestversion``). The VM listing carries the

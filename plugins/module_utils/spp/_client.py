@@ -9,7 +9,10 @@ raised as one of the typed errors of ``_errors``. The retry policy is ``spp/_ret
 again, and when), and the meaning of failed answers and transport errors is ``spp/_errors_map.py``; this module
 sends the requests and applies them.
 
-* A POST whose answer is lost is never replayed: ``AmbiguousResult`` tells the user what to check.
+* A call that may not be replayed (``retry=False``: restore, its follow-up actions, ad hoc backup, job start) is sent
+  again only when the connection could not be opened. Once it may have reached the server, a lost answer, a transport
+  error (TLS errors past the handshake included) or a 429/502/503/504 answer raises ``AmbiguousResult``, which tells
+  the user what to check and lets the caller look for what the call started.
 * A 401 on any call but the login means the session expired: log in again once and replay the call. This holds for a
   POST too, because a 401 means the server did not execute it.
 """
@@ -49,13 +52,15 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp._errors_ma
     redact,
     root_cause,
     shorten,
+    tls_failed_while_opening,
     tls_failure,
     unwrap_ngp,
 )
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp._retry import (
+    answer_leaves_effect_unknown,
     backoff_delay,
-    gateway_answer_is_ambiguous,
     may_resend_after,
+    may_resend_after_transport_error,
     resend_delay,
     retried_by_default,
 )
@@ -103,14 +108,16 @@ def normalise_base_url(url):
 def request_may_have_been_sent(exc):
     """Whether a transport error happened after the request could have reached the server.
 
-    Only failures to open the connection (refused, DNS, connect timeout, TLS handshake) prove it was not sent.
+    Only failures to open the connection (refused, DNS, connect timeout, TLS handshake or certificate) prove it was
+    not sent. A TLS error on an open connection (``EOF occurred in violation of protocol``, ``bad record mac``) does
+    not: ``tls_failed_while_opening`` tells them apart.
     """
-    if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError)):
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
         return False
     for item in exception_chain(exc):
         if isinstance(item, urllib3.exceptions.NewConnectionError):
             return False
-    return True
+    return not tls_failed_while_opening(exc)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -220,55 +227,61 @@ class SppClient:
         parts = urlsplit(url)
         return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
 
-    def _exchange(self, method, url, params=None, body=None, retry=False, retry_on_refusal=True,
-                  with_session=True, auth=None, lost_answer_hint=None):
-        """Send one logical request, retrying as the policy allows; return the final ``requests.Response``."""
+    def _exchange(self, method, url, params=None, body=None, retry=False, with_session=True, auth=None,
+                  lost_answer_hint=None, once=False):
+        """Send one logical request, resending as the policy allows (``spp/_retry.py``); return the final
+        ``requests.Response``. ``once``: a single attempt whatever happens (the logout, on the way out)."""
         display = "%s %s" % (method, urlsplit(url).path)
+        attempts = 1 if once else self.retries + 1
         attempt = 0
         while True:
-            last = attempt >= self.retries
+            last = attempt + 1 >= attempts
             try:
                 response = self._send(method, url, params, body, with_session, auth)
             except requests.exceptions.SSLError as exc:
-                raise tls_failure(self._where(url), exc, with_ca_path=bool(self.ca_path)) from exc
+                if tls_failed_while_opening(exc):
+                    raise tls_failure(self._where(url), exc, with_ca_path=bool(self.ca_path)) from exc
+                delay = self._after_transport_error(exc, method, url, display, retry, attempt, last,
+                                                    lost_answer_hint)
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
                     requests.exceptions.ChunkedEncodingError) as exc:
-                reason = root_cause(exc)
-                sent = request_may_have_been_sent(exc)
-                if sent and not retry:
-                    hint = lost_answer_hint or DEFAULT_LOST_ANSWER_HINT
+                delay = self._after_transport_error(exc, method, url, display, retry, attempt, last,
+                                                    lost_answer_hint)
+            else:
+                status = response.status_code
+                if answer_leaves_effect_unknown(method, status, retry):
+                    response.close()
                     raise AmbiguousResult(
-                        "%s was sent to SPP at %s but its answer was lost (%s); %s"
-                        % (display, self._where(url), reason, hint),
-                        method=method, url=url, reason=reason) from exc
-                if last or not (retry or retry_on_refusal):
-                    raise ConnectionFailure(
-                        "could not reach SPP at %s for %s: %s (%d attempt(s)). Check spp_url, that the server is up "
-                        "and that nothing blocks the port" % (self._where(url), display, reason, attempt + 1),
-                        url=self._where(url), reason=reason) from exc
-                delay = backoff_delay(attempt, self.backoff, self.max_backoff)
-                self.log("SPP %s failed (%s); retry %d of %d in %.1f s"
-                         % (display, reason, attempt + 1, self.retries, delay))
-                self._sleep(delay)
-                attempt += 1
-                continue
-
-            status = response.status_code
-            if gateway_answer_is_ambiguous(method, status, retry):
-                hint = lost_answer_hint or DEFAULT_LOST_ANSWER_HINT
-                raise AmbiguousResult("%s got HTTP %d from a gateway in front of SPP at %s; %s"
-                                      % (display, status, self._where(url), hint),
-                                      method=method, url=url, status=status)
-            if may_resend_after(status, retry, retry_on_refusal) and not last:
+                        "%s got HTTP %d from SPP at %s, or from a proxy in front of it, so it may have been carried "
+                        "out; %s" % (display, status, self._where(url), lost_answer_hint or DEFAULT_LOST_ANSWER_HINT),
+                        method=method, url=url, status=status)
+                if last or not may_resend_after(status, retry):
+                    response.attempts = attempt + 1
+                    return response
                 delay, why = resend_delay(attempt, response.headers.get("Retry-After"), self.backoff, self.max_backoff)
                 self.log("SPP %s answered HTTP %d; retry %d of %d in %.1f s%s"
                          % (display, status, attempt + 1, self.retries, delay, why))
                 response.close()
-                self._sleep(delay)
-                attempt += 1
-                continue
-            response.attempts = attempt + 1
-            return response
+            self._sleep(delay)
+            attempt += 1
+
+    def _after_transport_error(self, exc, method, url, display, retry, attempt, last, lost_answer_hint):
+        """The delay before sending again after a transport error; raise when the call must not be sent again."""
+        reason = root_cause(exc)
+        sent = request_may_have_been_sent(exc)
+        if sent and not retry:
+            raise AmbiguousResult(
+                "%s was sent to SPP at %s but its answer was lost (%s); %s"
+                % (display, self._where(url), reason, lost_answer_hint or DEFAULT_LOST_ANSWER_HINT),
+                method=method, url=url, reason=reason) from exc
+        if last or not may_resend_after_transport_error(sent, retry):
+            raise ConnectionFailure(
+                "could not reach SPP at %s for %s: %s (%d attempt(s)). Check spp_url, that the server is up "
+                "and that nothing blocks the port" % (self._where(url), display, reason, attempt + 1),
+                url=self._where(url), reason=reason) from exc
+        delay = backoff_delay(attempt, self.backoff, self.max_backoff)
+        self.log("SPP %s failed (%s); retry %d of %d in %.1f s" % (display, reason, attempt + 1, self.retries, delay))
+        return delay
 
     def _decode(self, method, url, response):
         """Parsed JSON of a success answer (None when empty); the typed error of a failure answer."""
@@ -311,7 +324,7 @@ class SppClient:
             return
         url = self.url_for(LOGIN_PATH)
         try:
-            response = self._exchange("DELETE", url, retry=False, retry_on_refusal=False)
+            response = self._exchange("DELETE", url, retry=False, once=True)
         finally:
             self._session_id = None
         if response.status_code not in (200, 204, 401, 404):
@@ -328,14 +341,14 @@ class SppClient:
 
     # -- requests ----------------------------------------------------------------------------------------------
 
-    def request(self, method, path_or_href, params=None, json=None, retry=None, retry_on_refusal=True,
-                lost_answer_hint=None):
+    def request(self, method, path_or_href, params=None, json=None, retry=None, lost_answer_hint=None):
         """Send a request within the session; return the parsed JSON answer (None for an empty one).
 
         ``retry`` None means: retry idempotent methods (GET/PUT/DELETE), not POST. Pass ``retry=True`` for a POST
-        that only reads (a search) or that the server applies idempotently. ``retry_on_refusal`` lets a POST be sent
-        again after a 429/503 answer or a refused connection, which prove it was not executed.
-        ``lost_answer_hint`` completes the ``AmbiguousResult`` message, e.g. "check the job sessions of job X".
+        that only reads (a search) or that the server applies idempotently. A call with ``retry`` false is sent again
+        only when the connection could not be opened; a lost answer, or a 429/502/503/504 answer, raises
+        ``AmbiguousResult`` (``spp/_retry.py``). ``lost_answer_hint`` completes its message, e.g. "check the job
+        sessions of job X".
         """
         method = method.upper()
         if retry is None:
@@ -343,8 +356,7 @@ class SppClient:
         url = self.url_for(path_or_href)
         if self._session_id is None:
             self.login()
-        exchange = dict(params=params, body=json, retry=retry, retry_on_refusal=retry_on_refusal,
-                        lost_answer_hint=lost_answer_hint)
+        exchange = dict(params=params, body=json, retry=retry, lost_answer_hint=lost_answer_hint)
         response = self._exchange(method, url, **exchange)
         if response.status_code == 401:
             # Expired or revoked session: the server did not execute the call, so replaying it is safe.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json as jsonlib
 import re
+import socket
 import ssl
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
@@ -161,11 +162,38 @@ def certificate_problem(exc):
     """The reason text when ``exc`` is a failed certificate verification, else None."""
     for item in exception_chain(exc):
         if isinstance(item, ssl.SSLCertVerificationError):
-            return item.verify_message or item.reason or str(item)
+            return getattr(item, "verify_message", None) or getattr(item, "reason", None) or str(item)
     match = re.search(r"certificate verify failed: ([^()']+)", str(exc))
     if match:
         return match.group(1).strip()
     return None
+
+
+# OpenSSL reason codes (and the words of Python's own messages) of a TLS failure while the connection is opened:
+# certificate verification, the handshake, protocol version or cipher negotiation, an alert from the peer.
+TLS_OPENING_MARKERS = ("HANDSHAKE", "CERTIFICATE", "WRONG_VERSION", "ALERT", "UNSUPPORTED_PROTOCOL", "NO_SHARED_CIPHER")
+OPENSSL_REASON = re.compile(r"\[SSL: ([A-Z0-9_]+)\]")
+
+
+def tls_failed_while_opening(exc):
+    """Whether a TLS error happened while the connection was being opened, so that no request was sent on it.
+
+    Certificate verification, handshake, protocol version, shared cipher and alert failures happen before the first
+    byte of the request. Anything else (``EOF occurred in violation of protocol``, ``bad record mac``, ``decryption
+    failed``) happens on an open connection, after the request may have reached the server. Read from the
+    ``ssl.SSLError`` in the exception's chain (its ``reason`` code), else from the ``[SSL: CODE]`` of the messages.
+    """
+    chain = exception_chain(exc)
+    if any(isinstance(item, ssl.SSLCertVerificationError) for item in chain):
+        return True
+    reasons = [str(item.reason) for item in chain if isinstance(item, ssl.SSLError) and getattr(item, "reason", None)]
+    texts = [str(item) for item in chain]
+    reasons.extend(OPENSSL_REASON.findall(" ".join(texts)))
+    if any(marker in reason.upper() for reason in reasons for marker in TLS_OPENING_MARKERS):
+        return True
+    # Python's own words for a handshake that failed or timed out ("_ssl.c: The handshake operation timed out").
+    return any("handshake" in str(item).lower() for item in chain
+               if isinstance(item, (ssl.SSLError, TimeoutError, socket.timeout)))
 
 
 def root_cause(exc):

@@ -7,11 +7,19 @@
 Considered private: only this collection may import it. ``SppClient`` (``spp/_client.py``) sends the requests and
 asks this module what to do with an answer; nothing here sends anything.
 
-* GET, PUT and DELETE are idempotent, so they are retried on 429/502/503/504 answers and on connection errors,
-  with jittered exponential backoff that honours ``Retry-After``.
-* A POST is never replayed once it may have reached the server. It is still sent again when the server explicitly
-  refused it (429 or 503: it was not executed) or when the connection could not even be opened: this is
-  ``retry_on_refusal``. A 502 or 504 from a gateway to a POST is ambiguous: the backend may have executed it.
+* A call that may be replayed (``retry=True``: GET, PUT and DELETE by default, and POSTs that only read or that the
+  server applies idempotently, such as the login, searches and ``applySLAPolicies``) is sent again after a 429, 502,
+  503 or 504 answer and after any transport error, with jittered exponential backoff that honours ``Retry-After``.
+* A call that may not be replayed (``retry=False``: a restore, its follow-up actions ``rrp``, ``clone``, ``cleanup``
+  and ``end_iv``, an ad hoc backup, a job start, an SLA policy creation) is sent again only when the connection could
+  not even be opened (refused, DNS, connect timeout, TLS handshake): then nothing reached the server. Once the
+  request may have been sent, nothing proves that it was not executed, not even a 429 or 503: a proxy or load
+  balancer in front of SPP answers those on its own, after the backend may have acted. So a 429, 502, 503 or 504
+  answer to such a POST, and a transport error after the connection was opened (a reset, a read timeout, a TLS error
+  past the handshake), raise ``AmbiguousResult``; the caller then looks for what the call may have started (its job
+  session) before anything is posted again.
+* A 401 is not a matter for this module: the client logs in again and replays the call once, because a server that
+  refuses the session has not executed the call.
 """
 
 from __future__ import annotations
@@ -21,12 +29,9 @@ import math
 import random
 import time
 
-# Answers worth another try for an idempotent call: throttled, or a gateway / service temporarily unavailable.
+# Answers worth another try for a call that may be replayed: throttled, or a gateway / service temporarily unavailable.
+# To a call that may not be replayed, the same answers leave its effect unknown.
 RETRY_STATUSES = frozenset((429, 502, 503, 504))
-# Answers that prove the server refused the request without executing it, so even a POST may be sent again.
-REFUSAL_STATUSES = frozenset((429, 503))
-# Gateway answers to a POST: the backend may have executed it before the proxy gave up.
-AMBIGUOUS_GATEWAY_STATUSES = frozenset((502, 504))
 IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "PUT", "DELETE"))
 
 RETRY_AFTER_MIN = 1.0
@@ -82,15 +87,22 @@ def retried_by_default(method):
     return method in IDEMPOTENT_METHODS
 
 
-def gateway_answer_is_ambiguous(method, status, retry):
-    """Whether a gateway error to a call that must not be replayed leaves its effect unknown."""
-    return not retry and method not in IDEMPOTENT_METHODS and status in AMBIGUOUS_GATEWAY_STATUSES
+def answer_leaves_effect_unknown(method, status, retry):
+    """Whether an answer with ``status`` to a call that may not be replayed leaves its effect unknown.
 
-
-def may_resend_after(status, retry, retry_on_refusal):
-    """Whether an answer with ``status`` lets the call be sent again (attempts left aside).
-
-    ``retry``: the call may be replayed (idempotent, or a POST that only reads). ``retry_on_refusal``: the call may
-    be sent again when the answer proves the server did not execute it.
+    A 429, 502, 503 or 504 may come from a proxy in front of SPP after the backend acted, so for a POST with
+    ``retry`` false it proves nothing either way. An idempotent method sent once (the logout) just gets its answer.
     """
-    return status in RETRY_STATUSES and (retry or (retry_on_refusal and status in REFUSAL_STATUSES))
+    return not retry and method not in IDEMPOTENT_METHODS and status in RETRY_STATUSES
+
+
+def may_resend_after(status, retry):
+    """Whether an answer with ``status`` lets the call be sent again (attempts left aside): only a call that may be
+    replayed is, and only after a throttling or unavailability answer."""
+    return bool(retry) and status in RETRY_STATUSES
+
+
+def may_resend_after_transport_error(may_have_been_sent, retry):
+    """Whether a call that failed in transport may be sent again (attempts left aside): a call that may be replayed
+    always may; another one only when the request cannot have reached the server (the connection was not opened)."""
+    return bool(retry) or not may_have_been_sent

@@ -18,7 +18,13 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import ApiError, NotFound, WaitTimeout
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
+    AmbiguousResult,
+    ApiError,
+    ConnectionFailure,
+    NotFound,
+    WaitTimeout,
+)
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._wait import wait_until
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers import nested_get
@@ -60,24 +66,53 @@ def _session_after(client, job_names, since_ms):
     return None
 
 
+class _NotFoundInTime(Exception):
+    """The time to look for the session of a POST whose answer was lost ran out."""
+
+
+def _session_after_loss(client, job_names, since_ms, timeout, poll):
+    """The session that an ad hoc backup whose answer was lost started, looked for during ``timeout`` s; None when
+    none shows up or the sessions cannot be read (the caller then raises the ``AmbiguousResult``)."""
+    try:
+        return wait_until(lambda: _session_after(client, job_names, since_ms), timeout, _NotFoundInTime,
+                          first_delay=min(0.5, poll), max_delay=poll)
+    except _NotFoundInTime:
+        return None
+    except (ApiError, ConnectionFailure) as error:
+        client.log("could not look for the session of the ad hoc backup whose answer was lost: %s" % error)
+        return None
+
+
 def start_adhoc_backup(client, sla_name, vm_objects, timeout=60, poll=0.5, clock=time.time):
     """Back up ``vm_objects`` (SPP VM objects of a listing) now with SLA ``sla_name``; return the job session id.
 
-    SLA ``sla_name`` must be one of each VM's policies. The POST is sent once: it starts a backup, so a lost answer
-    raises ``AmbiguousResult`` (the backup may be running; look at the job's sessions) rather than being replayed. A
-    429 or 503 answer, which proves the server did not act, may still be retried by the client. A 409 (``Conflict``)
-    means the SLA's job is already running. When the answer names no session, the session is the first one of the
-    job (``response.name``, else ``vmware_<SLA>``) that started at or after the POST, looked for during ``timeout`` s.
+    SLA ``sla_name`` must be one of each VM's policies. The POST is sent once: it starts a backup, so it is never
+    replayed once it may have reached the server (``spp/_retry.py``). When its answer is lost, or is a 429, 502, 503
+    or 504 (which may come from a proxy after SPP acted), the session of the SLA's job that started at or after the
+    POST is looked for during ``timeout`` s and followed; when none shows up, the ``AmbiguousResult`` is raised (the
+    backup may still be starting; look at the job's sessions). A 409 (``Conflict``) means the SLA's job is already
+    running. When the answer names no session, the session is the first one of the job (``response.name``, else
+    ``vmware_<SLA>``) that started at or after the POST, looked for during ``timeout`` s.
     """
     names = ", ".join(str(vm.get("name")) for vm in vm_objects)
     job_name = spp_answers.sla_job_name(sla_name)
     # Rounded down to the second, to tolerate a server clock slightly behind ours (clocks are assumed NTP-synchronised);
     # the job cannot have started another run since, or this POST would have been refused with a 409.
     since_ms = int(clock()) * 1000
-    answer = client.ngp(
-        "POST", HYPERVISOR_PATH, params={"action": "adhoc"}, json=adhoc_payload(sla_name, vm_objects), retry=False,
-        lost_answer_hint="the server may have started the backup of %s with SLA '%s'; look at the sessions of job "
-                         "'%s' in SPP before running it again" % (names, sla_name, job_name))
+    try:
+        answer = client.ngp(
+            "POST", HYPERVISOR_PATH, params={"action": "adhoc"}, json=adhoc_payload(sla_name, vm_objects), retry=False,
+            lost_answer_hint="the server may have started the backup of %s with SLA '%s'; look at the sessions of job "
+                             "'%s' in SPP before running it again" % (names, sla_name, job_name))
+    except AmbiguousResult:
+        client.log("the answer to the ad hoc backup of %s was lost; looking for the session of job '%s' that it may "
+                   "have started" % (names, job_name))
+        session = _session_after_loss(client, [job_name], since_ms, timeout, poll)
+        if session is None:
+            raise
+        client.log("the ad hoc backup's answer was lost, but session %s of job '%s' started since it was sent; "
+                   "following it" % (session.get("id"), job_name))
+        return str(session.get("id"))
     answer = answer if isinstance(answer, dict) else {}
     session_id = answer.get("sessionId")
     if not session_id:

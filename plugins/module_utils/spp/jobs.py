@@ -24,8 +24,10 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
+    AmbiguousResult,
     ApiError,
     Conflict,
+    ConnectionFailure,
     TaskFailed,
     WaitTimeout,
 )
@@ -178,6 +180,31 @@ def _find_new_session(client, job, holder, previous, since_ms):
     return None
 
 
+class _NotFoundInTime(Exception):
+    """The time to look for the session of a start whose answer was lost ran out."""
+
+
+def _session_after_lost_start(client, job, since_ms, timeout, poll):
+    """The session that a start whose answer was lost began: a live session of the job, else one of its sessions,
+    that started at or after the POST, looked for during ``timeout`` s. None when none shows up or the sessions
+    cannot be read; the caller then raises the ``AmbiguousResult``."""
+    def started():
+        live = [s for s in _live_sessions(client, job, job, None) if started_since(s, since_ms)]
+        if live:
+            return min(live, key=lambda session: session.get("start") or 0)
+        since = sessions_since(client, since_ms, job_id=job.get("id"))
+        return since[0] if since else None
+
+    try:
+        return _poll(started, timeout, poll, _NotFoundInTime)
+    except _NotFoundInTime:
+        return None
+    except (ApiError, ConnectionFailure) as error:
+        client.log("could not look for the session of job '%s' whose start answer was lost: %s"
+                   % (job.get("name"), error))
+        return None
+
+
 def start_body(client, job):
     """The body of a job start: ``{"actionname": <first workflow>}`` read from ``links.start.schema``, else ``{}``.
 
@@ -200,9 +227,12 @@ def start_job(client, job, timeout=60, poll=0.5, clock=time.time):
     The start answer does not carry the session id (section 5.2), so it is found through ``links.livejobsessions`` of
     the answer (as IBM's client does), then among the job's sessions that started at or after the POST (a quick run may
     have left the live list), then through the job's ``lastrun.sessionId`` when it differs from before, polling for up
-    to ``timeout`` s. A job already running raises
-    ``Conflict`` (409). The start is not replayed if its answer is lost: ``AmbiguousResult`` says to check the job
-    sessions.
+    to ``timeout`` s. A job already running raises ``Conflict`` (409).
+
+    The start is never replayed once it may have reached the server (``spp/_retry.py``). When its answer is lost, or
+    is a 429, 502, 503 or 504 (which may come from a proxy after SPP acted), the job's session that started at or
+    after the POST is looked for during ``timeout`` s and returned; when none shows up, the ``AmbiguousResult`` is
+    raised: it says to check the job sessions before starting the job again.
     """
     job = get_job(client, job)  # a fresh lastrun, so that the previous session is not mistaken for the new one
     previous = last_session_id(job)
@@ -211,9 +241,19 @@ def start_job(client, job, timeout=60, poll=0.5, clock=time.time):
     body = start_body(client, job)
     # Rounded down to the second, to tolerate a server clock slightly behind ours (clocks are assumed NTP-synchronised).
     since_ms = int(clock()) * 1000
-    answer = client.post(href, params=action_params(href, "start"), json=body,
-                         lost_answer_hint="the server may have started job '%s'; check its job sessions before "
-                                          "starting it again" % name)
+    try:
+        answer = client.post(href, params=action_params(href, "start"), json=body,
+                             lost_answer_hint="the server may have started job '%s'; check its job sessions before "
+                                              "starting it again" % name)
+    except AmbiguousResult:
+        client.log("the answer to the start of SPP job '%s' was lost; looking for the session it may have started"
+                   % name)
+        session = _session_after_lost_start(client, job, since_ms, timeout, poll)
+        if session is None:
+            raise
+        client.log("the start answer of SPP job '%s' was lost, but its session %s started since; following it"
+                   % (name, session.get("id")))
+        return session
     holder = answer if isinstance(answer, dict) and answer.get("links") else job
     client.log("started SPP job '%s'" % name)
 

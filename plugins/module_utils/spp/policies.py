@@ -9,7 +9,7 @@ Considered private: only this collection may import it. Every function takes an 
 
 from __future__ import annotations
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import ApiError, NotFound
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import AmbiguousResult, ApiError, NotFound
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers import find_by_name, nested_get
 
 SLA_PATH = "/ngp/slapolicy"
@@ -76,10 +76,17 @@ def find_sla_policy(client, name, policies=None):
 
 
 def create_sla_policy(client, definition):
-    """Create a policy; a lost answer raises ``AmbiguousResult`` (the policy may exist: list before retrying)."""
-    return client.ngp("POST", SLA_PATH, json=definition,
-                      lost_answer_hint="the SLA policy '%s' may have been created; list the SLA policies before "
-                                       "retrying" % definition.get("name"))
+    """Create a policy, once. When the answer is lost, the policies are listed: the policy of that name, if the lost
+    request created it, is returned; else ``AmbiguousResult`` is raised, and nothing is posted again."""
+    try:
+        return client.ngp("POST", SLA_PATH, json=definition,
+                          lost_answer_hint="the SLA policy '%s' may have been created; list the SLA policies before "
+                                           "retrying" % definition.get("name"))
+    except AmbiguousResult:
+        created = [policy for policy in list_sla_policies(client) if policy.get("name") == definition.get("name")]
+        if len(created) == 1:
+            return created[0]
+        raise
 
 
 def update_sla_policy(client, policy_id, definition):

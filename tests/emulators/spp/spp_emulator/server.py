@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import secrets
 import socket
 import ssl
 import time
@@ -84,28 +86,45 @@ class RequestHandler(BaseHTTPRequestHandler):
         if request.path.startswith(ADMIN_PREFIX):
             self._send(self._handle(request))
             return
-        app.requests.add(request.method, request.path)
+        app.requests.add(request.method, request.path, request.params.get("action"))
         plan = app.faults.take(request.method, request.path)
         if plan.latency_seconds:
             time.sleep(plan.latency_seconds)
+        response = self._handle(request) if plan.handles_request else None
+        if plan.latency_after_seconds:
+            time.sleep(plan.latency_after_seconds)
         if plan.status:
+            when = " after the request took effect" if plan.after_effect else ""
+            if plan.after_effect:
+                LOG.info("answering %s %s with HTTP %s after its effect (injected fault)", request.method, request.path,
+                         plan.status)
             headers = {"Retry-After": str(plan.retry_after)} if plan.retry_after is not None else {}
             self._send(
                 app.error_response(
                     request.family,
                     plan.status,
                     _FAULT_IDS.get(plan.status, "InjectedFault"),
-                    f"Injected fault: HTTP {plan.status} (emulator admin API).",
+                    f"Injected fault: HTTP {plan.status}{when} (emulator admin API).",
                     headers,
                 )
             )
             return
-        response = self._handle(request)
         if plan.drop_after_effect:
             LOG.info("dropping the answer to %s %s after its effect (injected fault)", request.method, request.path)
             self.close_connection = True  # pylint: disable=attribute-defined-outside-init
             return
+        if plan.tls_error_after_effect:
+            LOG.info("breaking the TLS stream of %s %s after its effect (injected fault)", request.method, request.path)
+            self._break_tls()
+            return
         self._send(response)
+
+    def _break_tls(self) -> None:
+        """Write, under the TLS layer, a record that no session key decrypts, and close: the client gets a TLS error
+        on an open connection ("bad record mac", "decryption failed"), after its request reached the server."""
+        # An application-data record header (type 23, TLS 1.2, 32 bytes), then 32 random bytes.
+        os.write(self.connection.fileno(), b"\x17\x03\x03\x00\x20" + secrets.token_bytes(32))
+        self.close_connection = True  # pylint: disable=attribute-defined-outside-init
 
     def _handle(self, request: Request) -> Response:
         try:

@@ -226,10 +226,10 @@ def speed(app: App, request: Request) -> Response:
 @routes.get(f"{ADMIN}/requests", public=True, locked=False)
 def request_counts(app: App, request: Request) -> Response:
     counts = app.requests.snapshot()
-    return ok({"counts": counts, "total": sum(counts.values())})
+    return ok({"counts": counts, "actions": app.requests.actions(), "total": sum(counts.values())})
 
 
 @routes.delete(f"{ADMIN}/requests", public=True, locked=False)
 def reset_request_counts(app: App, request: Request) -> Response:
     app.requests.reset()
-    return ok({"counts": {}, "total": 0})
+    return ok({"counts": {}, "actions": {}, "total": 0})

@@ -123,6 +123,34 @@ def test_start_adhoc_backup_lost_answer_is_never_resent(fake_spp, make_client):
     assert fake_spp.count("POST", "/ngp/hypervisor") == 1
 
 
+def test_start_adhoc_backup_lost_answer_without_a_new_session_is_raised_after_looking(fake_spp, make_client):
+    _sessions_route(fake_spp, [{"id": "1500", "jobId": "1005", "jobName": "vmware_Gold", "start": 1}])
+    fake_spp.route("GET", "/api/endeavour/job", Reply(200, {"jobs": [], "total": 0}))
+    fake_spp.route("POST", "/ngp/hypervisor", Reply(503, {"statusCode": 503, "response": {"id": "Unavailable"}}))
+    client = make_client(fake_spp)
+    with pytest.raises(AmbiguousResult) as caught:
+        spp_backup.start_adhoc_backup(client, "Gold", [VM], timeout=0.3, poll=0.05)
+    assert "got HTTP 503" in str(caught.value) and "sessions of job 'vmware_Gold'" in str(caught.value)
+    assert fake_spp.count("POST", "/ngp/hypervisor") == 1
+    assert fake_spp.count("GET", "/api/endeavour/jobsession") >= 1, "it looked for the session before giving up"
+
+
+@pytest.mark.parametrize("fault", ["drop", 503, 504], ids=["dropped", "503-after-effect", "504-after-effect"])
+def test_start_adhoc_backup_whose_answer_was_lost_after_it_started_follows_its_session(fake_spp, make_client, fault):
+    now = int(time.time() * 1000)
+    sessions = [{"id": "1500", "jobId": "1005", "jobName": "vmware_Gold", "start": now - 3_600_000}]
+    _sessions_route(fake_spp, sessions)
+
+    def started_then_lost(_request):
+        sessions.append({"id": "1777", "jobId": "1005", "jobName": "vmware_Gold", "start": int(time.time() * 1000)})
+        return DROP if fault == "drop" else Reply(fault, {"statusCode": fault, "response": {"id": "Unavailable"}})
+
+    fake_spp.route("POST", "/ngp/hypervisor", started_then_lost)
+    client = make_client(fake_spp)
+    assert spp_backup.start_adhoc_backup(client, "Gold", [VM], timeout=5, poll=0.05) == "1777"
+    assert fake_spp.count("POST", "/ngp/hypervisor") == 1, "never sent twice"
+
+
 def test_start_adhoc_backup_conflict_when_the_job_runs(fake_spp, make_client):
     fake_spp.route("POST", "/ngp/hypervisor", Reply(409, {"statusCode": 409, "response": {
         "id": "JobAlreadyRunningException", "description": "concurrent runs for the same job is not supported"}}))

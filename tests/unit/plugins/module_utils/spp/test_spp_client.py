@@ -8,6 +8,8 @@ import socket
 import time
 
 import pytest
+import requests
+import urllib3
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
     AmbiguousResult,
@@ -21,7 +23,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
     VmBackupError,
 )
 
-from spp_fake_server import DROP, SPP_PASSWORD, Reply
+from spp_fake_server import DROP, GARBLE, SPP_PASSWORD, Reply
 
 HV_PATH = "/api/hypervisor"
 
@@ -131,29 +133,65 @@ def test_post_read_timeout_is_ambiguous(fake_spp, make_client):
     assert fake_spp.count("POST", START_PATH) == 1
 
 
-@pytest.mark.parametrize("status", [429, 503])
-def test_post_is_retried_when_the_server_refused_it(fake_spp, make_client, status):
-    fake_spp.route("POST", START_PATH, Reply(status), Reply(200, {"id": "1004"}))
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
+def test_post_throttling_or_gateway_answer_is_ambiguous_and_not_repeated(fake_spp, make_client, status):
+    # A proxy in front of SPP may answer these after the backend acted: even a 503 does not prove it did not.
+    fake_spp.route("POST", START_PATH, Reply(status, headers={"Retry-After": "1"}), Reply(200, {}))
     client = make_client(fake_spp)
+    with pytest.raises(AmbiguousResult) as caught:
+        client.post(START_PATH, lost_answer_hint="the server may have started the job; check job sessions")
+    assert fake_spp.count("POST", START_PATH) == 1
+    assert caught.value.details["status"] == status
+    text = str(caught.value)
+    assert "got HTTP %d" % status in text and "may have been carried out" in text
+    assert text.endswith("the server may have started the job; check job sessions")
+
+
+def test_post_is_sent_again_when_the_connection_could_not_be_opened(fake_spp, make_client, log_lines):
+    client = make_client(fake_spp)
+    client.login()
+    fake_spp.route("POST", START_PATH, Reply(200, {"id": "1004"}))
+    send = client._send
+    refusals = []
+
+    def refused_once(*args):
+        if not refusals:
+            refusals.append(args)
+            reason = urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection: [Errno 111] "
+                                                                 "Connection refused")
+            raise requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, START_PATH, reason))
+        return send(*args)
+
+    client._send = refused_once
     assert client.post(START_PATH) == {"id": "1004"}
-    assert fake_spp.count("POST", START_PATH) == 2
+    assert len(refusals) == 1 and fake_spp.count("POST", START_PATH) == 1
+    assert any("retry 1 of 3" in line for line in log_lines)
 
 
-def test_post_refusal_retry_can_be_turned_off(fake_spp, make_client):
-    fake_spp.route("POST", START_PATH, Reply(503), Reply(200, {}))
+def test_post_tls_error_after_the_request_was_sent_is_a_lost_answer(fake_spp_tls, make_client, tls_files):
+    fake_spp_tls.route("POST", START_PATH, GARBLE, Reply(200, {}))
+    client = make_client(fake_spp_tls, ca_path=tls_files["ca"])
+    with pytest.raises(AmbiguousResult) as caught:
+        client.post(START_PATH, lost_answer_hint="check the job sessions")
+    assert fake_spp_tls.count("POST", START_PATH) == 1
+    text = str(caught.value)
+    assert "answer was lost" in text and "check the job sessions" in text
+    assert "handshake" not in text.lower()
+
+
+def test_get_tls_error_after_the_request_was_sent_is_retried(fake_spp_tls, make_client, tls_files):
+    fake_spp_tls.route("GET", HV_PATH, GARBLE, ok())
+    client = make_client(fake_spp_tls, ca_path=tls_files["ca"])
+    assert client.get(HV_PATH)["hypervisors"]
+    assert fake_spp_tls.count("GET", HV_PATH) == 2
+
+
+def test_logout_is_one_attempt(fake_spp, make_client):
     client = make_client(fake_spp)
-    with pytest.raises(ServerBusy):
-        client.post(START_PATH, retry_on_refusal=False)
-    assert fake_spp.count("POST", START_PATH) == 1
-
-
-@pytest.mark.parametrize("status", [502, 504])
-def test_post_gateway_error_is_ambiguous_and_not_repeated(fake_spp, make_client, status):
-    fake_spp.route("POST", START_PATH, Reply(status), Reply(200, {}))
-    client = make_client(fake_spp)
-    with pytest.raises(AmbiguousResult):
-        client.post(START_PATH)
-    assert fake_spp.count("POST", START_PATH) == 1
+    client.login()
+    fake_spp.route("DELETE", "/api/endeavour/session", Reply(503))
+    client.close()
+    assert fake_spp.count("DELETE", "/api/endeavour/session") == 1 and not client.logged_in
 
 
 def test_post_500_is_not_repeated(fake_spp, make_client):

@@ -6,8 +6,11 @@ payloads, waits."""
 from __future__ import annotations
 
 import email.utils
+import ssl
 
 import pytest
+import requests
+import urllib3
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
     ApiError,
@@ -50,21 +53,104 @@ def test_backoff_is_exponential_with_equal_jitter_and_capped():
     assert _retry.backoff_delay(20, 0.5, 30, rand=lambda: 1.0) == 30
 
 
-@pytest.mark.parametrize("status, retry, retry_on_refusal, expected", [
-    (503, True, False, True), (502, True, False, True), (200, True, True, False), (500, True, True, False),
-    (429, False, True, True), (503, False, True, True),     # refused: not executed, so even a POST goes again
-    (502, False, True, False), (504, False, True, False),   # a gateway may have passed it on
-    (429, False, False, False),
+@pytest.mark.parametrize("status, retry, expected", [
+    (503, True, True), (502, True, True), (504, True, True), (429, True, True),
+    (200, True, False), (500, True, False), (409, True, False),
+    (429, False, False), (502, False, False), (503, False, False), (504, False, False),  # never after it may have run
 ])
-def test_may_resend_after(status, retry, retry_on_refusal, expected):
-    assert _retry.may_resend_after(status, retry, retry_on_refusal) is expected
+def test_may_resend_after(status, retry, expected):
+    assert _retry.may_resend_after(status, retry) is expected
 
 
-def test_gateway_answers_to_a_post_are_ambiguous():
-    assert _retry.gateway_answer_is_ambiguous("POST", 502, retry=False)
-    assert not _retry.gateway_answer_is_ambiguous("POST", 502, retry=True)
-    assert not _retry.gateway_answer_is_ambiguous("PUT", 504, retry=False)
-    assert not _retry.gateway_answer_is_ambiguous("POST", 503, retry=False)
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
+def test_throttling_and_gateway_answers_to_a_post_that_may_not_be_replayed_leave_its_effect_unknown(status):
+    # A proxy answers these on its own, possibly after the backend acted: even a 503 proves nothing.
+    assert _retry.answer_leaves_effect_unknown("POST", status, retry=False)
+    assert not _retry.answer_leaves_effect_unknown("POST", status, retry=True)
+    assert not _retry.answer_leaves_effect_unknown("DELETE", status, retry=False)  # the logout, sent once
+
+
+@pytest.mark.parametrize("status", [200, 201, 400, 404, 409, 500])
+def test_other_answers_are_not_ambiguous(status):
+    assert not _retry.answer_leaves_effect_unknown("POST", status, retry=False)
+
+
+@pytest.mark.parametrize("sent, retry, expected", [
+    (False, False, True),   # the connection could not be opened: nothing reached the server
+    (True, False, False),   # it may have been executed
+    (True, True, True), (False, True, True),
+])
+def test_may_resend_after_transport_error(sent, retry, expected):
+    assert _retry.may_resend_after_transport_error(sent, retry) is expected
+
+
+# -- TLS failures: while opening the connection, or on an open one ---------------------------------------------------
+
+
+def _requests_ssl_error(inner, url="/ngp/hypervisor"):
+    """The chain that requests and urllib3 build around an ``ssl`` error."""
+    wrapped = urllib3.exceptions.SSLError(inner)
+    pool_error = urllib3.exceptions.MaxRetryError(None, url, reason=wrapped)
+    return requests.exceptions.SSLError(pool_error)
+
+
+@pytest.mark.parametrize("inner", [
+    ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local "
+                                    "issuer certificate (_ssl.c:1006)"),
+    ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)"),
+    ssl.SSLError(1, "[SSL: SSLV3_ALERT_HANDSHAKE_FAILURE] sslv3 alert handshake failure (_ssl.c:1006)"),
+    ssl.SSLError(1, "[SSL: TLSV1_ALERT_PROTOCOL_VERSION] tlsv1 alert protocol version (_ssl.c:1006)"),
+    ssl.SSLError(1, "[SSL: UNSUPPORTED_PROTOCOL] unsupported protocol (_ssl.c:1006)"),
+    ssl.SSLError(1, "[SSL: NO_SHARED_CIPHER] no shared cipher (_ssl.c:1006)"),
+    ssl.SSLError(1, "[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca (_ssl.c:1006)"),
+    TimeoutError("_ssl.c:989: The handshake operation timed out"),
+], ids=["verify", "wrong-version", "handshake-alert", "protocol-alert", "unsupported", "cipher", "unknown-ca",
+        "handshake-timeout"])
+def test_tls_failures_while_opening_the_connection(inner):
+    assert _errors_map.tls_failed_while_opening(_requests_ssl_error(inner))
+    assert _errors_map.tls_failed_while_opening(inner)
+    assert not _client.request_may_have_been_sent(_requests_ssl_error(inner))
+
+
+@pytest.mark.parametrize("inner", [
+    ssl.SSLEOFError(8, "EOF occurred in violation of protocol (_ssl.c:2427)"),
+    ssl.SSLError(1, "[SSL: DECRYPTION_FAILED_OR_BAD_RECORD_MAC] decryption failed or bad record mac (_ssl.c:2580)"),
+    ssl.SSLError(1, "[SSL: BAD_RECORD_MAC] bad record mac (_ssl.c:2580)"),
+    ssl.SSLZeroReturnError(6, "TLS/SSL connection has been closed (EOF) (_ssl.c:1006)"),
+], ids=["eof", "decryption-failed", "bad-record-mac", "zero-return"])
+def test_tls_failures_on_an_open_connection_may_follow_the_request(inner):
+    assert not _errors_map.tls_failed_while_opening(_requests_ssl_error(inner))
+    assert _client.request_may_have_been_sent(_requests_ssl_error(inner))
+
+
+def test_words_of_the_url_do_not_make_a_tls_failure_a_handshake_failure():
+    eof = ssl.SSLEOFError(8, "EOF occurred in violation of protocol (_ssl.c:2427)")
+    error = _requests_ssl_error(eof, url="/api/endeavour/alert/handshake/certificate")
+    assert not _errors_map.tls_failed_while_opening(error)
+
+
+def test_tls_failure_codes_are_read_from_messages_without_the_ssl_exception():
+    error = requests.exceptions.SSLError("HTTPSConnectionPool(host='spp', port=443): Max retries exceeded with url: / "
+                                         "(Caused by SSLError(SSLError(1, '[SSL: WRONG_VERSION_NUMBER] wrong version "
+                                         "number (_ssl.c:1006)')))")
+    assert _errors_map.tls_failed_while_opening(error)
+    assert not _errors_map.tls_failed_while_opening(requests.exceptions.SSLError("EOF occurred in violation of "
+                                                                                 "protocol"))
+
+
+@pytest.mark.parametrize("error, sent", [
+    (requests.exceptions.ConnectTimeout("connect timed out"), False),
+    (requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(
+        None, "/", reason=urllib3.exceptions.NewConnectionError(None, "[Errno 111] Connection refused"))), False),
+    (requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(
+        None, "/", reason=urllib3.exceptions.NameResolutionError("spp", None, OSError("no such host")))), False),
+    (requests.exceptions.ConnectionError(urllib3.exceptions.ProtocolError(
+        "Connection aborted.", ConnectionResetError(104, "Connection reset by peer"))), True),
+    (requests.exceptions.ReadTimeout("read timed out"), True),
+    (requests.exceptions.ChunkedEncodingError("incomplete chunk"), True),
+], ids=["connect-timeout", "refused", "dns", "reset", "read-timeout", "chunked"])
+def test_request_may_have_been_sent(error, sent):
+    assert _client.request_may_have_been_sent(error) is sent
 
 
 def test_resend_delay_prefers_retry_after():

@@ -91,10 +91,20 @@ def test_sla_crud(fake_spp, make_client):
 
 def test_create_sla_is_not_repeated_when_its_answer_is_lost(fake_spp, make_client):
     fake_spp.route("POST", "/ngp/slapolicy", DROP)
+    fake_spp.route("GET", "/ngp/slapolicy", Reply(200, {"slapolicies": [GOLD], "total": 1}))
     client = make_client(fake_spp)
     with pytest.raises(AmbiguousResult) as caught:
         policies.create_sla_policy(client, {"name": "Diamond"})
     assert "'Diamond' may have been created" in str(caught.value)
+    assert fake_spp.count("POST", "/ngp/slapolicy") == 1
+
+
+def test_a_created_sla_whose_answer_is_lost_is_found_by_name(fake_spp, make_client):
+    fake_spp.route("POST", "/ngp/slapolicy", DROP)
+    diamond = dict(GOLD, id="2005", name="Diamond")
+    fake_spp.route("GET", "/ngp/slapolicy", Reply(200, {"slapolicies": [GOLD, diamond], "total": 2}))
+    client = make_client(fake_spp)
+    assert policies.create_sla_policy(client, {"name": "Diamond"}) == diamond
     assert fake_spp.count("POST", "/ngp/slapolicy") == 1
 
 
@@ -255,11 +265,40 @@ def test_start_job_finds_the_new_session(fake_spp, make_client, show_live):
 
 def test_start_job_lost_answer(fake_spp, make_client):
     server = JobServer(fake_spp)
-    fake_spp.route("POST", "/api/endeavour/job/1003", DROP)
+    fake_spp.route("POST", "/api/endeavour/job/1003", DROP)  # the start never reached the job: no session
     client = make_client(fake_spp)
     with pytest.raises(AmbiguousResult) as caught:
-        jobs.start_job(client, server.job())
+        jobs.start_job(client, server.job(), timeout=0.3, poll=0.05)
     assert "may have started job 'Hypervisor Inventory'; check its job sessions" in str(caught.value)
+    assert fake_spp.count("POST", "/api/endeavour/job/1003") == 1
+    assert server.sessions == {}
+
+
+@pytest.mark.parametrize("fault", ["drop", 503, 502], ids=["dropped", "503-after-effect", "502-after-effect"])
+@pytest.mark.parametrize("show_live", [True, False])
+def test_start_job_whose_lost_answer_is_followed_by_its_session(fake_spp, make_client, log_lines, fault, show_live):
+    server = JobServer(fake_spp, show_live=show_live, lastrun=False)
+    earlier = server._new_session(status="COMPLETED", start=int(time.time() * 1000) - 3_600_000)
+
+    def started_then_lost(request):
+        server.start(request)
+        return DROP if fault == "drop" else Reply(fault, {"id": "Unavailable", "description": "proxy"})
+
+    fake_spp.route("POST", "/api/endeavour/job/1003", started_then_lost)
+    client = make_client(fake_spp)
+    session = jobs.start_job(client, server.job(), timeout=5, poll=0.05)
+    assert session["id"] == server.last != earlier
+    assert fake_spp.count("POST", "/api/endeavour/job/1003") == 1, "never sent twice"
+    assert any("was lost, but its session %s started since" % server.last in line for line in log_lines)
+
+
+def test_start_job_lost_answer_when_the_sessions_cannot_be_read(fake_spp, make_client):
+    server = JobServer(fake_spp)
+    fake_spp.route("POST", "/api/endeavour/job/1003", DROP)
+    fake_spp.route("GET", "/api/endeavour/job/1003/livejobsessions", Reply(404, {"id": "NotFound"}))
+    client = make_client(fake_spp)
+    with pytest.raises(AmbiguousResult):
+        jobs.start_job(client, server.job(), timeout=5, poll=0.05)
     assert fake_spp.count("POST", "/api/endeavour/job/1003") == 1
 
 
