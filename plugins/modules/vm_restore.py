@@ -20,23 +20,35 @@ description:
     connected; V(production) replaces the current VM, which is B(destroyed): the restored VM takes its name, instance
     UUID and MAC addresses."
   - A production restore requires O(overwrite=true) while the current VM exists, or O(keep_current=true) to keep it
-    as C(<name>_OLD). Without either, the module refuses before anything is sent, and the message explains the
-    alternatives. A production restore is never run in check mode.
-  - "Idempotent: the restored VM carries a marker in vCenter, the custom attribute C(sovereign.vm_backup.restore),
-    holding the source VM, the recovery point, the mode, the restore session and the lifecycle state. A run that finds
-    a VM whose marker matches the source, the recovery point and the mode changes nothing, including after a
-    production restore, a promotion or a clone."
-  - A run never starts a second restore of the same source, point and mode. Before posting a restore it looks for a
-    restore job session of the last 24 hours whose logs name the source VM (for example a run whose answer was lost,
-    or one that stopped waiting); it follows a session that still runs, and adopts a finished one when vCenter shows
-    the VM it made, under the restore's name and without a marker. The backup server does not say which VMs or which
-    recovery point a session restored, so vCenter and the marker decide.
+    as C(<name>_OLD). A promotion (O(state=promoted)) destroys the current VM too, and requires O(overwrite=true).
+    Without confirmation, the module refuses before anything is sent, and the message explains the alternatives.
+  - "Every precondition is checked before the first change, in check mode too: the confirmation, the recovery point,
+    the host or cluster, the datastores and networks of the maps (on the backup server) and the folder (in vCenter)."
+  - "A restore that replaces a VM (production, or a promotion) happens B(once per request). The request key is
+    O(restore_id) when given, else O(recovery_point) as written (V(latest) by default). Running the same task again
+    restores nothing, even after newer backups, after a O(wait=false) run, or days later: the restored VM's marker
+    records the key. To restore the same VM again, change the request: pin another recovery point, or give a new
+    O(restore_id)."
+  - "A replacing restore records its progress before its first change, in the custom attribute
+    C(sovereign.vm_backup.restore_requests) of vCenter's root folder (the request key, the recovery point, the
+    policies of the VM it replaces, the restore session and the last step done). A run stopped at any point (an
+    error, a timeout, a killed process) is resumed by running the same task again: it follows the recorded session
+    instead of posting another restore, and goes on with the steps left. The steps are: rename the current VM
+    (O(keep_current)), restore, power the renamed VM off, promote (O(state=promoted)), protect the restored VM with
+    the replaced VM's policies (O(reprotect)), then mark it; only then does the request count as done."
+  - "Restores that replace nothing (test and clone) are idempotent through their marker: the custom attribute
+    C(sovereign.vm_backup.restore) on the restored VM, holding the source VM, the recovery point, the mode, the
+    restore session and the lifecycle state. A run that finds a VM whose marker matches the source, the recovery point
+    and the mode changes nothing."
+  - A run never starts a second restore of the same source, point and mode. Before posting a test or clone restore it
+    looks for a restore job session of the last 24 hours whose logs name the source VM (for example a run whose answer
+    was lost, or one that stopped waiting); it follows a session that still runs, and adopts a finished one when
+    vCenter shows the VM it made, under the restore's name and without a marker. The backup server does not say which
+    VMs or which recovery point a session restored, so vCenter and the marker decide. A restore POST is never sent
+    twice: when its answer is lost (a dropped connection, a TLS error or a gateway error after it was sent) the run
+    looks for the session it started.
   - Check mode resolves everything and returns the plan (RV(plan)) - the recovery point with its time, the target, the
     name, and the VMs that would be destroyed - without sending any restore or action.
-  - The backup server's inventory is not rescanned after a restore. A VM restored in production, or a promoted test
-    VM, has a new moref, so the backup server sees it as a new VM, without policies, at its next inventory. The module
-    warns about it; M(sovereign.vm_backup.vm_backup_policy) with O(sovereign.vm_backup.vm_backup_policy#module:rescan=true)
-    protects it again.
 author:
   - sovereign.vm_backup maintainers (@sovereign-cloud)
 extends_documentation_fragment:
@@ -107,19 +119,37 @@ options:
     default: present
   overwrite:
     description:
-      - Confirms that a production restore may destroy the current VM. Required with O(mode=production) while the
-        current VM exists in vCenter (unless O(keep_current=true)); a production restore of a VM that no longer
-        exists does not need it.
+      - Confirms that a production restore, or a promotion (O(state=promoted)), may destroy the current VM. Required
+        with O(mode=production) while the current VM exists in vCenter (unless O(keep_current=true)), and with
+        O(state=promoted) while a VM carries the source's name; a restore of a VM that no longer exists does not need
+        it.
     type: bool
     default: false
+  restore_id:
+    description:
+      - The request key of a restore that replaces a VM (O(mode=production) or O(state=promoted)), for example a
+        change ticket. The restore happens once per key; the restored VM's marker records it.
+      - Without it, the key is O(recovery_point) as written, so that a task with V(latest) restores once, not again
+        after each new backup.
+      - The same key with another pinned O(recovery_point) is refused; give a new key to restore again.
+    type: str
+  reprotect:
+    description:
+      - After a restore that replaces a VM, protect the restored VM (which the backup server sees as a new VM) with the
+        SLA policies the backup server recorded for the VM it replaced, read before any change. The inventory is
+        rescanned until the backup server shows the restored VM, and the assignment rules are checked first.
+      - With V(false), the module warns instead, and the policies are in RV(protected_with).
+    type: bool
+    default: true
   keep_current:
     description:
       - With O(mode=production), keep the current VM instead of destroying it, as the service's documentation
         recommends - it is renamed C(<vm>_OLD) and, once the restore succeeded, powered off. The restored VM takes
         the original name; as a clone on the backup server's side, it gets a new instance UUID and new MAC
         addresses.
-      - The rename comes first, so that the name is free; if the restore fails, the current VM gets its name back
-        and its power state is not changed.
+      - The rename comes first, so that the name is free; if anything fails before the restore may have been posted,
+        or the restore fails, the current VM gets its name back and its power state is not changed. If giving the name
+        back fails too, the message says which VM has which name and how to fix it.
       - Excludes O(overwrite=true).
     type: bool
     default: false
@@ -186,6 +216,9 @@ notes:
     the vCenter user needs the privileges to create custom attributes and to set their values.
   - Restores go through the backup server's C(POST /ngp/hypervisor?action=restore); a lost answer is never resent.
     Running the task again finds the restore session that the lost request started.
+  - The request records of replacing restores are a custom attribute of vCenter's root folder,
+    C(sovereign.vm_backup.restore_requests); the vCenter user needs the privilege to set it there too.
+  - Concurrent plays must not restore the same VM at the same time.
 seealso:
   - module: sovereign.vm_backup.vm_backup_policy
 """
@@ -202,6 +235,7 @@ EXAMPLES = r"""
     vm: web01
     recovery_point: "{{ test_restore.recovery_point.id }}"
     state: promoted
+    overwrite: true
 
 - name: Or clean the test restore up
   sovereign.vm_backup.vm_restore:
@@ -287,6 +321,19 @@ mode:
   description: The restore mode.
   returned: always
   type: str
+request:
+  description: The request key of a restore that replaces a VM (see O(restore_id)).
+  returned: with O(mode=production) or O(state=promoted)
+  type: str
+  sample: "restore_id:CHG-1042"
+protected_with:
+  description:
+    - The SLA policies of the replaced VM, as the backup server recorded them before any change, that the restored VM
+      gets (O(reprotect=true)) or should get.
+  returned: with O(mode=production) or O(state=promoted)
+  type: list
+  elements: str
+  sample: ["Gold"]
 state:
   description:
     - Lifecycle state of the restored VM as recorded by its marker - V(restored), V(promoted), V(cloned) - or
@@ -412,6 +459,8 @@ def main():
             state=dict(type="str", choices=["present", "promoted", "cloned", "absent"], default="present"),
             overwrite=dict(type="bool", default=False),
             keep_current=dict(type="bool", default=False),
+            restore_id=dict(type="str"),
+            reprotect=dict(type="bool", default=True),
             host=dict(type="str"),
             cluster=dict(type="str"),
             datastore_map=dict(type="dict"),
@@ -427,7 +476,8 @@ def main():
         supports_check_mode=True,
     )
     request = {key: module.params[key] for key in (
-        "vm", "recovery_point", "copy", "mode", "name", "state", "overwrite", "keep_current", "host", "cluster",
+        "vm", "recovery_point", "copy", "mode", "name", "state", "overwrite", "keep_current", "restore_id", "reprotect",
+        "host", "cluster",
         "datastore_map", "network_map", "folder", "power_on", "wait", "timeout", "test_result", "skip_if_tested")}
     _module.run_with_clients(module, lambda spp, vsphere: restore_service.converge(
         spp, vsphere, request, check_mode=module.check_mode, progress=module.log))

@@ -18,7 +18,7 @@ import pytest
 
 import vcenter
 from helpers import SppReader
-from lab import Lab
+from lab import Lab, clear_vcenter_faults
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TARGETS = os.path.join(ROOT, "tests", "integration", "targets")
@@ -160,6 +160,7 @@ def lab_env(tmp_path_factory):
 def fresh_lab(lab_env):
     """The lab with the backup server's state reset (SLAs back to defaults, no assignments, inventory re-run)."""
     if lab_env.emulated:
+        clear_vcenter_faults(lab_env.env)  # first: the reset's inventory run calls vCenter
         lab_env.admin("DELETE", "/faults")
         lab_env.admin("POST", "/reset", {"inventory": True})
     return lab_env

@@ -112,11 +112,11 @@ def test_test_restore_present(fresh_lab, source):
 
 def test_test_restore_promoted(fresh_lab, source):
     original = vm_state(fresh_lab, source)
-    results = fresh_lab.four_runs("vm_restore", {"vm": source, "state": "promoted"},
+    results = fresh_lab.four_runs("vm_restore", {"vm": source, "state": "promoted", "overwrite": True},
                                   expect_nothing_restored_in_check_mode(fresh_lab, source, [source]))
     assert changed_pattern(results) == RESTORE_RUNS
     check, real = results[0], results[1]
-    assert check["plan"]["steps"] == ["restore", "rrp", "mark"]
+    assert check["plan"]["steps"] == ["record", "restore", "rrp", "protect", "mark", "forget"]
     assert check["plan"]["destroys"] == [{"name": source, "moref": original["moref"],
                                           "instance_uuid": original["instance_uuid"]}]
     assert check["diff"]["after"][source].startswith("promoted from ")
@@ -129,7 +129,8 @@ def test_test_restore_promoted(fresh_lab, source):
     assert promoted["marker"]["state"] == "promoted" and promoted["marker"]["mode"] == "test"
     assert fresh_lab.spp.session(real["session_id"])["status"] == "COMPLETED"
     assert real["state"] == "promoted" and results[3]["state"] == "promoted"
-    assert "without policies" in real["_output"], "the module warns that the VM must be protected again"
+    assert real["protected_with"] == ["Gold"]
+    assert fresh_lab.spp.vm_by_moref(promoted["moref"])["policies"] == ["Gold"], "protected as the original was"
 
 
 def test_test_restore_cloned(fresh_lab, source):
@@ -227,6 +228,7 @@ def test_production_with_overwrite(fresh_lab, source):
     assert replaced["instance_uuid"] == original["instance_uuid"] and replaced["macs"] == original["macs"]
     assert replaced["power_state"] == "poweredOn" and replaced["connected"] == [True]
     assert replaced["marker"]["mode"] == "production" and replaced["marker"]["state"] == "restored"
+    assert fresh_lab.spp.vm_by_moref(replaced["moref"])["policies"] == ["Gold"], "protected as the original was"
     assert results[3]["moref"] == replaced["moref"]
     assert fresh_lab.spp.session(results[1]["session_id"])["status"] == "COMPLETED"
     assert len(fresh_lab.spp.restore_sessions()) == 1
@@ -239,7 +241,8 @@ def test_production_keeping_the_current_vm(fresh_lab, source):
                                   expect_nothing_restored_in_check_mode(fresh_lab, source, [source]))
     assert changed_pattern(results) == RESTORE_RUNS
     plan = results[0]["plan"]
-    assert plan["steps"] == ["rename_current", "restore", "power_off_current", "mark"] and plan["destroys"] == []
+    assert plan["steps"] == ["record", "rename_current", "restore", "power_off_current", "protect", "mark",
+                             "forget"] and plan["destroys"] == []
     assert plan["renames"] == [{"name": source, "moref": original["moref"], "to": source + "_OLD"}]
     assert vm_names_like(fresh_lab, source) == [source, source + "_OLD"]
     kept = vm_state(fresh_lab, source + "_OLD")
@@ -251,6 +254,7 @@ def test_production_keeping_the_current_vm(fresh_lab, source):
     assert restored["instance_uuid"] != original["instance_uuid"], "restored as a clone: a new identity"
     assert restored["marker"]["mode"] == "production"
     assert restored["marker"]["kept"] == {"name": source + "_OLD", "moref": original["moref"]}
+    assert fresh_lab.spp.vm_by_moref(restored["moref"])["policies"] == ["Gold"], "protected as the original was"
     assert len(fresh_lab.spp.restore_sessions()) == 1
 
 

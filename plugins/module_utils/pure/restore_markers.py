@@ -15,10 +15,11 @@ from __future__ import annotations
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.restore_request import iso_time
 
 
-def new_marker(source, point, mode, session_id, state, kept=None):
+def new_marker(source, point, mode, session_id, state, kept=None, request=None, policies=None):
     """The marker dict for a VM restored from ``point`` of ``source`` (moref is added when it is written).
 
-    ``kept`` records the VM that a production restore with ``keep_current`` kept (``{"name", "moref"}``).
+    ``kept`` records the VM that a production restore with ``keep_current`` kept (``{"name", "moref"}``); ``request``
+    the request key of a replacing restore and ``policies`` the policies of the VM it replaced.
     """
     marker = {
         "source": {"name": source["name"], "instance_uuid": source["instance_uuid"],
@@ -30,6 +31,9 @@ def new_marker(source, point, mode, session_id, state, kept=None):
     }
     if kept:
         marker["kept"] = {"name": kept.get("to") or kept.get("name"), "moref": kept.get("moref")}
+    if request:
+        marker["request"] = request
+        marker["policies"] = sorted(policies or [])
     return marker
 
 
@@ -97,3 +101,64 @@ def marked_vms(vcenter_vms, source, point_id=None, mode=None, states=None, name=
             continue
         found.append(vm)
     return sorted(found, key=lambda vm: (vm["name"] or "", vm["moref"]))
+
+
+# -- once per request: the request key, and the record of a request in progress ----------------------------------
+
+# The steps of a replacing restore (production, or a promotion) that the request record says are done, in order.
+PROGRESS = ("started", "posted", "restored", "old_powered_off", "protected")
+
+
+def replaces(request):
+    """Whether the request replaces a production VM: a production restore, or the promotion of a test restore."""
+    return request["mode"] == "production" or request["state"] == "promoted"
+
+
+def request_key(request, wanted_point):
+    """The key that makes a replacing restore happen once: ``restore_id`` when given, else the recovery point as the
+    task wrote it (``wanted_point`` from ``parse_recovery_point``: latest, an id, or before a time). A re-run with the
+    same key restores nothing."""
+    if request.get("restore_id"):
+        return "restore_id:%s" % request["restore_id"]
+    wanted = wanted_point or "latest"
+    if isinstance(wanted, dict):
+        return "before:%s" % wanted["before"]
+    return "recovery_point:%s" % wanted
+
+
+def marker_request(marker):
+    """The request key a marker records; a marker written before request keys existed: its recovery point id."""
+    if not marker:
+        return None
+    return marker.get("request") or "recovery_point:%s" % (marker.get("recovery_point") or {}).get("id")
+
+
+def fulfilled_by(vm, source, request, key):
+    """Whether ``vm`` (the VM carrying the production name) is this replacing request, done: its own marker records
+    the same source, request key and a final state (restored for a production restore, promoted for a promotion)."""
+    marker = (vm or {}).get("marker")
+    wanted_state = "promoted" if request["state"] == "promoted" else "restored"
+    wanted_mode = "test" if request["state"] == "promoted" else "production"
+    return (marker_matches(marker, source["ids"], source["instance_uuid"], mode=wanted_mode, states=(wanted_state,))
+            and marker_request(marker) == key)
+
+
+def new_request_record(key, source, point, mode, state, policies, kept, since_ms):
+    """The record of a replacing restore about to make its first change (``step`` ``started``)."""
+    current = source["current"] or {}
+    return {"request": key, "mode": mode, "state": state, "step": "started", "since_ms": int(since_ms),
+            "source": {"name": source["name"], "instance_uuid": source["instance_uuid"], "spp_id": source["spp_id"],
+                       "moref": current.get("moref")},
+            "recovery_point": {"id": point["id"], "time": point["time"]},
+            "policies": sorted(policies or []), "kept": dict(kept) if kept else None,
+            "session_id": None, "restored_moref": None}
+
+
+def record_key(source):
+    """Where the request record of a source is filed: its instance UUID (a restore keeps it, spp-api.md 14.10)."""
+    return str(source["instance_uuid"] or source["spp_id"])
+
+
+def reached(record, step):
+    """Whether the request record says ``step`` (one of ``PROGRESS``) is done."""
+    return bool(record) and PROGRESS.index(record.get("step", "started")) >= PROGRESS.index(step)

@@ -16,6 +16,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.restore_markers import (
     expected_name,
     public_test_record,
+    reached,
 )
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.restore_request import iso_time
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.restore_source import spp_identity
@@ -106,10 +107,81 @@ def plan_restore(request, source, point, target_name, marked, follow, holder):
             "renames": renames, "spp_mode": spp_mode(request, source), "changed": bool(steps)}
 
 
-def plan_present(request, source, point, target_name, vcenter_vms, marked, follow):
-    """``plan_restore`` as the result shows it: with the point, the final name, the target and the followed session."""
-    holder = name_holder(vcenter_vms, target_name, request["mode"], source, marked, follow)
-    plan = plan_restore(request, source, point, target_name, marked, follow, holder)
+def _check_promotion_confirmed(request, source):
+    """A promotion destroys the VM that carries the source's name: it needs ``overwrite`` as a production restore
+    does."""
+    current = source["current"]
+    if request["state"] == "promoted" and current is not None and not request.get("overwrite"):
+        raise RuleViolation([{
+            "rule": "promotion_overwrites",
+            "vm": _describe_vm(current),
+            "reason": "promoting the test restore destroys the current VM %s and puts the test VM in its place; "
+                      "overwrite is false." % current["name"],
+            "fix": "set overwrite: true to replace it; or keep the test VM next to it with state: cloned.",
+        }])
+
+
+def plan_replacing(request, source, target_name, vcenter_vms, progress):
+    """The steps of a restore that replaces a production VM (``restore_markers.replaces``), once per request key.
+
+    ``progress`` says what is already there: ``fulfilled`` (the VM carrying the production name records this request
+    as done), ``record`` (the request record of a run that stopped part-way: the plan resumes after its last step),
+    ``marked`` (for a promotion, the marked test VM to promote), ``follow`` (the restore session to follow) and
+    ``policies`` (those to re-apply to the restored VM). A new request starts with ``record`` (written before the first
+    change) and ends with ``mark`` and ``forget`` (the marker on the restored VM, then the record removed).
+    """
+    current, record, marked = source["current"], progress.get("record"), progress.get("marked")
+    by_moref = {vm["moref"]: vm for vm in vcenter_vms}
+    steps, destroys, via, kept = [], [], None, None
+    if progress.get("fulfilled"):
+        return _replacing_plan(request, source, steps, via, destroys, [])
+    if record is None:
+        if marked is None:
+            via = "follow" if progress.get("follow") else "post"
+            _check_restore_allowed(request, source, target_name, name_holder(
+                vcenter_vms, target_name, request["mode"], source, None, progress.get("follow")))
+        elif marked["marker"].get("state") != "restored":
+            raise InvalidRequest("the test restore of %s was already %s (VM %s); it cannot be promoted as well"
+                                 % (source["name"], marked["marker"].get("state"), _describe_vm(marked)))
+        _check_promotion_confirmed(request, source)
+        if current is not None and not request.get("keep_current"):
+            destroys.append(current)
+        if current is not None and request.get("keep_current"):
+            kept = {"name": current["name"], "moref": current["moref"], "to": kept_name(source)}
+        steps.append("record")
+    else:
+        kept = record.get("kept")
+        if not reached(record, "restored"):
+            via = "follow" if progress.get("follow") else "post"
+    kept_vm = by_moref.get((kept or {}).get("moref")) or {}
+    if kept_vm and kept_vm["name"] != kept["to"]:
+        steps.append("rename_current")
+    if via is not None:
+        steps.append("restore")
+    if kept_vm.get("power_state") == "poweredOn":
+        steps.append("power_off_current")
+    if request["state"] == "promoted" and not reached(record, "promoted"):
+        steps.append("rrp")
+    if request.get("reprotect", True) and progress.get("policies") and not reached(record, "protected"):
+        steps.append("protect")
+    steps += ["mark", "forget"]
+    return _replacing_plan(request, source, steps, via, destroys, [kept] if kept else [])
+
+
+def _replacing_plan(request, source, steps, via, destroys, renames):
+    return {"steps": steps, "via": via, "destroys": [{"name": vm["name"], "moref": vm["moref"],
+                                                      "instance_uuid": vm["instance_uuid"]} for vm in destroys],
+            "renames": renames, "spp_mode": spp_mode(request, source), "changed": bool(steps)}
+
+
+def plan_present(request, source, point, target_name, vcenter_vms, marked, follow, progress=None):
+    """``plan_restore`` (or, with ``progress``, ``plan_replacing``) as the result shows it: with the point, the final
+    name, the target and the followed session."""
+    if progress is not None:
+        plan = plan_replacing(request, source, target_name, vcenter_vms, progress)
+    else:
+        holder = name_holder(vcenter_vms, target_name, request["mode"], source, marked, follow)
+        plan = plan_restore(request, source, point, target_name, marked, follow, holder)
     plan.update(recovery_point=point, name=source["name"] if request["state"] == "promoted" else target_name,
                 target=restore_target(request), source_spp_id=source["spp_id"])
     if follow is not None:

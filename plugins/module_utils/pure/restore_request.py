@@ -57,6 +57,9 @@ def request_problems(request):
     if request.get("test_result") and (mode != "test" or state not in ("absent", "promoted")):
         problems.append("test_result records the outcome of a test restore: it applies to mode test with state absent "
                         "(after the clean-up) or promoted")
+    if request.get("restore_id") and mode != "production" and state != "promoted":
+        problems.append("restore_id is the request key of a restore that replaces a VM: it applies to mode production "
+                        "and to state promoted")
     if request.get("skip_if_tested") and (mode != "test" or state != "present"):
         problems.append("skip_if_tested applies to mode test with state present")
     return problems

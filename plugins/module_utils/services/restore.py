@@ -37,23 +37,20 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _wait
-from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
-    ApiError,
-    InvalidRequest,
-    NotFound,
-    TaskFailed,
-)
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest, NotFound
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.restore_markers import (
+    fulfilled_by,
     marked_vms,
-    new_marker,
     new_test_record,
     passed_test,
     public_test_record,
+    reached,
+    record_key,
+    replaces,
+    request_key,
     same_test_record,
 )
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.restore_plan import (
-    ACTIONS,
     plan_absent,
     plan_cleanup,
     plan_present,
@@ -64,6 +61,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.restore_p
 )
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.restore_request import (
     check_request,
+    iso_time,
     parse_recovery_point,
 )
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.restore_session_match import (
@@ -75,179 +73,21 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.restore_s
     merge_versions,
     point_summary,
     resolve_source,
+    spp_identity,
 )
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import restore_sessions
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.services.restore_steps import (
+    PlannedRestore,
+    RestoreTask,
+    apply,
+)
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import restore as spp_restore
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import versions as spp_versions
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import restore_requests
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import vms as vsphere_vms
-
-
-class RestoreTask:
-    """One task's clients, request, deadline, progress log and warnings."""
-
-    def __init__(self, spp, vsphere, request, check_mode, progress, clock, wall, sleep):
-        self.spp = spp
-        self.vsphere = vsphere
-        self.request = request
-        self.check_mode = check_mode
-        self.log = progress or (lambda message: None)
-        self.clock = clock
-        self.wall = wall
-        self.sleep = sleep
-        self.deadline = _wait.Deadline(request["timeout"], clock)
-        self.warnings = []
-        # Restore sessions listed before posting: a session that shows up after a lost answer is not among them.
-        self.seen_sessions = set()
-        # vCenter's VMs when the task read them: a restored VM is one that was not among them.
-        self.known_morefs = set()
-        # The logs of settled restore sessions, read once per task.
-        self.session_logs = {}
-
-    def now_ms(self):
-        return int(self.wall() * 1000)
-
-
-class PlannedRestore:
-    """One restore: the recovery point chosen, the plan, and where applying the plan's steps has got to."""
-
-    def __init__(self, source, point, spp_vm=None, version=None, copy=None, target_name=None):
-        self.source = source
-        self.point = point
-        self.spp_vm = spp_vm
-        self.version = version
-        self.copy = copy
-        self.target_name = target_name
-        self.marked = None  # the VM whose marker records this restore
-        self.follow = None  # (session, vm or None) of the restore session to follow instead of posting one
-        self.plan = None
-        self.diff = None
-        # The restored VM (vCenter details), its session and lifecycle state: from the marker, then from each step.
-        self.details = None
-        self.session_id = None
-        self.state = None
-        self.done = []  # names of the steps applied
-        self.running = False  # the last step started something without waiting for it (wait: false)
-
-    @property
-    def kept(self):
-        """The rename of the current VM that ``keep_current`` plans (``{"name", "moref", "to"}``), or None."""
-        renames = self.plan.get("renames") or []
-        return renames[0] if renames else None
-
-
-# -- the steps of a plan, by name ---------------------------------------------------------------------------------
-
-
-def _rename_current(task, work):
-    kept = work.kept
-    task.log("renaming the current VM %s (%s) to %s" % (kept["name"], kept["moref"], kept["to"]))
-    vsphere_vms.rename_vm(task.vsphere, kept["moref"], kept["to"], timeout=task.deadline.remaining_whole())
-
-
-def _give_name_back(task, work):
-    """Undo ``rename_current``; returns the sentence the error adds."""
-    kept = work.kept
-    vsphere_vms.rename_vm(task.vsphere, kept["moref"], kept["name"], timeout=task.deadline.remaining_whole())
-    return "It was renamed %s for the restore, and has its name back." % kept["to"]
-
-
-def _restore(task, work):
-    session, details = restore_sessions.do_restore(task, work.plan, work.source, work.spp_vm, work.version, work.copy,
-                                                   work.point, work.target_name, work.follow)
-    work.session_id = str(session.get("id"))
-    if details is None:  # wait: false
-        work.running = True
-        return
-    work.state = "restored"
-    details["marker"] = vsphere_vms.set_marker(task.vsphere, details["moref"], new_marker(
-        work.source, work.point, task.request["mode"], work.session_id, work.state, work.kept))
-    task.log("restored %s as %s (%s)" % (work.source["name"], details["name"], details["moref"]))
-    work.details = details
-
-
-def _power_off_current(task, work):
-    kept = work.kept
-    task.log("powering off the previous VM %s (%s)" % (kept["to"], kept["moref"]))
-    vsphere_vms.power_off_vm(task.vsphere, kept["moref"], timeout=task.deadline.remaining_whole())
-
-
-def _test_restore_action(task, work, wanted):
-    """Take the test VM to lifecycle state ``wanted`` (promoted, cloned) through its session's action."""
-    action = ACTIONS[wanted]
-    _session, details = restore_sessions.do_action(task, action, work.session_id, work.source, work.details)
-    if details is None:  # wait: false
-        work.running = True
-        return
-    work.state = wanted
-    work.details = details
-    task.log("test restore %s: %s (%s)" % (wanted, work.details["name"], work.details["moref"]))
-
-
-def _promote(task, work):
-    _test_restore_action(task, work, "promoted")
-
-
-def _keep_as_clone(task, work):
-    _test_restore_action(task, work, "cloned")
-
-
-def _mark(task, work):
-    marker = work.details.get("marker") or {}
-    if marker.get("state") != work.state or marker.get("session_id") != work.session_id:
-        vsphere_vms.set_marker(task.vsphere, work.details["moref"], new_marker(
-            work.source, work.point, task.request["mode"], work.session_id, work.state,
-            work.kept or marker.get("kept")))
-    work.details = vsphere_vms.vm_details(task.vsphere, work.details["moref"])
-
-
-def _clean_up(task, work):
-    """Remove the test VMs of ``plan["removes"]`` through their restore sessions."""
-    removes = work.plan["removes"]
-    for item in removes:
-        if not item.get("session_id"):
-            raise InvalidRequest("test VM %s (%s) has no restore session recorded; remove it in vCenter"
-                                 % (item["name"], item["moref"]))
-        try:
-            restore_sessions.do_action(task, "cleanup", item["session_id"], work.source, item)
-        except NotFound:
-            raise InvalidRequest("the restore session %s of test VM %s (%s) no longer exists on the backup server, "
-                                 "so it cannot clean it up; remove the VM in vCenter"
-                                 % (item["session_id"], item["name"], item["moref"])) from None
-        task.log("test VM %s (%s) removed" % (item["name"], item["moref"]))
-    work.session_id = removes[0]["session_id"]
-
-
-# Every step a plan may name (pure/restore_plan.py), in the order plans list them.
-STEPS = {
-    "rename_current": _rename_current,
-    "restore": _restore,
-    "power_off_current": _power_off_current,
-    "rrp": _promote,
-    "clone": _keep_as_clone,
-    "mark": _mark,
-    "cleanup": _clean_up,
-}
-# Taken back, newest first, when the restore fails: nothing was restored, so the current VM gets its name back.
-# After a restore nothing is taken back: the restored VM needs the renamed one out of its way.
-UNDO_IF_RESTORE_FAILS = {"rename_current": _give_name_back}
-
-
-def _apply(task, work):
-    """Apply the plan's steps in order; stop after a step that started something without waiting for it."""
-    for name in work.plan["steps"]:
-        try:
-            STEPS[name](task, work)
-        except (TaskFailed, ApiError) as error:
-            taken_back = [UNDO_IF_RESTORE_FAILS[done](task, work) for done in reversed(work.done)
-                          if done in UNDO_IF_RESTORE_FAILS] if name == "restore" else []
-            if not taken_back:
-                raise
-            raise TaskFailed(" ".join([error.message] + taken_back), **error.to_result()) from None
-        work.done.append(name)
-        if work.running:
-            return
 
 
 # -- reading, planning, and the results ---------------------------------------------------------------------------
@@ -274,14 +114,27 @@ def _read_source(task):
     return vcenter_vms, source
 
 
-def _choose(task, source, pairs, wanted_point):
-    """The recovery point (and copy) to restore, and the name the restored VM gets."""
+def _choose(task, source, pairs, wanted_point, done_marker=None):
+    """The recovery point (and copy) to restore, and the name the restored VM gets.
+
+    ``done_marker``: the marker of a request already done; its recovery point may have expired since, and the result
+    then describes it from the marker.
+    """
     request = task.request
-    spp_vm, version = choose_point(pairs, wanted_point or "latest")
+    target_name = spp_answers.default_name(request["mode"], source["name"], request.get("name"))
+    try:
+        spp_vm, version = choose_point(pairs, wanted_point or "latest")
+    except NotFound:
+        if done_marker is None:
+            raise
+        done = done_marker.get("recovery_point") or {}
+        source["spp_id"] = str((done_marker.get("source") or {}).get("spp_id"))
+        point = {"id": str(done.get("id")), "time": done.get("time"), "time_iso": iso_time(done.get("time")),
+                 "copy_kind": None, "copy_id": None, "policy": None, "session_id": None, "session_status": None}
+        return PlannedRestore(source, point, target_name=target_name)
     copy = spp_answers.choose_copy(version, request.get("copy"))
     point = point_summary(version, copy, request.get("copy"))
     source["spp_id"] = str(spp_vm.get("id"))
-    target_name = spp_answers.default_name(request["mode"], source["name"], request.get("name"))
     return PlannedRestore(source, point, spp_vm, version, copy, target_name)
 
 
@@ -304,10 +157,7 @@ def _plan(task, work, vcenter_vms):
     mode = request["mode"]
     work.marked = next(iter(marked_vms(vcenter_vms, source, point["id"], mode, target_name=work.target_name)), None)
     if work.marked is None:
-        matches = restore_sessions.matching_sessions(task, source)
-        # A production restore gives the restored VM the source's instance UUID (spp-api.md 14.10).
-        identity = source["instance_uuid"] if spp_mode(request, source) == "production" else None
-        work.follow = usable_match(matches, vcenter_vms, source, mode, work.target_name, identity)
+        work.follow = _session_to_follow(task, work, vcenter_vms)
     work.plan = plan_present(request, source, point, work.target_name, vcenter_vms, work.marked, work.follow)
     work.diff = restore_diff(request, source, work.plan, work.target_name, work.marked)
     if work.marked is not None:
@@ -316,12 +166,111 @@ def _plan(task, work, vcenter_vms):
         work.state = work.marked["marker"].get("state")
     else:
         work.session_id = work.plan.get("session_id")
+    if work.plan["via"] == "post":
+        work.placement = _placement(task, work)
+
+
+def _session_to_follow(task, work, vcenter_vms):
+    """A restore session of the source that an earlier run started (its answer lost, or not waited for), with the
+    unmarked VM it made once settled: ``(session, vm or None)``, or None."""
+    matches = restore_sessions.matching_sessions(task, work.source)
+    # A production restore gives the restored VM the source's instance UUID (spp-api.md 14.10).
+    identity = work.source["instance_uuid"] if spp_mode(task.request, work.source) == "production" else None
+    return usable_match(matches, vcenter_vms, work.source, task.request["mode"], work.target_name, identity)
+
+
+def _replaced_policies(task, source):
+    """The SLA policies that the backup server records for the VM a replacing restore replaces (read before any
+    change; the request record keeps them for the re-protection)."""
+    current = source["current"]
+    if current is not None:
+        for spp_vm in spp_listing.search_vms(task.spp, current["name"]):
+            if spp_identity(spp_vm)[0] == current["moref"]:
+                return sorted(spp_vm.get("storageProfiles") or [])
+    return sorted(source["records"][0].get("storageProfiles") or [])
+
+
+def _resume(task, work, record, vcenter_vms):
+    """Take up a replacing restore where its request record says it stopped."""
+    work.record = record
+    work.policies = list(record.get("policies") or [])
+    work.session_id = record.get("session_id")
+    if record.get("restored_moref"):
+        work.details = vsphere_vms.vm_details(task.vsphere, record["restored_moref"])
+        if work.details is None:
+            raise InvalidRequest("the restore request %s of %s made VM %s, which vCenter no longer shows; the request "
+                                 "record on vCenter's root folder (custom attribute %s) keeps this request from "
+                                 "running again: look for the VM, or give a new restore_id"
+                                 % (work.key, work.source["name"], record["restored_moref"],
+                                    restore_requests.REQUESTS_FIELD))
+        work.state = "promoted" if reached(record, "promoted") else "restored"
+        return
+    if record.get("session_id"):
+        try:
+            work.follow = (spp_jobs.get_session(task.spp, record["session_id"]), None)
+        except NotFound:
+            raise InvalidRequest("the restore session %s of request %s of %s is no longer on the backup server, so this "
+                                 "run cannot tell what it restored; look in vCenter for the restored VM"
+                                 % (record["session_id"], work.key, work.source["name"])) from None
+        return
+    # Started, then stopped before the session was recorded: the POST may have left. Look from the record's start.
+    task.sessions_since_ms = int(record["since_ms"]) - restore_sessions.CLOCK_SLACK_MS
+    work.follow = _session_to_follow(task, work, vcenter_vms)
+
+
+def _plan_replacing(task, work, vcenter_vms, record, fulfilled):
+    """The plan of a restore that replaces a production VM: done (``fulfilled``), resumed (``record``), or new."""
+    request, source = task.request, work.source
+    if fulfilled is not None:
+        work.marked = fulfilled
+        work.details = vsphere_vms.vm_details(task.vsphere, fulfilled["moref"]) or fulfilled
+        work.session_id = fulfilled["marker"].get("session_id")
+        work.state = fulfilled["marker"].get("state")
+        work.policies = list(fulfilled["marker"].get("policies") or [])
+    elif record is not None:
+        _resume(task, work, record, vcenter_vms)
+    else:
+        work.policies = _replaced_policies(task, source)
+        if request["state"] == "promoted":
+            work.marked = next(iter(marked_vms(vcenter_vms, source, work.point["id"], "test", ("restored", "cloned"),
+                                               target_name=work.target_name)), None)
+        if work.marked is not None:
+            work.details = vsphere_vms.vm_details(task.vsphere, work.marked["moref"]) or work.marked
+            work.session_id = work.marked["marker"].get("session_id")
+            work.state = "restored"
+        elif request["state"] == "promoted":
+            work.follow = _session_to_follow(task, work, vcenter_vms)
+    progress = {"fulfilled": fulfilled is not None, "record": record, "policies": work.policies,
+                "marked": work.marked if fulfilled is None else None, "follow": work.follow}
+    work.plan = plan_present(request, source, work.point, work.target_name, vcenter_vms, work.marked, work.follow,
+                             progress=progress)
+    work.plan["request"] = work.key
+    work.diff = restore_diff(request, source, work.plan, work.target_name, work.marked)
+    if work.plan["via"] == "post":
+        work.placement = _placement(task, work)
+
+
+def _placement(task, work):
+    """Where the restore goes, resolved before any change (in check mode too): host or cluster, datastores and
+    networks by name on the backup server, the folder in vCenter."""
+    request = task.request
+    folder = request.get("folder")
+    if folder and vsphere_vms.find_folder(task.vsphere, folder) is None:
+        raise InvalidRequest("vCenter has no VM folder %s; give an inventory path such as /DC0/vm/restored, or "
+                             "create the folder first" % folder, unknown=[folder])
+    return spp_restore.resolve_destination(task.spp, work.source["hypervisor_id"], work.version,
+                                           host=request.get("host"), cluster=request.get("cluster"),
+                                           datastore_map=request.get("datastore_map"),
+                                           network_map=request.get("network_map"))
 
 
 def _result(task, work, state, changed):
     result = restore_result(task.request, work.source, work.point, work.plan, work.details, work.session_id, state,
                             changed)
     result["diff"] = work.diff
+    if work.key is not None:
+        result["request"] = work.key
+        result["protected_with"] = list(work.policies)
     return result
 
 
@@ -334,26 +283,67 @@ def _applied_result(task, work):
         return result
     result = _result(task, work, work.state, True)
     details = work.details
-    if task.request["mode"] == "production" or work.state == "promoted":
-        policies = result["source"]["policies"]
+    if work.key is not None and "protect" not in work.plan["steps"] and not work.policies:
+        task.warnings.append("the backup server recorded no SLA policy for the VM that %s (%s) replaced, so it has "
+                             "none; protect it with vm_backup_policy" % (details["name"], details["moref"]))
+    elif work.key is not None and not task.request.get("reprotect", True):
         task.warnings.append(
-            "VM %s now has a new moref (%s): the backup server will see it as a new VM, without policies, at its next "
-            "inventory. Protect it again, e.g. with vm_backup_policy (vm: %s, policies: %s, rescan: true)"
-            % (details["name"], details["moref"], details["moref"], "[%s]" % ", ".join(policies or ["<policy>"])))
+            "VM %s now has a new moref (%s): the backup server sees it as a new VM, without policies. Protect it "
+            "again, e.g. with vm_backup_policy (vm: %s, policies: [%s], rescan: true)"
+            % (details["name"], details["moref"], details["moref"], ", ".join(work.policies)))
     if task.warnings:
         result["warnings"] = task.warnings
     return result
 
 
+def _earlier_progress(task, source, key, wanted_point):
+    """For a replacing restore: ``(record, fulfilled, point)``: the request record of a run that stopped part-way,
+    the VM that already carries this request's result, and the recovery point the run is bound to."""
+    records = restore_requests.read_records(task.vsphere)
+    record = records.get(record_key(source))
+    current = source["current"]
+    if record is not None and record.get("request") != key and fulfilled_by(current, source, task.request,
+                                                                            record.get("request")):
+        if not task.check_mode:  # a finished request whose record was not removed (a stop after its marker)
+            restore_requests.write_record(task.vsphere, record_key(source), None)
+        record = None
+    if record is not None and record.get("request") != key:
+        raise InvalidRequest(
+            "an unfinished restore of %s is recorded: request %s, recovery point %s, stopped after step %s. Run that "
+            "request again to finish it (the same task with %s); nothing was changed"
+            % (source["name"], record.get("request"), (record.get("recovery_point") or {}).get("id"),
+               record.get("step"), record.get("request", "").replace(":", ": ", 1)), record=record)
+    fulfilled = current if fulfilled_by(current, source, task.request, key) else None
+    if fulfilled is not None:
+        done_point = str((fulfilled["marker"].get("recovery_point") or {}).get("id"))
+        if task.request.get("restore_id") and wanted_point not in (None, "latest") and not isinstance(
+                wanted_point, dict) and str(wanted_point) != done_point:
+            raise InvalidRequest("restore_id %s already restored %s from recovery point %s; to restore recovery point "
+                                 "%s, give a new restore_id" % (task.request["restore_id"], source["name"],
+                                                                done_point, wanted_point))
+        return None, fulfilled, done_point
+    if record is not None:
+        return record, None, str(record["recovery_point"]["id"])
+    return None, None, wanted_point
+
+
 def _converge_present(task, vcenter_vms, source, pairs, wanted_point):
     """state present, promoted or cloned: choose the point, plan, and apply the plan unless in check mode."""
-    work = _choose(task, source, pairs, wanted_point)
+    record = fulfilled = key = None
+    if replaces(task.request):
+        key = request_key(task.request, wanted_point)
+        record, fulfilled, wanted_point = _earlier_progress(task, source, key, wanted_point)
+    work = _choose(task, source, pairs, wanted_point, (fulfilled or {}).get("marker"))
+    work.key = key
     skipped = _skip_if_tested(task, work)
     if skipped is not None:
         return skipped
-    _plan(task, work, vcenter_vms)
+    if key is not None:
+        _plan_replacing(task, work, vcenter_vms, record, fulfilled)
+    else:
+        _plan(task, work, vcenter_vms)
     if not task.check_mode and work.plan["changed"]:
-        _apply(task, work)
+        apply(task, work)
         return _applied_result(task, work)
     result = _result(task, work, work.state, work.plan["changed"])
     if work.marked is None:
@@ -383,7 +373,7 @@ def _converge_absent(task, vcenter_vms, source, pairs, wanted_point):
     work.plan = plan_absent(request, point, removes)
     work.diff = restore_diff(request, source, work.plan, None, None)
     if not task.check_mode and work.plan["changed"]:
-        _apply(task, work)
+        apply(task, work)
     result = _result(task, work, "absent", work.plan["changed"])
     result["removed"] = removes
     return result

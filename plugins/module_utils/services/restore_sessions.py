@@ -37,6 +37,8 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers im
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import vms as vsphere_vms
 
 SESSION_LOOKBACK_MS = 24 * 3600 * 1000
+# When a request record says since when to look for its session: how far the backup server's clock may be behind.
+CLOCK_SLACK_MS = 3600 * 1000
 # After a lost restore answer, how long to look for the session it may have started.
 FIND_AFTER_LOSS_SECONDS = 60
 # How long to wait for a just-started restore session to say which VM it restores.
@@ -85,8 +87,9 @@ def wait_for_session(task, session_id, test_active_settles=True):
 
 
 def _lister(task):
-    """Lists the restore sessions of the last ``SESSION_LOOKBACK_MS`` (from now, however long the look-up takes)."""
-    since = task.now_ms() - SESSION_LOOKBACK_MS
+    """Lists the restore sessions since ``task.sessions_since_ms`` (a request record's start), else of the last
+    ``SESSION_LOOKBACK_MS`` (from now, however long the look-up takes)."""
+    since = task.sessions_since_ms if task.sessions_since_ms is not None else task.now_ms() - SESSION_LOOKBACK_MS
     return lambda: spp_restore.list_restore_sessions(task.spp, since)
 
 
@@ -218,6 +221,7 @@ def _restored_details(task, session, source, point, target_name, exclude_current
     status = spp_answers.session_status(session) or "in an unknown state"
     try:
         if restore_phase(session) not in ("succeeded", "test-active"):
+            task.restore_failed = True
             spp_jobs.check_session_result(task.spp, session, what=what)
             raise TaskFailed("%s ended %s (session %s)" % (what, status, session.get("id")),
                              session_id=str(session.get("id")))
@@ -239,11 +243,14 @@ def _restored_details(task, session, source, point, target_name, exclude_current
         raise TaskFailed(error.message.rstrip(".") + "." + _failure_detail(task, source), **error.details) from None
 
 
-def _follow(task, follow, source, point, target_name):
-    """The session to follow, or None when, once settled, it turns out to have made no VM of this restore."""
+def _follow(task, follow, source, point, target_name, recorded):
+    """The session to follow, or None when, once settled, it turns out to have made no VM of this restore.
+
+    A ``recorded`` session (the request record names it) is this request's: it is never replaced by a new POST.
+    """
     session, adopted = follow
     task.log("following existing restore session %s instead of starting another" % session.get("id"))
-    if adopted is None and task.request["wait"]:
+    if adopted is None and task.request["wait"] and not recorded:
         # Its logs name the source, but not the mode, name or point: once settled, vCenter says what it made.
         session = wait_for_session(task, session.get("id"))
         vm, _why = restored_vm(vsphere_vms.list_vms_with_markers(task.vsphere), target_name, source, point["id"],
@@ -254,25 +261,24 @@ def _follow(task, follow, source, point, target_name):
     return session
 
 
-def _post_restore(task, plan, source, spp_vm, version, copy, point, target_name):
-    """Post the restore; its session, or the one found after a lost answer."""
-    request = task.request
+def _post_restore(task, work):
+    """Post the restore to the destination resolved while planning; its session, or the one found after a lost
+    answer."""
+    request, plan, source, point, target_name = task.request, work.plan, work.source, work.point, work.target_name
     mode = plan["spp_mode"]
-    placement = spp_restore.resolve_destination(task.spp, source["hypervisor_id"], version, host=request.get("host"),
-                                                cluster=request.get("cluster"),
-                                                datastore_map=request.get("datastore_map"),
-                                                network_map=request.get("network_map"))
+    placement = work.placement
     # The restored VM is always named through mapvm, so that vCenter can be asked for it by that name afterwards.
     name = target_name if mode != "production" else None
     destination = spp_restore.build_destination(
-        source_href=link_href(spp_vm, "self"), name=name, target=placement["target"],
+        source_href=link_href(work.spp_vm, "self"), name=name, target=placement["target"],
         datastore_map=placement["datastore_map"], network_map=placement["network_map"], folder=request.get("folder"))
     payload = spp_restore.build_restore_payload(
-        spp_vm, version, mode, copy=copy, name=name, destination=destination, power_on=request.get("power_on"),
-        allow_overwrite=bool(request.get("overwrite")) and source["current"] is not None,
-        site_href=spp_restore.site_href(task.spp, copy))
+        work.spp_vm, work.version, mode, copy=work.copy, name=name, destination=destination,
+        power_on=request.get("power_on"), allow_overwrite=bool(request.get("overwrite")) and source["current"] is not None,
+        site_href=spp_restore.site_href(task.spp, work.copy))
     task.log("starting the %s restore (SPP mode %s) of %s from %s as %s"
              % (request["mode"], spp_answers.API_MODES[mode], source["name"], point["time_iso"], target_name))
+    task.restore_posted = True
     try:
         answer = spp_restore.start_restore(task.spp, payload)
     except AmbiguousResult:
@@ -284,20 +290,25 @@ def _post_restore(task, plan, source, spp_vm, version, copy, point, target_name)
     return _session_of_answer(task, answer)
 
 
-def do_restore(task, plan, source, spp_vm, version, copy, point, target_name, follow):
+def do_restore(task, work, on_session=None):
     """Post the restore (or follow an existing session); return ``(session, details)`` with the vCenter details of
-    the restored VM, or ``(session, None)`` if not waiting."""
+    the restored VM, or ``(session, None)`` if not waiting. ``on_session(session)`` is called once the session is
+    known, before waiting for it (the request record keeps it)."""
     session = adopted = None
-    if plan["via"] == "follow":
-        session = _follow(task, follow, source, point, target_name)
-        adopted = follow[1] if session is not None else None
+    recorded = bool(work.record and work.record.get("session_id"))
+    if work.plan["via"] == "follow":
+        session = _follow(task, work.follow, work.source, work.point, work.target_name, recorded)
+        adopted = work.follow[1] if session is not None else None
     posted = session is None
     if posted:
-        session = _post_restore(task, plan, source, spp_vm, version, copy, point, target_name)
+        session = _post_restore(task, work)
+    if on_session is not None:
+        on_session(session)
     if not task.request["wait"] and not _settled(session, True):
         return session, None
     session = wait_for_session(task, session.get("id"))
-    return session, _restored_details(task, session, source, point, target_name, posted, adopted)
+    return session, _restored_details(task, session, work.source, work.point, work.target_name, posted or recorded,
+                                      adopted)
 
 
 def _action_outcome(task, action, source, test_vm):
@@ -323,14 +334,31 @@ def do_action(task, action, session_id, source, test_vm):
     outcome)`` once settled (``_action_outcome``), or ``(session, None)`` if not waiting.
 
     The action is posted only while the session holds the test restore (PENDING with action links); a session that
-    runs is followed; a session that ended is accepted when vCenter already shows the action's effect.
+    runs is followed; a session that ended is accepted when vCenter already shows the action's effect. The action is
+    posted at most once: after a lost answer (``AmbiguousResult``) the session is read again for up to 10 s; once it
+    runs or has ended, the action was taken and is followed; still PENDING with its action links, the
+    ``AmbiguousResult`` is raised.
     """
     session = spp_jobs.get_session(task.spp, session_id)
     phase = restore_phase(session)
     what = "%s of test restore session %s" % (action, session_id)
     if phase == "test-active":
         task.log("%s on test restore session %s" % (action, session_id))
-        spp_restore.session_action(task.spp, session, action)
+        try:
+            spp_restore.session_action(task.spp, session, action)
+        except AmbiguousResult as lost:
+            def taken():
+                current = spp_jobs.get_session(task.spp, session_id) or {}
+                return current if restore_phase(current) != "test-active" else None
+
+            try:
+                session = _wait.wait_until(taken, on_timeout=_StopLooking, first_delay=min(0.5, LIST_POLL_SECONDS),
+                                           max_delay=LIST_POLL_SECONDS, deadline=task.deadline.sooner(10),
+                                           sleep=task.sleep)
+            except (_StopLooking, ApiError, ConnectionFailure):
+                raise lost from None
+            task.log("the answer to %s was lost, but session %s is now %s: the action was taken; following it"
+                     % (action, session_id, spp_answers.session_status(session) or "unknown"))
     elif phase != "running":
         outcome = _action_outcome(task, action, source, test_vm)
         if outcome is None:

@@ -75,17 +75,18 @@ def own_marker(marker, moref):
 # -- pyVmomi ------------------------------------------------------------------------------------------------------
 
 
-def marker_field_key(client, create=False, name=MARKER_FIELD):
-    """Key of the marker's (or field ``name``'s) custom field definition; created once when ``create`` and missing,
-    else None."""
+def marker_field_key(client, create=False, name=MARKER_FIELD, mo_type=None):
+    """Key of the marker's (or field ``name``'s) custom field definition, for objects of ``mo_type`` (VMs by
+    default); created once when ``create`` and missing, else None."""
+    mo_type = mo_type or vim.VirtualMachine
     manager = client.content.customFieldsManager
     for field in manager.field or []:
-        if field.name == name and field.managedObjectType in (None, vim.VirtualMachine):
+        if field.name == name and field.managedObjectType in (None, mo_type):
             return field.key
     if not create:
         return None
     try:
-        return manager.AddCustomFieldDef(name=name, moType=vim.VirtualMachine).key
+        return manager.AddCustomFieldDef(name=name, moType=mo_type).key
     except vim.fault.DuplicateName:
         # Created meanwhile by a concurrent run: read it back.
         manager = client.content.customFieldsManager
@@ -236,3 +237,9 @@ def shutdown_guest(client, moref):
         raise TaskFailed("vCenter %s refused to shut down the guest of %s: %s. A guest shutdown needs VMware Tools "
                          "running in the guest; use state: powered-off for a hard power-off."
                          % (client.origin, moref, tasks.fault_message(fault)), fault=tasks.fault_message(fault)) from None
+
+
+def find_folder(client, path):
+    """The moref of the VM folder at inventory path ``path`` (``/DC0/vm/restored``), or None when there is none."""
+    found = client.content.searchIndex.FindByInventoryPath(inventoryPath=str(path).strip("/"))
+    return found._moId if isinstance(found, vim.Folder) else None  # pylint: disable=protected-access

@@ -21,6 +21,8 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import restore_plan
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import restore as restore_service
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import restore_sessions
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import restore_steps
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import restore_requests
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import restore as spp_restore
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import vms as vsphere_vms
@@ -75,6 +77,9 @@ class FakeTask:
         self.known_morefs = set()
         self.session_logs = {}
         self.warnings = []
+        self.sessions_since_ms = None
+        self.restore_posted = False
+        self.restore_failed = False
 
     def clock(self):
         return self.now
@@ -268,10 +273,11 @@ def test_a_posted_restore_is_named_through_mapvm_and_found_by_its_job_name(vcent
     src["hypervisor_id"] = "1001"
     task = FakeTask()
     task.known_morefs = {"vm-10"}
-    plan = restore_plan.plan_present(request(), src, POINT, "web01_TEST", [], None, None)
     point_version = {"id": "v1", "protectionInfo": {"protectionTime": T0}, "links": {"self": {"href": "v"}}}
-    found, details = restore_sessions.do_restore(task, plan, src, spp_vm("a1"), point_version, None, POINT,
-                                                 "web01_TEST", None)
+    work = restore_steps.PlannedRestore(src, POINT, spp_vm("a1"), point_version, None, "web01_TEST")
+    work.plan = restore_plan.plan_present(request(), src, POINT, "web01_TEST", [], None, None)
+    work.placement = {"target": None, "datastore_map": {}, "network_map": {}}
+    found, details = restore_sessions.do_restore(task, work)
     assert found["id"] == "177" and details["moref"] == "vm-20"
     destination = sent[0]["spec"]["subpolicy"][0]["destination"]
     assert destination["mapvm"] == {spp_vm("a1")["links"]["self"]["href"]: {"name": "web01_TEST"}}
@@ -312,64 +318,102 @@ def test_an_action_whose_effect_vcenter_does_not_show_fails(vcenter, monkeypatch
                                     "(vm-20) is still in vCenter")
 
 
-# -- applying a plan (services/restore.py) ------------------------------------------------------------------------
+# -- applying a plan (services/restore_steps.py) ------------------------------------------------------------------
 
 def test_every_step_a_plan_names_has_a_function():
     source = source_of([vc_vm("web01", "vm-10")], [spp_vm("a1")])
     named = set()
-    for req in (request(), request(state="promoted"), request(state="cloned"),
-                request(mode="production", keep_current=True), request(mode="production", overwrite=True)):
+    for req in (request(), request(state="cloned")):
         named.update(restore_plan.plan_restore(req, source, POINT, "web01_TEST", None, None, None)["steps"])
+    for req, target in ((request(state="promoted", overwrite=True), "web01_TEST"),
+                        (request(mode="production", keep_current=True), "web01"),
+                        (request(mode="production", overwrite=True), "web01")):
+        named.update(restore_plan.plan_replacing(req, source, target, [vc_vm("web01", "vm-10")],
+                                                 {"policies": ["Gold"]})["steps"])
     named.update(restore_plan.plan_absent(request(state="absent"), None, [{"name": "x"}])["steps"])
-    assert named == set(restore_service.STEPS)
-    assert set(restore_plan.ACTIONS.values()) <= set(restore_service.STEPS)
+    assert named == set(restore_steps.STEPS)
+    assert set(restore_plan.ACTIONS.values()) <= set(restore_steps.STEPS)
 
 
-def keep_current_restore(monkeypatch, fail_with):
-    """A production restore with keep_current whose restore step fails with ``fail_with``; returns the renames."""
-    renames = []
+def keep_current_restore(monkeypatch, fail_with, posted=False):
+    """A production restore with keep_current whose restore step fails with ``fail_with`` (after its POST left when
+    ``posted``); returns the task, the planned restore, the renames and the request records written."""
+    renames, records = [], []
     monkeypatch.setattr(vsphere_vms, "rename_vm", lambda _client, moref, name, timeout: renames.append((moref, name)))
+    monkeypatch.setattr(restore_requests, "write_record", lambda _client, key, record: records.append(record) or record)
+    source = source_of([vc_vm("web01", "vm-10")], [spp_vm("a1")])
+    source["spp_id"] = "a1"
+    req = request(mode="production", keep_current=True)
+    task = FakeTask(req)
 
-    def failing_restore(*_args):
+    def failing_restore(*_args, **_kwargs):
+        task.restore_posted = posted
         raise fail_with
 
     monkeypatch.setattr(restore_sessions, "do_restore", failing_restore)
-    source = source_of([vc_vm("web01", "vm-10")], [spp_vm("a1")])
-    req = request(mode="production", keep_current=True)
-    work = restore_service.PlannedRestore(source, POINT, target_name="web01")
-    work.plan = restore_plan.plan_present(req, source, POINT, "web01", [vc_vm("web01", "vm-10")], None, None)
-    return FakeTask(req), work, renames
+    work = restore_steps.PlannedRestore(source, POINT, target_name="web01")
+    work.key, work.policies = "recovery_point:latest", ["Gold"]
+    work.plan = restore_plan.plan_present(req, source, POINT, "web01", [vc_vm("web01", "vm-10")], None, None,
+                                          progress={"policies": ["Gold"]})
+    return task, work, renames, records
 
 
 def test_a_failed_restore_gives_the_current_vm_its_name_back(monkeypatch):
-    task, work, renames = keep_current_restore(monkeypatch, TaskFailed("the restore of web01 ended FAILED.",
-                                                                       session_id="5"))
+    task, work, renames, records = keep_current_restore(
+        monkeypatch, TaskFailed("the restore of web01 ended FAILED.", session_id="5"))
+    assert work.plan["steps"] == ["record", "rename_current", "restore", "power_off_current", "protect", "mark",
+                                  "forget"]
     with pytest.raises(TaskFailed) as caught:
-        restore_service._apply(task, work)
-    assert caught.value.message == ("the restore of web01 ended FAILED. It was renamed web01_OLD for the restore, "
-                                    "and has its name back.")
+        restore_steps.apply(task, work)
+    assert caught.value.message == ("the restore of web01 ended FAILED. The current VM web01 (vm-10) was renamed "
+                                    "web01_OLD for the restore, and has its name back.")
     assert caught.value.details == {"session_id": "5"}
     assert renames == [("vm-10", "web01_OLD"), ("vm-10", "web01")]
-    assert work.done == ["rename_current"]
+    assert work.done == ["record", "rename_current"]
+    assert records[0]["step"] == "started" and records[0]["policies"] == ["Gold"] and records[-1] is None
+
+
+def test_a_failed_undo_says_what_state_production_is_in(monkeypatch):
+    task, work, renames, _records = keep_current_restore(monkeypatch, ValueError("boom"))
+
+    def rename(_client, moref, name, timeout):
+        if name == "web01":
+            raise TaskFailed("Rename_Task failed: NoPermission")
+        renames.append((moref, name))
+
+    monkeypatch.setattr(vsphere_vms, "rename_vm", rename)
+    monkeypatch.setattr(vsphere_vms, "vm_details", lambda _client, moref: dict(vc_vm("web01_OLD", moref)))
+    with pytest.raises(TaskFailed) as caught:
+        restore_steps.apply(task, work)
+    assert caught.value.message == (
+        "ValueError: boom. Giving it its name back failed as well (Rename_Task failed: NoPermission): no VM carries "
+        "the name web01 now. The current VM vm-10 is now named web01_OLD, poweredOn. Rename VM vm-10 to web01 in "
+        "vCenter, or run this task again: it resumes from the request record.")
 
 
 def test_a_restore_that_may_still_run_keeps_the_rename(monkeypatch):
-    task, work, renames = keep_current_restore(monkeypatch, AmbiguousResult("the answer was lost"))
-    with pytest.raises(AmbiguousResult):
-        restore_service._apply(task, work)
+    task, work, renames, records = keep_current_restore(monkeypatch, AmbiguousResult("the answer was lost"),
+                                                        posted=True)
+    with pytest.raises(AmbiguousResult) as caught:
+        restore_steps.apply(task, work)
     assert renames == [("vm-10", "web01_OLD")], "the next run follows the restore; the name stays free for it"
+    assert "Run this task again: it resumes from the request record" in caught.value.message
+    assert records[-1]["step"] == "started", "the record stays for the next run"
 
 
 def test_a_restore_not_waited_for_stops_the_steps(monkeypatch):
-    monkeypatch.setattr(restore_sessions, "do_restore", lambda *_args: ({"id": 42}, None))
+    monkeypatch.setattr(restore_sessions, "do_restore", lambda *_args, **_kwargs: ({"id": 42}, None))
+    monkeypatch.setattr(restore_requests, "write_record", lambda _client, key, record: record)
     source = source_of([vc_vm("web01", "vm-10")], [spp_vm("a1")])
-    req = request(state="promoted", wait=False)
-    work = restore_service.PlannedRestore(source, POINT, target_name="web01_TEST")
-    work.plan = restore_plan.plan_present(req, source, POINT, "web01_TEST", [], None, None)
+    source["spp_id"] = "a1"
+    req = request(state="promoted", wait=False, overwrite=True)
+    work = restore_steps.PlannedRestore(source, POINT, target_name="web01_TEST")
+    work.key = "recovery_point:latest"
+    work.plan = restore_plan.plan_present(req, source, POINT, "web01_TEST", [], None, None, progress={})
     work.diff = {"before": {}, "after": {}}
     task = FakeTask(req)
-    restore_service._apply(task, work)
-    assert work.done == ["restore"] and work.running and work.session_id == "42"
+    restore_steps.apply(task, work)
+    assert work.done == ["record", "restore"] and work.running and work.session_id == "42"
     result = restore_service._applied_result(task, work)
     assert (result["state"], result["name"], result["session_id"], result["changed"]) == (
         "running", "web01_TEST", "42", True)
