@@ -226,3 +226,35 @@ def test_the_restore_production_role_restores_once_per_request(fresh_lab, source
     now = vm_state(fresh_lab, source)
     assert now["moref"] != restored["moref"] and vm_names_like(fresh_lab, source) == [source]
     assert policies_of_moref(fresh_lab, now["moref"]) == (source, POLICIES)
+
+
+# -- a run not waited for: the request record carries it to the next run ------------------------------------------
+
+def request_records(lab):
+    """The request records on vCenter's root folder (custom attribute sovereign.vm_backup.restore_requests)."""
+    with lab.vcenter() as client:
+        return vcenter.custom_value(client, client.content.rootFolder, "sovereign.vm_backup.restore_requests") or {}
+
+
+def test_a_restore_not_waited_for_is_finished_by_the_next_run_and_never_posted_twice(fresh_lab, source):
+    original = vm_state(fresh_lab, source)
+    args = {"vm": source, "mode": "production", "keep_current": True, "power_on": True}
+
+    rc, started = run_restore(fresh_lab, dict(args, wait=False))
+    assert rc == 0 and started["changed"] and started["state"] == "running", started
+    record = request_records(fresh_lab)[original["instance_uuid"]]
+    assert record["step"] == "posted" and record["session_id"] == started["session_id"]
+    assert record["policies"] == POLICIES and record["request"] == "recovery_point:latest"
+
+    rc, finished = run_restore(fresh_lab, args)
+    assert rc == 0 and finished["changed"] and finished["session_id"] == started["session_id"], finished
+    rc, again = run_restore(fresh_lab, args)
+    assert rc == 0 and not again["changed"], again
+
+    assert len(restores(fresh_lab)) == 1, "one restore for the request"
+    assert request_records(fresh_lab) == {}, "the record is removed once the request is done"
+    now = vm_state(fresh_lab, source)
+    assert now["moref"] == finished["moref"] != original["moref"] and now["power_state"] == "poweredOn"
+    assert now["marker"]["request"] == "recovery_point:latest" and now["marker"]["state"] == "restored"
+    assert vm_state(fresh_lab, source + "_OLD")["power_state"] == "poweredOff"
+    assert policies_of_moref(fresh_lab, now["moref"])[1] == POLICIES
