@@ -105,8 +105,9 @@ def marked_vms(vcenter_vms, source, point_id=None, mode=None, states=None, name=
 
 # -- once per request: the request key, and the record of a request in progress ----------------------------------
 
-# The steps of a replacing restore (production, or a promotion) that the request record says are done, in order.
-PROGRESS = ("started", "posted", "restored", "old_powered_off", "protected")
+# The steps of a replacing restore that the request record says are done, in order. A production restore never
+# records "promoted", and a promotion never records "old_powered_off": ``reached`` compares positions only.
+PROGRESS = ("started", "posted", "restored", "promoted", "old_powered_off", "protected")
 
 
 def replaces(request):

@@ -109,9 +109,27 @@ def _read_source(task):
         source = resolve_source(ref, vcenter_vms, recovery)
     except NotFound:
         # Named by moref or UUID, or renamed since its backups: look through the whole recovery view once.
-        source = resolve_source(ref, vcenter_vms, spp_restore.recovery_vms(task.spp, (), ours))
+        everything = spp_restore.recovery_vms(task.spp, (), ours)
+        recorded = _recorded_source(task, ref) if replaces(task.request) else None
+        if recorded is None:
+            source = resolve_source(ref, vcenter_vms, everything)
+        else:
+            # A replacing restore stopped part-way: once the backup server has inventoried the renamed VM and the
+            # restored one, no record of the name has recovery points; the request record names the source.
+            source = resolve_source(recorded["instance_uuid"] or recorded["spp_id"], vcenter_vms, everything)
+            source["name"] = recorded["name"]
     source["hypervisor_id"] = source["records"][0].get("hypervisorKey") or sorted(ours)[0]
     return vcenter_vms, source
+
+
+def _recorded_source(task, ref):
+    """The source (``{"name", "instance_uuid", "spp_id", "moref"}``) of a request record of a replacing restore of the
+    VM ``ref`` (its name, moref or instance UUID), or None."""
+    for record in restore_requests.read_records(task.vsphere).values():
+        origin = record.get("source") or {}
+        if ref in (origin.get("name"), origin.get("moref"), origin.get("instance_uuid")):
+            return origin
+    return None
 
 
 def _choose(task, source, pairs, wanted_point, done_marker=None):
@@ -203,7 +221,8 @@ def _resume(task, work, record, vcenter_vms):
                                  "running again: look for the VM, or give a new restore_id"
                                  % (work.key, work.source["name"], record["restored_moref"],
                                     restore_requests.REQUESTS_FIELD))
-        work.state = "promoted" if reached(record, "promoted") else "restored"
+        promoting = task.request["state"] == "promoted"
+        work.state = "promoted" if promoting and reached(record, "promoted") else "restored"
         return
     if record.get("session_id"):
         try:

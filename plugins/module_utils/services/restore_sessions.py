@@ -210,12 +210,12 @@ def _log_lines(task, session, limit=5):
     return ("; the session's warnings and errors: " + "; ".join(messages)) if messages else ""
 
 
-def _restored_details(task, session, source, point, target_name, exclude_current, adopted=None):
+def _restored_details(task, session, source, point, target_name, replaced, adopted=None):
     """vCenter details of the VM a settled restore session made; ``TaskFailed`` with the session's logs otherwise.
 
     The session succeeded (or holds a test restore): the restored VM is the one vCenter shows under ``target_name``,
-    unmarked or marked for this restore, not one of the source's recorded VMs nor (``exclude_current``) the VM that
-    was current before the restore; a VM that appeared since the task read vCenter is preferred.
+    unmarked or marked for this restore, not one of the source's recorded VMs nor ``replaced`` (the moref of the VM
+    that was current before the restore, when this run or its request record posted it); a VM that appeared since the task read vCenter is preferred.
     """
     what = "the restore of %s" % source["name"]
     status = spp_answers.session_status(session) or "in an unknown state"
@@ -228,8 +228,8 @@ def _restored_details(task, session, source, point, target_name, exclude_current
         vm, why = adopted, None
         if vm is None:
             exclude = recorded_morefs(source)
-            if exclude_current and source["current"] is not None:
-                exclude = exclude | {source["current"]["moref"]}
+            if replaced:
+                exclude = exclude | {replaced}
             vm, why = restored_vm(vsphere_vms.list_vms_with_markers(task.vsphere), target_name, source, point["id"],
                                   task.request["mode"], exclude, task.known_morefs)
         details = vsphere_vms.vm_details(task.vsphere, vm["moref"]) if vm is not None else None
@@ -307,8 +307,11 @@ def do_restore(task, work, on_session=None):
     if not task.request["wait"] and not _settled(session, True):
         return session, None
     session = wait_for_session(task, session.get("id"))
-    return session, _restored_details(task, session, work.source, work.point, work.target_name, posted or recorded,
-                                      adopted)
+    # The VM the restore replaces: the record's (a resumed run's current VM may be the restored one, which keeps the
+    # source's instance UUID), else the current VM when this run posted the restore.
+    replaced = (work.record or {}).get("source", {}).get("moref") or (
+        (work.source["current"] or {}).get("moref") if posted else None)
+    return session, _restored_details(task, session, work.source, work.point, work.target_name, replaced, adopted)
 
 
 def _action_outcome(task, action, source, test_vm):
