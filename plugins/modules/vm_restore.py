@@ -45,7 +45,7 @@ description:
     was lost, or one that stopped waiting); it follows a session that still runs, and adopts a finished one when
     vCenter shows the VM it made, under the restore's name and without a marker. The backup server does not say which
     VMs or which recovery point a session restored, so vCenter and the marker decide. A restore POST is never sent
-    twice: when its answer is lost (a dropped connection, a TLS error or a gateway error after it was sent) the run
+    twice; when its answer is lost (a dropped connection, a TLS error or a gateway error after it was sent) the run
     looks for the session it started.
   - Check mode resolves everything and returns the plan (RV(plan)) - the recovery point with its time, the target, the
     name, and the VMs that would be destroyed - without sending any restore or action.
