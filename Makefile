@@ -109,8 +109,9 @@ demo: setup
 
 # ---------------------------------------------------------------------------------------------------------------
 # Tests
+# The static checks first: they take minutes, the lab tests take many more.
 test: setup
-	@$(MAKE) --no-print-directory units emulator-tests integration public-record molecule sanity lint changelog-lint \
+	@$(MAKE) --no-print-directory sanity lint changelog-lint units emulator-tests integration public-record molecule \
 	  matrix
 
 # Not in CI: the newest release of everything that requirements-dev.txt allows, so that a third party's new release

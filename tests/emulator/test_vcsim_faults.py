@@ -137,9 +137,9 @@ def test_count_and_after(lab, vm):
 
 def test_count_zero_lasts_until_cleared(lab, vm):
     lab.vcenter_fault("Rename_Task", moref=_moref(vm), count=0)
-    for _ in range(3):
+    for attempt in range(3):
         with pytest.raises(vmodl.fault.SystemError):
-            vm.Rename_Task(newName="never")
+            vm.Rename_Task(newName="never-%d" % attempt)
     (rule,) = lab.vcenter_faults()
     assert rule["fired"] == 3 and rule["remaining"] is None
     assert lab.clear_vcenter_faults() == {"cleared": 1}

@@ -607,7 +607,7 @@ def test_a_replacing_restore_converges_after_a_crash(fresh_lab, crash_matrix, sc
             assert not problems, "invariants broken: %s" % json.dumps(problems, indent=1)
     except BaseException as error:
         row.setdefault(column, "FAILED")
-        first_line = " ".join(str(error).split("\n")[0].split())[:200]
+        first_line = " ".join(str(error).split("\n", maxsplit=1)[0].split())[:200]
         row["notes"].append("VM %s: the cell stopped at the %s: %s" % (row.get("vm"), column, first_line))
         raise
     finally:
