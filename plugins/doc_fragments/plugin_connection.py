@@ -18,6 +18,9 @@ options:
   spp_url:
     description:
       - URL of the IBM Storage Protect Plus (SPP) server, for example V(https://spp.example.com).
+      - It must not hold a user name or password, as in V(https://user:password@host) (any C(@) counts). Such a URL is
+        refused, and the error does not repeat it. Set O(spp_username) and O(spp_password) instead.
+      - An V(http://) URL works but gives a warning, unless O(spp_allow_http=true).
       - Required, as this option or through the environment variable.
     type: str
     env:
@@ -56,8 +59,18 @@ options:
   spp_timeout:
     description:
       - Seconds to wait for the connection to SPP and for each answer.
+      - From 1 to 3600 (0 does not mean the default); a value outside is refused before any call.
     type: int
     default: 60
+  spp_allow_http:
+    description:
+      - Accept an V(http://) O(spp_url) without a warning.
+      - Over http, the user name and password (sent at login) and then the session id travel unencrypted. The plugin
+        still connects, but warns, unless this is V(true); use it only on a network you trust, such as a lab.
+    type: bool
+    default: false
+    env:
+      - name: SPP_ALLOW_HTTP
   vcenter_hostname:
     description:
       - Host name or IP address of the vCenter server.
@@ -68,6 +81,7 @@ options:
   vcenter_port:
     description:
       - HTTPS port of the vCenter server.
+      - From 1 to 65535; a value outside is refused before any call.
     type: int
     default: 443
     env:

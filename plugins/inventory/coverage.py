@@ -94,6 +94,10 @@ options:
         (C(localhost_vm-42)), with a warning. Otherwise the VM would replace Ansible's implicit localhost, and
         C(delegate_to: localhost) would run with the VM's variables instead of on the controller. Other loopback
         names, such as C(localhost.localdomain), are ordinary host names to Ansible and are kept."
+      - "With V(name), a VM named like one of the groups this plugin makes (C(unprotected), C(compliant),
+        C(policy_Gold) and so on, with O(group_prefix)) is named C(<name>_<moref>) too, with a warning. Ansible reads a
+        host pattern that names both a host and a group as the host: with a VM named C(unprotected), C(hosts:
+        unprotected) would run on that VM alone instead of on every unprotected VM."
       - Should C(<name>_<moref>) be the name of another VM, C(_<moref>) is added again until the name is free, so that
         no VM takes the place of another. C(sovereign_backup_name) always holds the VM's real name.
       - V(moref) is the vCenter managed object id (C(vm-42)), unique within a vCenter.
@@ -114,6 +118,9 @@ notes:
   - The plugin reads both servers in bulk, with a few paged listings and no call per VM, like the
     P(sovereign.vm_backup.backup_inventory#module) module. With O(cache=true), the report is kept in the cache and
     the servers are not read again until the cache expires or C(ansible-inventory --flush-cache) is run.
+  - The cache key covers the configuration file, both servers (O(spp_url), O(vcenter_hostname) and O(vcenter_port)),
+    the user names, O(rpo) and O(include), as a digest; never a password. The same file pointed at another server
+    reads that server instead of serving the other one's report.
   - The plugin never runs the backup server's inventory job; VMs created since its last run are in
     C(unknown_to_backup).
 """
@@ -172,6 +179,7 @@ cache_timeout: 3600
 
 import collections
 import hashlib
+import json
 
 from ansible import constants as C
 from ansible.errors import AnsibleParserError
@@ -198,6 +206,10 @@ POLICY_GROUP_PREFIX = "policy_"
 IMPLICIT_GROUPS = frozenset(("all", "ungrouped"))
 # Hex digits of the SHA-256 of a group's label that tell apart groups whose safe names would be the same.
 GROUP_DIGEST_LENGTH = 8
+# What a cached report depends on besides the configuration file's path: both servers, who reads them, and the options
+# that change the report. Never a password; the key holds a digest of them, not the values.
+CACHE_IDENTITY_OPTIONS = ("spp_url", "spp_username", "vcenter_hostname", "vcenter_port", "vcenter_username")
+CACHE_IDENTITY_DIGEST_LENGTH = 16
 
 
 # -- pure: coverage report -> hosts, variables and groups ---------------------------------------------------------
@@ -214,6 +226,13 @@ def inventory_source(report):
         "policies": sorted(summary["per_policy"]),
         "flags_read": [flag for flag in coverage_model.FLAGS if summary["flags"].get(flag) is not None],
     }
+
+
+def cache_identity_digest(identity):
+    """Hex digest of ``identity`` (option -> value, JSON-serialisable), the part of the cache key that tells apart
+    reports of other servers or settings read with the same configuration file. Pure."""
+    text = json.dumps(identity, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:CACHE_IDENTITY_DIGEST_LENGTH]
 
 
 def host_variables(record):
@@ -326,19 +345,23 @@ def build_inventory(source, hostnames="name", group_prefix="", reserved=None):
     "group_collisions": {...}}``, all sorted. Pure.
 
     Every policy and every flag that was read gets its group, even an empty one. ``reserved``: the names no host may
-    have, by default reserved_host_names(). ``duplicates``, ``reserved`` and ``group_collisions`` say which names were
-    changed (see inventory_hostnames and distinct_group_names), for the warnings.
+    have, by default reserved_host_names(); the names of the groups are not host names either. ``duplicates``,
+    ``reserved``, ``named_like_groups`` and ``group_collisions`` say which names were changed (see
+    inventory_hostnames and distinct_group_names), for the warnings.
     """
     if reserved is None:
         reserved = reserved_host_names()
     records = sorted(source["vms"], key=lambda r: (r.get("name") or "", r.get("moref") or ""))
-    names, duplicates, renamed_reserved = inventory_hostnames(records, hostnames, reserved)
-    membership = {name: group_labels(record) for name, record in zip(names, records)}
+    member_labels = [group_labels(record) for record in records]
     always = list(source["flags_read"]) + [COMPLIANT_GROUP] + [POLICY_GROUP_PREFIX + p for p in source["policies"]]
-    labels = set(always).union(*membership.values())
+    labels = set(always).union(*member_labels)
     group_of, collisions = distinct_group_names(labels, group_prefix)
+    # Ansible reads a host pattern that names a host and a group as the host: with a VM named "unprotected", the play
+    # "hosts: unprotected" would run on that VM alone. Such a VM gets another name, as one named localhost does.
+    group_names = set(group_of.values()) - set(reserved)
+    names, duplicates, renamed = inventory_hostnames(records, hostnames, frozenset(reserved) | group_names)
     groups = {group_of[label]: [] for label in always}
-    for name, member_of in membership.items():
+    for name, member_of in zip(names, member_labels):
         for label in member_of:
             groups.setdefault(group_of[label], []).append(name)
     hosts = {name: host_variables(record) for name, record in zip(names, records)}
@@ -346,9 +369,16 @@ def build_inventory(source, hostnames="name", group_prefix="", reserved=None):
         "hosts": dict(sorted(hosts.items())),
         "groups": {group: sorted(set(members)) for group, members in sorted(groups.items())},
         "duplicates": duplicates,
-        "reserved": renamed_reserved,
+        "reserved": {name: hosts for name, hosts in renamed.items() if name not in group_names},
+        "named_like_groups": {name: hosts for name, hosts in renamed.items() if name in group_names},
         "group_collisions": collisions,
     }
+
+
+def _renamed_vms(name, hosts):
+    if len(hosts) == 1:
+        return "the VM named %s is the inventory host %s" % (name, hosts[0])
+    return "the %d VMs named %s are the inventory hosts %s" % (len(hosts), name, ", ".join(hosts))
 
 
 # -- the plugin ---------------------------------------------------------------------------------------------------
@@ -363,7 +393,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache=cache)
         self._read_config_data(path)
-        cache_key = self.get_cache_key(path)
+        cache_key = self._cache_key(path)
         # ``cache`` is False on --flush-cache or meta: refresh_inventory; the option is the user's choice.
         read_cache = self.get_option("cache") and cache
         update_cache = self.get_option("cache") and not cache
@@ -379,10 +409,21 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._cache[cache_key] = source
         self._populate(source)
 
-    def _connection_params(self):
-        """The modules' connection params from this plugin's options: templates rendered, vaulted values decrypted."""
+    def _cache_key(self, path):
+        """Ansible's key for the configuration file, and a digest of what the report depends on besides
+        (``CACHE_IDENTITY_OPTIONS``, ``rpo``, ``include``): pointing the same file at another server, or reading it
+        as another user, never serves the other report from the cache. Passwords are neither rendered nor used."""
+        identity = self._connection_params(CACHE_IDENTITY_OPTIONS)
+        identity.update(rpo=self.get_option("rpo"), include=sorted(self.get_option("include") or []))
+        return "%s_%s" % (self.get_cache_key(path), cache_identity_digest(identity))
+
+    def _connection_params(self, options=None):
+        """The modules' connection params from this plugin's options: templates rendered, vaulted values decrypted.
+        ``options``: only these (default: all)."""
         params = {}
         for option, spec in _connection.connection_argument_spec().items():
+            if options is not None and option not in options:
+                continue
             value = self.get_option(option)
             if spec["type"] == "str" and value is not None:
                 if self.templar.is_template(value):
@@ -399,6 +440,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             coverage_model.parse_rpo(rpo)
             coverage_model.validate_include(include)
             params = self._connection_params()
+            for warning in _connection.spp_warnings(params):
+                display.warning(warning)
             spp = _connection.spp_client_from_params(params, logger=display.vvvv)
             vsphere = _connection.vsphere_client_from_params(params)
             with spp, vsphere:
@@ -452,12 +495,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             display.warning("%d VMs are named %s; their inventory hostnames are %s"
                             % (len(hosts), name, ", ".join(hosts)))
         for name, hosts in built["reserved"].items():
-            if len(hosts) == 1:
-                vms = "the VM named %s is the inventory host" % name
-            else:
-                vms = "the %d VMs named %s are the inventory hosts" % (len(hosts), name)
-            display.warning("Ansible reserves the host name %s (the controller, or an implicit group), so %s %s; "
-                            "sovereign_backup_name keeps the name" % (name, vms, ", ".join(hosts)))
+            display.warning("Ansible reserves the host name %s (the controller, or an implicit group), so %s; "
+                            "sovereign_backup_name keeps the name" % (name, _renamed_vms(name, hosts)))
+        for name, hosts in built["named_like_groups"].items():
+            display.warning("%s is a group of this inventory, and a host pattern that names a host and a group means "
+                            "the host, so %s; sovereign_backup_name keeps the name" % (name, _renamed_vms(name, hosts)))
         for name, groups in built["group_collisions"].items():
             display.warning(
                 "The groups of %s would all be %s (a group name keeps only letters, digits and _), which would mix "

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from ansible.module_utils.common.parameters import env_fallback
 
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _arguments
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import ConfigurationError
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp._client import SppClient
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere._client import VsphereClient
@@ -27,6 +28,13 @@ REQUIRED_VCENTER_OPTIONS = {
     "vcenter_username": "VMWARE_USER",
     "vcenter_password": "VMWARE_PASSWORD",
 }
+HTTP_WARNING = (
+    "spp_url uses http://, so the SPP user name and password (sent at login) and then the session id travel "
+    "unencrypted, readable by anyone on the network path. Use https://, or set spp_allow_http: true (environment "
+    "variable SPP_ALLOW_HTTP) to accept this on a network you trust.")
+# The range of each numeric connection option (``_arguments``), checked before any client is built.
+SPP_RANGES = {"spp_timeout": _arguments.ANSWER_SECONDS}
+VCENTER_RANGES = {"vcenter_port": _arguments.TCP_PORT}
 
 
 def spp_argument_spec():
@@ -37,6 +45,7 @@ def spp_argument_spec():
         spp_validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["SPP_VALIDATE_CERTS"])),
         spp_ca_path=dict(type="path", fallback=(env_fallback, ["SPP_CA_PATH"])),
         spp_timeout=dict(type="int", default=60),
+        spp_allow_http=dict(type="bool", default=False, fallback=(env_fallback, ["SPP_ALLOW_HTTP"])),
     )
 
 
@@ -90,6 +99,50 @@ def require_connection_options(params, spp=False, vcenter=False):
         raise ConfigurationError(missing_options_message(missing), missing=missing)
 
 
+def connection_ranges(spp=True, vcenter=True):
+    """``{option: (low, high)}`` of the numeric connection options of the groups asked for."""
+    ranges = dict(SPP_RANGES) if spp else {}
+    if vcenter:
+        ranges.update(VCENTER_RANGES)
+    return ranges
+
+
+def check_connection_ranges(params, spp=False, vcenter=False):
+    """Raise ``ConfigurationError`` when a numeric connection option is out of its range (0 is not "the default")."""
+    problems = _arguments.range_problems(params, connection_ranges(spp, vcenter))
+    if problems:
+        raise ConfigurationError("invalid connection option value(s): %s" % "; ".join(problems), problems=problems)
+
+
+def secrets_in_url(url):
+    """What a URL written with credentials (``https://user:password@host``) holds that must never be shown: the
+    whole part before its last ``@`` (the scheme left out), and the password after the first ``:`` of it. Empty when
+    there is no ``@``. The client refuses such a URL (``spp/_client.py``); the module glue hides these in the task's
+    result (``invocation``) too."""
+    text = str(url or "").strip()
+    if "@" not in text:
+        return []
+    userinfo = text.split("://", 1)[-1].rsplit("@", 1)[0]
+    found = [userinfo] if userinfo else []
+    if ":" in userinfo and userinfo.split(":", 1)[1]:
+        found.append(userinfo.split(":", 1)[1])
+    return found
+
+
+def spp_warnings(params):
+    """The warnings the ``spp_*`` options call for, as texts for the user: the modules pass them to
+    ``module.warn``, the inventory plugin to ``display.warning``.
+
+    An ``http://`` spp_url sends the user name and password (Basic authentication at login), then the session id,
+    unencrypted. It still works, for a lab or a trusted network, and ``spp_allow_http: true`` says so and quiets the
+    warning. A URL with no scheme means https.
+    """
+    url = str(params.get("spp_url") or "").strip().lower()
+    if url.startswith("http://") and not params.get("spp_allow_http"):
+        return [HTTP_WARNING]
+    return []
+
+
 def _verify_flag(params, option):
     # An unset flag means the default, true: certificate checks are never turned off by omission.
     value = params.get(option)
@@ -99,13 +152,15 @@ def _verify_flag(params, option):
 def spp_client_from_params(params, logger=None):
     """An ``SppClient`` for the ``spp_*`` options of a module's params."""
     require_connection_options(params, spp=True)
+    check_connection_ranges(params, spp=True)
+    timeout = params.get("spp_timeout")
     return SppClient(
         url=params["spp_url"],
         username=params["spp_username"],
         password=params["spp_password"],
         validate_certs=_verify_flag(params, "spp_validate_certs"),
         ca_path=params.get("spp_ca_path"),
-        timeout=params.get("spp_timeout") or 60,
+        timeout=60 if timeout is None else timeout,
         logger=logger,
     )
 
@@ -113,11 +168,13 @@ def spp_client_from_params(params, logger=None):
 def vsphere_client_from_params(params):
     """A ``VsphereClient`` for the ``vcenter_*`` options of a module's params (not connected yet)."""
     require_connection_options(params, vcenter=True)
+    check_connection_ranges(params, vcenter=True)
+    port = params.get("vcenter_port")
     return VsphereClient(
         hostname=params["vcenter_hostname"],
         username=params["vcenter_username"],
         password=params["vcenter_password"],
-        port=params.get("vcenter_port") or 443,
+        port=443 if port is None else port,
         validate_certs=_verify_flag(params, "vcenter_validate_certs"),
         ca_path=params.get("vcenter_ca_path"),
     )

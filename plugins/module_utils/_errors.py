@@ -111,6 +111,17 @@ class TaskFailed(VmBackupError):
     """A vSphere task or an SPP job session ended in failure."""
 
 
+class VsphereFault(TaskFailed):
+    """vCenter answered a call, or ended a task, with a vSphere fault (``vsphere/_client.fault_error``). The message
+    names the call, the object, the fault and a fix; ``details``: ``fault``, ``method``, ``object`` and, for some
+    faults, more (``privilege``, ``state``)."""
+
+
+class PermissionDenied(VsphereFault):
+    """The vCenter user lacks a privilege on an object (``vim.fault.NoPermission``). The message names the object, the
+    privilege vCenter asked for and how to grant it; ``details`` add ``privilege``."""
+
+
 class JobAlreadyRunning(VmBackupError):
     """The SPP job that would run is already running, and the task asked not to wait for it (``if_running: fail``)."""
 
@@ -138,3 +149,9 @@ class PartialApply(VmBackupError):
             "%d of %d write call(s) were applied before this failure: %s. The server is consistent for each call; "
             "run the task again to converge the rest (the plan is recomputed from the server's state)."
             % (done, total, str(getattr(cause, "message", cause)).rstrip(".")), applied_calls=done, total_calls=total)
+
+
+class ConcurrentChange(VmBackupError):
+    """Another writer changed what this task read or wrote (SPP's writes replace whole values and take no condition):
+    either nothing was written, or this task's change was overwritten. The message names the resources or the policy,
+    what was written and what is there now; a re-run converges. ``details``: ``conflicts`` and ``changed``."""

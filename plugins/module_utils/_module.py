@@ -13,23 +13,54 @@ import contextlib
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _connection
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _arguments, _connection
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import VmBackupError
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import _client as spp_client_module
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import _client as vsphere_client_module
 
 
-def connected_module(options, spp=True, vcenter=True, **kwargs):
+def connected_module(options, spp=True, vcenter=True, ranges=None, string_maps=None, entries=None, durations=(),
+                     texts=None, **kwargs):
     """The ``AnsibleModule`` of a module that talks to the backup server and/or vCenter: its own ``options`` plus
     the connection options of those servers (``_connection``), so that every module documents and reads them alike.
-    ``kwargs`` go to ``AnsibleModule`` (``supports_check_mode``, ``mutually_exclusive`` ...)."""
+    ``kwargs`` go to ``AnsibleModule`` (``supports_check_mode``, ``mutually_exclusive`` ...).
+
+    The values are checked before anything else happens (``check_options``): the range of every numeric option
+    (``ranges``, ``{option or dotted path: (low, high)}``, plus the connection options'), the contents of the dict
+    options (``string_maps``, ``entries``), the ``durations``, and the options that name something and must not be
+    empty (``texts``); see ``_arguments.option_problems``."""
     spec = {}
     if spp:
         spec.update(_connection.spp_argument_spec())
     if vcenter:
         spec.update(_connection.vcenter_argument_spec())
     spec.update(options)
-    return AnsibleModule(argument_spec=spec, **kwargs)
+    module = AnsibleModule(argument_spec=spec, **kwargs)
+    if spp:
+        # A password written into spp_url is refused (spp/_client.py); it must not come back in the task's result
+        # (invocation.module_args) either, where Ansible hides only the no_log options.
+        module.no_log_values.update(_connection.secrets_in_url(module.params.get("spp_url")))
+    all_ranges = _connection.connection_ranges(spp, vcenter)
+    all_ranges.update(ranges or {})
+    check_options(module, all_ranges, string_maps, entries, durations, texts)
+    return module
+
+
+def check_options(module, ranges=None, string_maps=None, entries=None, durations=(), texts=None):
+    """Fail the task, listing every bad value, when ``module.params`` break ``_arguments.option_problems``."""
+    try:
+        _arguments.check_options(module.params, ranges, string_maps, entries, durations, texts)
+    except VmBackupError as error:
+        module.fail_json(msg=error.message, **error.to_result())
+
+
+def precheck(module, check):
+    """Call ``check()`` (a check of the module's own options: no I/O) and fail the task once, with its details, when
+    it raises a typed error: for the checks a module can make before any client is built."""
+    try:
+        check()
+    except VmBackupError as error:
+        module.fail_json(msg=error.message, **error.to_result())
 
 
 def require_libraries(module, spp=False, vsphere=False):
@@ -49,6 +80,8 @@ def clients(module, spp=True, vsphere=True):
     with contextlib.ExitStack() as stack:
         spp_client = vsphere_client = None
         if spp:
+            for warning in _connection.spp_warnings(module.params):
+                module.warn(warning)
             spp_client = stack.enter_context(_connection.spp_client_from_params(module.params, logger=module.log))
         if vsphere:
             vsphere_client = stack.enter_context(_connection.vsphere_client_from_params(module.params))

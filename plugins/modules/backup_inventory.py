@@ -67,13 +67,15 @@ options:
   rescan_timeout:
     description:
       - How many seconds to wait, in all, for the inventory job runs.
+      - From 1 to 604800 (a week). A value outside is refused before any call.
     type: int
     default: 600
   rpo:
     description:
       - Recovery point objective. A VM with a policy whose newest good recovery point is older than this, or that
         has none, is flagged C(stale).
-      - A duration with units C(s), C(m), C(h), C(d) or C(w), for example C(24h), C(90m) or C(1d12h).
+      - A duration with units C(s), C(m), C(h), C(d) or C(w), for example C(24h), C(90m) or C(1d12h), longer than
+        0; checked before any call.
     type: str
     default: 24h
   include:
@@ -301,7 +303,7 @@ rescanned:
   sample: false
 """
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _module
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _arguments, _module
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import coverage as coverage_service
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import coverage_model
 
@@ -318,6 +320,8 @@ def main():
             fail_on=dict(type="list", elements="str", choices=list(coverage_model.FLAGS), default=[]),
         ),
         supports_check_mode=True,
+        ranges={"rescan_timeout": _arguments.WAIT_SECONDS},
+        durations=("rpo",),
     )
 
     params = module.params

@@ -36,7 +36,7 @@ attributes:
       - sovereign.vm_backup.all
 options:
   name:
-    description: Name of the SLA policy. It identifies the policy; this module never renames one.
+    description: Name of the SLA policy, a non-empty string. It identifies the policy; this module never renames one.
     type: str
     required: true
   state:
@@ -57,10 +57,14 @@ options:
     type: dict
     suboptions:
       days:
-        description: Keep recovery points this many days. Lowering it purges older points on the server.
+        description:
+          - Keep recovery points this many days. Lowering it purges older points on the server.
+          - From 1 to 36500. A value outside is refused before any call.
         type: int
       recovery_points:
-        description: Keep this many recovery points.
+        description:
+          - Keep this many recovery points.
+          - From 1 to 100000. A value outside is refused before any call.
         type: int
   schedule:
     description: When the policy's job runs. Keys you leave out keep their current value.
@@ -71,7 +75,9 @@ options:
         type: str
         choices: [subhourly, hourly, daily, weekly, monthly]
       interval:
-        description: Run every O(schedule.interval) units (minutes for C(subhourly)).
+        description:
+          - Run every O(schedule.interval) units (minutes for C(subhourly)).
+          - From 1 to 999. A value outside is refused before any call.
         type: int
       start:
         description: First run, as an ISO 8601 date and time (UTC when no offset is given). SPP rounds it to 5 minutes.
@@ -84,7 +90,7 @@ options:
         type: list
         elements: str
       monthdays:
-        description: Days of the month (1-31), with O(schedule.every=monthly).
+        description: Days of the month, each from 1 to 31, with O(schedule.every=monthly).
         type: list
         elements: int
   encryption:
@@ -95,6 +101,14 @@ options:
       - Hold (V(true)) or release (V(false)) the policy's backup job. Leave unset to keep the current state.
       - SPP creates the job with the first assignment, so a policy that is assigned to nothing cannot be held yet.
     type: bool
+notes:
+  - "Concurrent runs: an update sends the whole definition (SPP offers no partial or conditional update), so two plays
+    that change the same policy at the same time could each report success while one change is lost. The module reads
+    the policy again just before the update: if it changed since the module read it, the task fails with
+    C(concurrent change) and writes nothing. It reads it back just after: if a value it set is no longer there, the
+    task fails with C(concurrent change), naming the policy, what it wrote and what is there now. A re-run converges."
+  - "The check narrows the window but cannot close it, so plays that change the same policy must be serialised, for
+    example with C(throttle: 1), C(serial) or one job at a time per AWX job template."
 """
 
 EXAMPLES = r"""
@@ -179,6 +193,7 @@ actions:
 """
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils import _module
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import sla_definition
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import sla_policies as sla_policy_service
 
 
@@ -205,8 +220,14 @@ def main():
         ),
         vcenter=False,
         supports_check_mode=True,
+        ranges=sla_definition.RANGES,
+        texts={"name": "a policy name"},
     )
     params = module.params
+    # The whole definition is checked before any call too (the service checks it again).
+    _module.precheck(module, lambda: sla_definition.check_definition(
+        site=params["site"], retention=params["retention"], schedule=params["schedule"],
+        encryption=params["encryption"]))
 
     _module.run_with_clients(module, lambda spp, _vsphere: sla_policy_service.ensure_sla_policy(
         spp, params["name"], state=params["state"], description=params["description"], site=params["site"],

@@ -44,8 +44,9 @@ attributes:
       connection options.
 notes:
   - In the CSV file a cell that starts with V(=), V(+), V(-), V(@), a tab or a carriage return gets a leading
-    apostrophe, so that a spreadsheet shows it as text instead of running it as a formula. The JSON file has the
-    values unchanged.
+    apostrophe, so that a spreadsheet shows it as text instead of running it as a formula. A cell that starts with an
+    apostrophe gets one more, so that a program reading the file drops one leading apostrophe and has the value back.
+    The JSON file has the values unchanged.
 options:
   coverage:
     description:

@@ -52,7 +52,8 @@ options:
     default: []
     suboptions:
       vm:
-        description: A VM by name, moref (C(vm-42)) or instance UUID. A name shared by several VMs is an error.
+        description: A VM by name, moref (C(vm-42)) or instance UUID. A name shared by several VMs is an error, as is
+          a name that is another VM's moref or instance UUID (a VM named C(vm-42)).
         type: str
       folder:
         description: Every VM in this inventory folder or below it, for example C(/DC0/vm/prod).
@@ -61,7 +62,10 @@ options:
         description: Every VM whose name matches this shell-style pattern, for example C(web-*).
         type: str
       tag:
-        description: Every VM carrying this vSphere tag (by tag name).
+        description:
+          - Every VM carrying this vSphere tag, by tag name, or as C(category/tag), for example C(tier/gold).
+          - A tag name is unique only within its category. A bare name that several categories use is an error that
+            lists the candidates as C(category/tag), raised before any change (in check mode too); give one of them.
         type: str
       disk:
         description: A disk label (C(Hard disk 2)); the policies then apply to that disk only.
@@ -128,7 +132,9 @@ options:
     type: bool
     default: false
   rescan_timeout:
-    description: Seconds to wait, in all, for the VMs to become visible after O(rescan).
+    description:
+      - Seconds to wait, in all, for the VMs to become visible after O(rescan).
+      - From 1 to 604800 (a week). A value outside is refused before any call.
     type: int
     default: 600
   planned_policies:
@@ -137,6 +143,8 @@ options:
         (M(sovereign.vm_backup.backup_sla_policy) options; only C(name), C(site) and C(state) are read).
       - In check mode they do not exist yet, so the plan treats them as existing on their C(site). Ignored outside
         check mode, for policies that already exist, and for entries with C(state=absent).
+      - Each entry needs C(name), a non-empty string; C(site), when set, is a non-empty string and C(state)
+        V(present) or V(absent). Bad entries are refused before any call, all of them in one message.
     type: list
     elements: dict
     default: []
@@ -160,6 +168,17 @@ options:
 notes:
   - Current backup options have no bulk read in the SPP API, so the module reads them only for the VMs whose options
     the task sets.
+  - "Concurrent runs: SPP's C(applySLAPolicies) replaces a resource's whole set and takes no condition, so two plays
+    that change the same VM at the same time could each report success while one change is lost. When it has
+    assignments to write, the module reads the sets it replaces again just before writing (one listing of the backup
+    server's VMs, and of its disks when a disk is written): if one changed since the plan, the task fails with
+    C(concurrent change) and writes nothing. Just after writing, it reads them back the same way: if another writer
+    replaced its change, the task fails with C(concurrent change), naming the VMs or disks, what it wrote and what is
+    there now. A re-run converges. A run that writes nothing reads nothing more."
+  - "The check narrows the window but cannot close it (a write still on its way to the server while the other play
+    reads back is seen by neither), so plays that change the same VMs must be serialised, for example with
+    C(throttle: 1) on the task, C(serial) on the play, one job at a time per AWX job template, or AWX slices that never
+    share a VM. Backup options are not read back."
 """
 
 EXAMPLES = r"""
@@ -216,7 +235,7 @@ rescanned:
   type: bool
 """
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _module
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _arguments, _module
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import assignments as assignment_service
 
 SELECTOR_OPTIONS = ("vm", "folder", "name_pattern", "tag")
@@ -251,6 +270,9 @@ def main():
         required_by=dict(disk=["vm"]),
         required_if=[("purge_scope", True, ["scope"])],
         supports_check_mode=True,
+        ranges={"rescan_timeout": _arguments.WAIT_SECONDS},
+        entries={"planned_policies": {"name": {"required": True}, "site": {},
+                                      "state": {"choices": ("present", "absent")}}},
     )
     params = module.params
     items = list(params["assignments"])

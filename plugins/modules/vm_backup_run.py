@@ -55,8 +55,9 @@ attributes:
 options:
   vms:
     description:
-      - The VMs to back up, each by name, moref (C(vm-42)) or instance UUID. A name several VMs share is refused; name
-        such a VM by moref or instance UUID.
+      - The VMs to back up, each by name, moref (C(vm-42)) or instance UUID. A name several VMs share is refused, as is
+        a name that is another VM's moref or instance UUID (a VM named C(vm-42)); name such a VM by moref or instance
+        UUID.
       - At least one of O(vms) and O(policy) is required.
     type: list
     elements: str
@@ -78,11 +79,13 @@ options:
     description:
       - How many seconds to wait, in all, for the sessions to end. When they outlast it, the task fails with the
         session ids to follow; the backup itself goes on on the server.
+      - From 1 to 604800 (a week). A value outside is refused before any call.
     type: int
     default: 3600
   poll_interval:
     description:
       - Seconds between two reads of the running sessions.
+      - From 1 to 3600. A value outside is refused before any call.
     type: int
     default: 5
   if_running:
@@ -96,14 +99,16 @@ options:
   skip_if_backed_up_within:
     description:
       - Do not back up a VM whose newest recovery point is this recent, for example V(30m), V(4h), V(1d) or V(1h30m)
-        (units C(s), C(m), C(h), C(d), C(w)). Such a VM is reported as V(skipped), with that recovery point.
+        (units C(s), C(m), C(h), C(d), C(w)), longer than 0. Such a VM is reported as V(skipped), with that recovery
+        point.
       - When every target is that recent, nothing runs and C(changed) is false. When only some are, only the others
         are backed up.
     type: str
 notes:
   - The time of each VM's newest recovery point comes from the backup server's VM listing, so the skip test and the
-    first-backup test need no per-VM call. After the run, the module reads each backed-up VM's newest recovery point
-    once, because the listing does not carry its id, session or consistency.
+    first-backup test need no per-VM call. After the run, the module reads the newest recovery point of each VM that
+    may have a new one, because the listing does not carry its id, session or consistency; eight at a time, and for
+    more than 16 VMs only after one search of the recovery catalogue has left out the VMs without a new point.
   - With O(policy) alone, VMs of that policy that belong to another vCenter registered on the same backup server are
     backed up by the job too, but they are neither checked nor reported per VM; their log lines are in RV(log).
   - "Attaching to a running job (O(if_running=wait)) cannot tell in advance whether that run includes the task's VMs:
@@ -296,7 +301,7 @@ violations:
             (this module never deletes a snapshot), then run again."}]
 """
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _module
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _arguments, _module
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import backup_run as backup_run_service
 
 
@@ -313,6 +318,8 @@ def main():
         ),
         required_one_of=[("vms", "policy")],
         supports_check_mode=True,
+        ranges={"timeout": _arguments.WAIT_SECONDS, "poll_interval": _arguments.POLL_SECONDS},
+        durations=("skip_if_backed_up_within",),
     )
     params = module.params
 

@@ -48,7 +48,8 @@ attributes:
       - sovereign.vm_backup.all
 options:
   vm:
-    description: The VM, by name, moref (C(vm-42)) or instance UUID. A name shared by several VMs is an error.
+    description: The VM, by name, moref (C(vm-42)) or instance UUID, a non-empty string. A name shared by several VMs
+      is an error, as is a name that is another VM's moref or instance UUID (a VM named C(vm-42)).
     type: str
     required: true
   state:
@@ -71,7 +72,9 @@ options:
     type: bool
     default: true
   timeout:
-    description: Seconds to wait for the vSphere task, or with V(shutdown-guest) for the VM to be off.
+    description:
+      - Seconds to wait for the vSphere task, or with V(shutdown-guest) for the VM to be off.
+      - From 1 to 604800 (a week). A value outside is refused before any call.
     type: int
     default: 600
 notes:
@@ -150,7 +153,7 @@ violations:
 
 import contextlib
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _module
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _arguments, _module
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import powerstate as powerstate_service
 
 
@@ -163,6 +166,8 @@ def main():
             timeout=dict(type="int", default=600),
         ),
         supports_check_mode=True,
+        ranges={"timeout": _arguments.WAIT_SECONDS},
+        texts={"vm": "a VM name, moref or instance UUID"},
     )
     params = module.params
 

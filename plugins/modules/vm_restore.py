@@ -74,7 +74,9 @@ attributes:
 options:
   vm:
     description:
-      - The VM to restore, by name, moref (C(vm-42)) or instance UUID.
+      - The VM to restore, by name, moref (C(vm-42)) or instance UUID; a non-empty string. A name that several
+        vCenter VMs share, or that is another VM's moref or instance UUID (a VM named C(vm-42)), is refused before
+        any change.
       - It may no longer exist in vCenter; its recovery points are found on the backup server, for a VM deleted since
         its last backup too. A VM restored in production keeps its recovery points (the lineage is followed by
         instance UUID).
@@ -154,15 +156,25 @@ options:
     type: bool
     default: false
   host:
-    description: Restore onto this ESXi host (name as the backup server lists it) instead of the original location.
+    description:
+      - Restore onto this ESXi host instead of the original location, by name as the backup server lists it, as
+        C(<datacenter>/<name>) (or C(/<datacenter>/<name>)), or by its href on the backup server.
+      - Names are unique per datacenter only. A name that several hosts carry is an error that lists them with their
+        datacenter and href, raised before any change (in check mode too); give one of them as the error says.
     type: str
   cluster:
-    description: Restore into this cluster (name as the backup server lists it) instead of the original location.
+    description:
+      - Restore into this cluster instead of the original location, by name as the backup server lists it, as
+        C(<datacenter>/<name>), or by its href. A name that several clusters carry is an error, as for O(host).
     type: str
   datastore_map:
     description:
       - Source datastore name to target datastore name, for the restored VM's disks. Source names are those of the
         recovery point's datastores; target names are the backup server's.
+      - A target may be given as C(<datacenter>/<name>) (the datacenter of the hosts that mount it) or as its href;
+        a name that several datastores carry is an error listing them, raised before any change.
+      - Keys and values are non-empty strings; any other entry is refused before any call, all of them in one
+        message.
     type: dict
   network_map:
     description:
@@ -170,6 +182,10 @@ options:
         a mapped network are connected to the target; unmapped adapters stay disconnected.
       - Source names are those of the recovery point's networks; target names are networks of O(host) or O(cluster),
         else of the host the recovery point was taken on.
+      - A target may be given as C(<datacenter>/<name>) or as its href; a name that several networks carry is an error
+        listing them, raised before any change.
+      - Keys and values are non-empty strings; any other entry is refused before any call, all of them in one
+        message.
     type: dict
   folder:
     description: Inventory folder path of the restored VM, for example C(/DC0/vm/restored). Default is the original.
@@ -209,6 +225,7 @@ options:
     description:
       - Seconds to wait, in all. On timeout the message names the restore session; the job keeps running on the
         server, and running the task again follows that session instead of starting another restore.
+      - From 1 to 604800 (a week). A value outside is refused before anything is read or posted.
     type: int
     default: 3600
 notes:
@@ -218,6 +235,11 @@ notes:
     Running the task again finds the restore session that the lost request started.
   - The request records of replacing restores are a custom attribute of vCenter's root folder,
     C(sovereign.vm_backup.restore_requests); the vCenter user needs the privilege to set it there too.
+  - Once a replacing restore took effect, a marker or request record that vCenter refuses to write (for example
+    C(NoPermission) for a user without C(Global.SetCustomField)) does not fail the task; it succeeds with a warning
+    that names the restored VM and what a re-run does. The request record is kept, so that a re-run writes the
+    marker and restores nothing again. Other vSphere faults fail the task with the privilege or the state at fault
+    and a fix.
   - Concurrent plays must not restore the same VM at the same time.
 seealso:
   - module: sovereign.vm_backup.vm_backup_policy
@@ -445,6 +467,7 @@ removed:
 """
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils import _module
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import restore_request
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import restore as restore_service
 
 
@@ -474,11 +497,17 @@ def main():
         ),
         mutually_exclusive=[("host", "cluster")],
         supports_check_mode=True,
+        ranges=restore_request.RANGES,
+        string_maps=restore_request.STRING_MAPS,
+        texts=restore_request.TEXTS,
     )
     request = {key: module.params[key] for key in (
         "vm", "recovery_point", "copy", "mode", "name", "state", "overwrite", "keep_current", "restore_id", "reprotect",
         "host", "cluster",
         "datastore_map", "network_map", "folder", "power_on", "wait", "timeout", "test_result", "skip_if_tested")}
+    # The option combinations and recovery_point are checked again by the service; here, before any call.
+    _module.precheck(module, lambda: (restore_request.check_request(request),
+                                      restore_request.parse_recovery_point(request["recovery_point"])))
     _module.run_with_clients(module, lambda spp, vsphere: restore_service.converge(
         spp, vsphere, request, check_mode=module.check_mode, progress=module.log))
 

@@ -188,6 +188,20 @@ def test_listings_carry_total_and_next_page_and_honour_paging(spp, fresh_vm):
     _assert_api_error(spp.raw("GET", "/api/hypervisor/1001/vm", params={"pageSize": 10001}), 400)
 
 
+def test_a_change_between_two_pages_shows_on_the_next_page(spp):
+    """Each listing is kept between its pages (ViewCache.listing) until a VM changes: the next page is never stale."""
+    first = spp.get("/api/hypervisor/1001/vm", pageSize=1, pageStartIndex=0)["vms"][0]
+    second = spp.get("/api/hypervisor/1001/vm", pageSize=1, pageStartIndex=1)["vms"][0]
+    spp.assign([second], ["Silver"])
+    again = spp.get("/api/hypervisor/1001/vm", pageSize=1, pageStartIndex=1)["vms"][0]
+    assert again["id"] == second["id"] and again["storageProfiles"] == ["Silver"]
+    search = {"params": {"resourceType": "vdisk", "pageSize": 1}, "json": {"name": first["name"], "hypervisorType": "vmware"}}
+    disks = spp.call("POST", "/api/hypervisor/search", **search)["vdisks"]
+    spp.assign(disks, ["Bronze"])
+    found = spp.call("POST", "/api/hypervisor/search", **search)["vdisks"]
+    assert found[0]["id"] == disks[0]["id"] and found[0]["storageProfiles"] == ["Bronze"]
+
+
 def test_default_page_size_is_100(spp):
     for number in range(101):
         spp.call("POST", "/ngp/slapolicy", expect=201, json=_sla_body(f"Extra{number}"))

@@ -281,8 +281,8 @@ def remove_snapshots(client, name):
     wait(find_vm(client, name).RemoveAllSnapshots_Task())
 
 
-def tag_vms(client, env, tag_name, vm_names):
-    """Create a category and a tag through vCenter's tagging REST API and attach it to the VMs."""
+def _tagging(env):
+    """A requests session logged in to vCenter's tagging REST API, and the API's base URL."""
     import requests  # pylint: disable=import-outside-toplevel
 
     base = "https://%s:%s/rest/com/vmware/cis" % (env["VMWARE_HOST"], env["VMWARE_PORT"])
@@ -291,11 +291,58 @@ def tag_vms(client, env, tag_name, vm_names):
     http.verify = env["VMWARE_CA_PATH"]
     token = http.post(base + "/session", auth=(env["VMWARE_USER"], env["VMWARE_PASSWORD"]), timeout=30).json()["value"]
     http.headers["vmware-api-session-id"] = token
-    category = http.post(base + "/tagging/category", timeout=30, json={"create_spec": {
-        "name": "cat-" + tag_name, "description": "", "cardinality": "MULTIPLE", "associable_types": []}}).json()["value"]
+    return http, base
+
+
+def tag_vms(client, env, tag_name, vm_names, category=None):
+    """Create a category (``cat-<tag name>`` unless named) and a tag through vCenter's tagging REST API and attach it
+    to the VMs; returns the category id."""
+    http, base = _tagging(env)
+    category_id = http.post(base + "/tagging/category", timeout=30, json={"create_spec": {
+        "name": category or "cat-" + tag_name, "description": "", "cardinality": "MULTIPLE",
+        "associable_types": []}}).json()["value"]
     tag = http.post(base + "/tagging/tag", timeout=30, json={"create_spec": {
-        "name": tag_name, "description": "", "category_id": category}}).json()["value"]
+        "name": tag_name, "description": "", "category_id": category_id}}).json()["value"]
     for name in vm_names:
         response = http.post(base + "/tagging/tag-association/id:%s" % tag, params={"~action": "attach"}, timeout=30,
                              json={"object_id": {"id": moref(find_vm(client, name)), "type": "VirtualMachine"}})
         response.raise_for_status()
+    http.close()
+    return category_id
+
+
+def delete_tag_category(env, category_id):
+    """Delete a tag category and its tags (tagging REST API)."""
+    http, base = _tagging(env)
+    http.delete(base + "/tagging/category/id:%s" % category_id, timeout=30).raise_for_status()
+    http.close()
+
+
+# -- a second datacenter whose names repeat the first one's -------------------------------------------------------
+
+def add_twin_datacenter(client, name, cluster, host, datastore, datastore_path):
+    """A datacenter ``name`` with a cluster, a standalone host and a local datastore (at ``datastore_path``, a local
+    directory: the simulator runs here) named like the first datacenter's; the simulator gives the host a
+    ``VM Network`` of its own. Everything but the datacenter sits in a host subfolder, which can be destroyed with
+    its content (the simulator cannot destroy a cluster)."""
+    datacenter = client.content.rootFolder.CreateDatacenter(name=name)
+    folder = datacenter.hostFolder.CreateFolder("twin")
+    folder.CreateClusterEx(name=cluster, spec=vim.cluster.ConfigSpecEx())
+    added = wait(folder.AddStandaloneHost_Task(spec=vim.host.ConnectSpec(hostName=host, force=True),
+                                               addConnected=True))
+    # The simulator answers the host, vCenter its compute resource.
+    added = added if isinstance(added, vim.HostSystem) else added.host[0]
+    added.configManager.datastoreSystem.CreateLocalDatastore(name=datastore, path=datastore_path)
+    return datacenter
+
+
+def remove_twin_datacenter(client, name):
+    """Destroy the datacenter ``add_twin_datacenter`` made: its datastores, its host subfolder, then itself."""
+    datacenter = next((dc for dc in _every(client, vim.Datacenter) if dc.name == name), None)
+    if datacenter is None:
+        return
+    for datastore in list(datacenter.datastore):
+        wait(datastore.Destroy_Task())
+    for folder in list(datacenter.hostFolder.childEntity):
+        wait(folder.Destroy_Task())
+    wait(datacenter.Destroy_Task())

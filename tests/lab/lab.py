@@ -150,8 +150,12 @@ class Lab:
     """Start and stop the two lab servers. ``env`` holds the variables the modules read."""
 
     def __init__(self, directory=DEFAULT_DIR, datacenters=1, clusters=1, cluster_hosts=2, hosts=1, vms=2,
-                 speed=0.05, vcsim_binary=VCSIM_BINARY, python=sys.executable, profile=None):
+                 speed=0.05, vcsim_binary=VCSIM_BINARY, python=sys.executable, profile=None, spp_password=None,
+                 vcenter_password=None):
+        """``spp_password`` and ``vcenter_password``: the servers' passwords (random by default); a test of redaction
+        gives short ones."""
         self.directory = os.path.abspath(directory)
+        self.passwords = {"spp": spp_password, "vcenter": vcenter_password}
         self.model = dict(datacenters=datacenters, clusters=clusters, cluster_hosts=cluster_hosts, hosts=hosts, vms=vms)
         self.speed = speed
         self.profile = choose_profile(profile)
@@ -185,8 +189,8 @@ class Lab:
         self.stop()
         certs.generate(self._path("certs"))
         server_cert, server_key = self._path("certs/server.pem"), self._path("certs/server-key.pem")
-        vcenter_password = secrets.token_hex(12)
-        spp_password = secrets.token_hex(12)
+        vcenter_password = self.passwords["vcenter"] or secrets.token_hex(12)
+        spp_password = self.passwords["spp"] or secrets.token_hex(12)
 
         model = self.model
         vcsim, log = self._spawn("vcsim", [

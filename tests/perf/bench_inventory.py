@@ -88,15 +88,17 @@ class Tool:
             ANSIBLE_CALLBACKS_ENABLED=CALLBACK)
         self.env.update(extra_env or {})
 
-    def run_task(self, directory, name, module):
-        """Run ``module`` (default options) after a warm-up ``ping``; return ``(task seconds, result)``.
+    def run_task(self, directory, name, module, args=None, variables=None):
+        """Run ``module`` (default options, or ``args``) after a warm-up ``ping``; return ``(task seconds, result)``.
 
-        The task is timed by the callback; the whole ansible-playbook run is timed too, for stderr only.
+        ``variables`` become the play's vars. The task is timed by the callback; the whole ansible-playbook run is timed
+        too, for stderr only.
         """
-        play = {"name": name, "hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": [
-            {"name": "Warm up", "ansible.builtin.ping": {}},
-            {"name": name, module: {}},
-        ]}
+        play = {"name": name, "hosts": "localhost", "connection": "local", "gather_facts": False,
+                "vars": variables or {}, "tasks": [
+                    {"name": "Warm up", "ansible.builtin.ping": {}},
+                    {"name": name, module: args or {}},
+                ]}
         playbook = os.path.join(directory, name + ".yml")
         times = os.path.join(directory, name + ".times.json")
         with open(playbook, "w", encoding="utf-8") as handle:

@@ -16,12 +16,14 @@ import sys
 import bench_inventory
 import bench_listing
 import bench_policy
+import bench_scale
 from benchlib import BenchError, Stopwatch, check_prerequisites, progress
 
 SECTIONS = {
     "listing": bench_listing.run,  # issue 2: 10,000 VMs through both clients, against per-VM attribute reads
     "policy": bench_policy.run,  # issue 3: 1,000 assignments in one task, against a loop of single-VM tasks
     "inventory": bench_inventory.run,  # the coverage report of 2,750 and 10,000 VMs, against vmware_vm_info
+    "scale": bench_scale.run,  # issue 14: inventory and a no-op convergence over 1,000, 10,000 and 50,000 VMs
 }
 
 

@@ -61,6 +61,7 @@ class FakeSpp:
 
     def __init__(self, ssl_context=None):
         self.routes = {}
+        self.password = SPP_PASSWORD  # what the login accepts; a test may set a short one
         self.requests = []
         self.sessions = set()
         self.issued = []
@@ -95,7 +96,7 @@ class FakeSpp:
             self.sessions.clear()
 
     def _login(self, request):
-        expected = "Basic " + base64.b64encode(("%s:%s" % (SPP_USER, SPP_PASSWORD)).encode()).decode()
+        expected = "Basic " + base64.b64encode(("%s:%s" % (SPP_USER, self.password)).encode()).decode()
         if request.headers.get("Authorization") != expected:
             return Reply(401, {"id": "AuthenticationFailed", "description": "bad credentials", "title": "Error"})
         session_id = secrets.token_hex(16)

@@ -171,9 +171,10 @@ def running_conflicts(groups, running, names):
     return violations
 
 
-def entries_by_name(entries, names):
-    """``{name: [entries about it]}`` for each of ``names``, in log order: one matcher, one match per log line."""
-    matcher = LogMentions(names)
+def entries_by_name(entries, names, matcher=None):
+    """``{name: [entries about it]}`` for each of ``names``, in log order: one matcher, one pass per log line.
+    ``matcher``: a ``LogMentions`` of ``names`` built once for the run (built here when not given)."""
+    matcher = matcher or LogMentions(names)
     about = {name: [] for name in names}
     for entry in entries:
         for name in matcher.names_in(entry):

@@ -32,8 +32,11 @@ FLAGS = coverage_model.FLAGS
 CSV_COLUMNS = ("VM", "moref", "power state", "policies", "disk policies", "held policies", "last backup",
                "last backup policy", "compliant", "flags", "reasons", "known to backup", "folder", "datacenter",
                "cluster", "host")
-# A spreadsheet runs a cell that starts with one of these as a formula; such cells get a leading apostrophe.
+# A spreadsheet runs a cell that starts with one of these as a formula; such cells get a leading apostrophe. A value
+# that starts with an apostrophe gets one too, so that a leading apostrophe in the file is always the guard's: drop
+# it and the value is back, whatever it is ("'=1" read back would otherwise be "=1").
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_GUARDED_STARTS = _FORMULA_STARTS + ("'",)
 DEFAULT_TITLE = "Backup coverage"
 
 
@@ -131,7 +134,7 @@ def render_json(report):
 
 def _cell(value):
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    return "'" + text if text.startswith(_GUARDED_STARTS) else text
 
 
 def reason_text(vm):

@@ -133,11 +133,15 @@ def _vm_record(vm, spp_vm, spp_disks):
 
 def missing_from_backup(vcenter_only, wanted):
     """The requested VMs (by name, moref or instance UUID) that the backup server does not know yet."""
+    if not wanted:
+        return []  # no index of every VM for nothing
     index = VmIndex(vcenter_only)
     return [ref for ref in wanted if index.knows(ref)]
 
 
 def unknown_everywhere(vms, vcenter_only, wanted):
     """The requested VMs that vCenter does not know either: waiting for a rescan cannot help them."""
+    if not wanted:
+        return []
     index = VmIndex(list(vms) + list(vcenter_only))
     return [ref for ref in wanted if not index.knows(ref)]

@@ -10,12 +10,16 @@ Considered private: only this collection may import it.
 
 from __future__ import annotations
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _time
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _arguments, _time
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest
 
 MODES = ("test", "clone", "production")
 STATES = ("present", "promoted", "cloned", "absent")
 TEST_ONLY_STATES = ("promoted", "cloned", "absent")
+# The module checks these before any call (``_module.connected_module``); ``request_problems`` again, for any caller.
+RANGES = {"timeout": _arguments.WAIT_SECONDS}
+STRING_MAPS = {"datastore_map": "datastore name", "network_map": "network name"}
+TEXTS = {"vm": "a VM name, moref or instance UUID"}
 
 
 def iso_time(epoch_ms):
@@ -39,9 +43,10 @@ def parse_recovery_point(value):
 
 
 def request_problems(request):
-    """Option combinations the argument spec cannot express, one sentence each; ``[]`` when the request is sound."""
+    """Option combinations the argument spec cannot express, and values out of their range (``RANGES``,
+    ``STRING_MAPS``), one sentence each; ``[]`` when the request is sound."""
     mode, state = request["mode"], request["state"]
-    problems = []
+    problems = _arguments.option_problems(request, RANGES, STRING_MAPS, texts=TEXTS)
     if state in TEST_ONLY_STATES and mode != "test":
         problems.append("state %s applies to test restores only (mode: test), not to mode %s" % (state, mode))
     if mode == "production" and request.get("name"):

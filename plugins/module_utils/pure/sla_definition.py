@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _arguments
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._time import epoch_ms
 
@@ -19,10 +20,35 @@ TRIGGER_TYPES = {"subhourly": "SUBHOURLY", "hourly": "HOURLY", "daily": "DAILY",
                  "monthly": "MONTHLY"}
 WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
 ACTIVATE_ROUNDING_MS = 5 * 60 * 1000  # SPP rounds a schedule's activateDate to 5 minutes
+# The range of each numeric option of backup_sla_policy (``_arguments``): the module checks them before any call,
+# and the functions below again, for any other caller.
+RANGES = {
+    "retention.days": (1, 36500),
+    "retention.recovery_points": (1, 100000),
+    "schedule.interval": (1, 999),
+    "schedule.monthdays[]": (1, 31),
+}
 
 
 class InvalidDefinition(ValueError):
     """The options describe no valid SLA policy; the message says which option and why."""
+
+
+def _in_range(option, value):
+    """``value`` of ``option`` (a path of ``RANGES``) as an int; ``InvalidDefinition`` when outside its range."""
+    problem = _arguments.range_problem(option, value, *RANGES[option])
+    if problem:
+        raise InvalidDefinition(problem)
+    return value
+
+
+def site_problem(site, sites):
+    """Why ``site`` is not the name of one of the backup server's ``sites`` (its ``/api/site`` records); None when
+    it is, or unset. Checked before any write: the server would refuse it, and check mode would plan a change."""
+    names = sorted({str(item.get("name")) for item in sites or [] if item.get("name")})
+    if site is None or site in names:
+        return None
+    return "site %s does not exist on the backup server; its sites: %s" % (site, ", ".join(names) or "none")
 
 
 def parse_start(value):
@@ -60,9 +86,7 @@ def trigger_from_schedule(schedule):
             raise InvalidDefinition("schedule.every must be one of %s" % ", ".join(TRIGGER_TYPES))
         trigger["type"] = TRIGGER_TYPES[every]
     if schedule.get("interval") is not None:
-        if int(schedule["interval"]) < 1:
-            raise InvalidDefinition("schedule.interval must be 1 or more")
-        trigger["frequency"] = int(schedule["interval"])
+        trigger["frequency"] = _in_range("schedule.interval", schedule["interval"])
     if schedule.get("start") is not None:
         trigger["activateDate"] = parse_start(schedule["start"])
     if schedule.get("timezone") is not None:
@@ -91,10 +115,21 @@ def desired_subpolicy(site=None, retention=None, schedule=None, encryption=None)
         days, points = retention.get("days"), retention.get("recovery_points")
         if (days is None) == (points is None):
             raise InvalidDefinition("retention takes exactly one of days or recovery_points")
-        wanted["retention"] = {"age": int(days)} if days is not None else {"numsnapshots": int(points)}
+        if days is not None:
+            wanted["retention"] = {"age": _in_range("retention.days", days)}
+        else:
+            wanted["retention"] = {"numsnapshots": _in_range("retention.recovery_points", points)}
     if schedule:
         wanted["trigger"] = trigger_from_schedule(schedule)
     return wanted
+
+
+def check_definition(site=None, retention=None, schedule=None, encryption=None):
+    """``desired_subpolicy``'s checks, as the ``InvalidRequest`` a module fails with before any call."""
+    try:
+        desired_subpolicy(site=site, retention=retention, schedule=schedule, encryption=encryption)
+    except InvalidDefinition as error:
+        raise InvalidRequest("%s; nothing was changed" % error) from None
 
 
 def backup_subpolicy(definition):

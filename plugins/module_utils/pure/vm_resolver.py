@@ -7,7 +7,9 @@
 Considered private: only this collection may import it. Records are dicts with at least ``name`` and ``moref``
 (``instance_uuid``, ``folder`` and ``template`` when known): the vCenter listing, or joined inventory records.
 A moref or an instance UUID names one VM. A name may be shared: then the reference is ambiguous, and the error
-lists the candidates so that the user can name one by moref or instance UUID. Templates are never targets.
+lists the candidates so that the user can name one by moref or instance UUID. A VM may also be named like another
+VM's moref or instance UUID (a VM named ``vm-42``): that reference is ambiguous too, never silently the other VM.
+Templates are never targets.
 """
 
 from __future__ import annotations
@@ -25,8 +27,11 @@ def describe_candidate(record):
 
 
 def ambiguous_message(ref, candidates):
-    return ("%d VMs are named %s: %s; name one by moref or instance UUID"
-            % (len(candidates), ref, "; ".join(describe_candidate(record) for record in candidates)))
+    described = "; ".join(describe_candidate(record) for record in candidates)
+    if all(record.get("name") == ref for record in candidates):
+        return "%d VMs are named %s: %s; name one by moref or instance UUID" % (len(candidates), ref, described)
+    return ("%d VMs answer to %s, by name or as their moref or instance UUID: %s; name one by instance UUID, or by a "
+            "moref that no VM has as its name" % (len(candidates), ref, described))
 
 
 def not_found_message(ref):
@@ -48,10 +53,12 @@ class VmIndex:
             self.by_name.setdefault(record.get("name"), []).append(record)
 
     def candidates(self, ref):
-        """Every record that ``ref`` may name: one for a moref or an instance UUID, all the VMs of that name."""
-        if ref in self.by_id:
-            return [self.by_id[ref]]
-        return sorted(self.by_name.get(ref, []), key=lambda record: record["moref"])
+        """Every record that ``ref`` may name: the VM whose moref or instance UUID it is, and all the VMs of that name."""
+        found = list(self.by_name.get(ref, []))
+        identified = self.by_id.get(ref)
+        if identified is not None and all(record is not identified for record in found):
+            found.append(identified)
+        return sorted(found, key=lambda record: record["moref"])
 
     def problem(self, ref):
         """None when ``ref`` names exactly one VM; else ``{"ref", "problem", "candidates", "message"}``."""

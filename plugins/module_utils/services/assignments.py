@@ -7,8 +7,9 @@
 Considered private: only this collection may import it. Reads: one PropertyCollector listing of vCenter VMs, one
 paged listing each of SPP VMs, vdisks, SLA policies, jobs and sites (plus the tag associations when a tag selector
 is used, and the current options of the VMs whose options the task sets). Writes: one ``applySLAPolicies`` call per
-distinct resulting policy set and one ``applyOptions`` call per distinct options dict. Check mode skips only the
-writes.
+distinct resulting policy set and one ``applyOptions`` call per distinct options dict, between two more listings of
+SPP VMs (and vdisks, when a disk is written) that catch a concurrent writer (``_write_batches``). Check mode skips
+only the writes and those two listings.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import fnmatch
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import joined_inventory
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import assignment_plan
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import concurrent_change
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import rules
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.vm_resolver import VmIndex, ambiguous_message
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
     ApiError,
+    ConcurrentChange,
     ConnectionFailure,
     InvalidRequest,
     PartialApply,
@@ -148,9 +151,39 @@ def desired_options(items, records, tagged, defaults):
     return wanted
 
 
-def _write_batches(spp, plan, options_plan, reader, current, policies_by_name):
-    """Send the writes; on a failure part-way, raise PartialApply saying what was and was not applied."""
-    calls = [("assign", batch) for batch in plan["batches"]] + [("options", batch) for batch in options_plan["batches"]]
+def server_sets(spp, changes, current, hypervisors, page_size=1000):
+    """``{(vm_key, disk): sorted names, or None when the server no longer has it}``: the sets that the resources of
+    ``changes`` hold on the backup server now. One paged VM listing, plus one vdisk listing when a disk is among them
+    (the search, else the ``links.vdisks`` of those disks' VMs only): never one read per VM."""
+    vms_by_id = {vm.get("id"): vm for vm in spp_listing.list_vms(spp, page_size=page_size, hypervisors=hypervisors)}
+    disks_by_id = {}
+    owners = sorted({current["vms"][change["vm"]]["spp_id"] for change in changes if change["disk"] is not None})
+    if owners:
+        owner_vms = [vms_by_id[spp_id] for spp_id in owners if spp_id in vms_by_id]
+        disks_by_id = {disk.get("id"): disk for disk in spp_listing.list_vdisks(spp, page_size=page_size, vms=owner_vms)}
+    sets = {}
+    for change in changes:
+        vm = current["vms"][change["vm"]]
+        if change["disk"] is None:
+            found = vms_by_id.get(vm["spp_id"])
+        else:
+            found = disks_by_id.get(vm["disks"][change["disk"]]["spp_id"])
+        sets[(change["vm"], change["disk"])] = None if found is None else sorted(found.get("storageProfiles") or [])
+    return sets
+
+
+def _hypervisors_of(spp, changes, current, reader):
+    """The hypervisors whose VM listings hold the resources of ``changes``: their VM objects name them
+    (``hypervisorKey``), so only those vCenters are listed; all of them when one does not say."""
+    keys = {reader.spp_vms_by_id.get(current["vms"][change["vm"]]["spp_id"], {}).get("hypervisorKey")
+            for change in changes}
+    if not keys or None in keys:
+        return spp_listing.list_hypervisors(spp, page_size=reader.page_size)
+    return [{"id": key} for key in sorted(keys)]
+
+
+def _send(spp, calls, reader, current, policies_by_name):
+    """Send the write calls; on a failure part-way, raise PartialApply saying what was and was not applied."""
     for done, (kind, batch) in enumerate(calls):
         try:
             if kind == "assign":
@@ -169,6 +202,33 @@ def _write_batches(spp, plan, options_plan, reader, current, policies_by_name):
             if done == 0:
                 raise
             raise PartialApply(done, len(calls), error) from error
+
+
+def _write_batches(spp, plan, options_plan, reader, current, policies_by_name):
+    """Send the writes, between two reads of the policy sets they replace (``pure.concurrent_change``): just before,
+    a set changed since the plan fails the task with nothing written; just after, a set that lost this task's change
+    fails it. Returns the warnings (a set changed again after the write, this task's change kept).
+
+    ``applySLAPolicies`` takes no condition, so this is the only guard SPP allows against a lost update. The reads
+    are made only when there is an assignment to write: a converged run reads nothing more. Options are not read
+    back: SPP has no bulk read of them, and an options write sets values, it does not replace a set."""
+    changes = plan["changes"]
+    calls = [("assign", batch) for batch in plan["batches"]] + [("options", batch) for batch in options_plan["batches"]]
+    if not changes:
+        _send(spp, calls, reader, current, policies_by_name)
+        return []
+    hypervisors = _hypervisors_of(spp, changes, current, reader)
+    stale = concurrent_change.changed_since_read(changes, server_sets(spp, changes, current, hypervisors,
+                                                                      page_size=reader.page_size))
+    if stale:
+        raise ConcurrentChange(concurrent_change.before_write_message(stale), conflicts=stale, changed=False)
+    _send(spp, calls, reader, current, policies_by_name)
+    now = server_sets(spp, changes, current, hypervisors, page_size=reader.page_size)
+    lost = concurrent_change.lost_after_write(changes, now)
+    if lost:
+        raise ConcurrentChange(concurrent_change.after_write_message(lost, len(calls)), conflicts=lost, changed=True)
+    rewritten = concurrent_change.rewritten_after_write(changes, now)
+    return [concurrent_change.rewritten_warning(rewritten)] if rewritten else []
 
 
 def with_planned_policies(policies, planned):
@@ -194,7 +254,8 @@ def converge(spp, vsphere, items, state="present", purge=False, scope=None, purg
     intents = expand_assignments(items, records, tagged)
 
     rescanned = False
-    unknown = sorted({i["vm"] for i in intents if i["vm"] in {r["moref"] for r in first["vcenter_only"]}})
+    only_in_vcenter = {r["moref"] for r in first["vcenter_only"]}  # built once: not once per intent
+    unknown = sorted({i["vm"] for i in intents if i["vm"] in only_in_vcenter})
     if unknown and rescan and not check_mode:
         found = joined_inventory.collect_inventory(spp, vsphere, reader=reader, rescan_until_visible=unknown,
                                                    timeout=rescan_timeout, progress=progress)
@@ -220,11 +281,12 @@ def converge(spp, vsphere, items, state="present", purge=False, scope=None, purg
 
     rules.ensure_rules(current, plan, enforce=enforce, options_plan=options_plan)
 
+    warnings = []
     if not check_mode and (plan["batches"] or options_plan["batches"]):
-        _write_batches(spp, plan, options_plan, reader, current, {p["name"]: p for p in policies})
+        warnings = _write_batches(spp, plan, options_plan, reader, current, {p["name"]: p for p in policies})
 
     changed = bool(plan["changes"] or options_plan["changes"])
-    return {
+    result = {
         "changed": changed,
         "changes": plan["changes"],
         "option_changes": options_plan["changes"],
@@ -233,3 +295,6 @@ def converge(spp, vsphere, items, state="present", purge=False, scope=None, purg
         "summary": assignment_plan.summarize(plan, options_plan),
         "diff": assignment_plan.diff_of(plan, current, options_plan),
     }
+    if warnings:
+        result["warnings"] = warnings
+    return result

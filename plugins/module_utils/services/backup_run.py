@@ -19,10 +19,15 @@ is ever sent twice: when its answer is lost (or is a 429/502/503/504, which may 
 ``spp/backup.py`` and ``spp/jobs.py`` look for the job session that started since the POST and the run follows it;
 when none shows up, the run fails with ``AmbiguousResult``, which says where to look.
 
-Reads after the sessions end: each session's WARN and ERROR log lines (one listing per session), and for each VM of the
-run its newest recovery point (one small read per VM, through ``links.latestversion``). The VM listing carries the
-newest point's time but not its id, session or consistency, which the result reports, so this per-VM read is needed;
-it is bounded by the targets of the run.
+Reads after the sessions end, for all the sessions that ended together: each session's WARN and ERROR log lines (one
+paged listing per session), matched against the run's VM names in one pass per line (``pure.log_mentions``, built once
+per run); then the recovery point each VM got. The result reports the point's id, session and consistency, which only
+the point itself carries: the public record has no bulk route to them, so each VM that may have a new point is read
+through ``links.latestversion``, ``PARALLEL_READS`` at a time (``spp/listing.py``), never in a plain loop. Beyond
+``DIRECT_READS_UP_TO`` VMs, one paged search of the recovery catalogue (``from=recovery``) first tells which VMs have
+points at all, and when the server fills in their time, which are older than the session: those are not read. A
+whole-policy run of 10,000 VMs thus reads, eight at a time, the VMs that have points (only those with a new one when
+the server dates them), and never the others.
 
 Which VMs run when ``skip_if_backed_up_within`` finds a recent point for some of them only: the others run, and the
 recent ones are reported as ``skipped`` with the point that satisfied the condition. With ``policy`` alone this turns
@@ -46,10 +51,12 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
     WaitTimeout,
 )
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import backup as spp_backup
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import versions as spp_versions
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.log_mentions import LogMentions
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.backup_run_plan import (
     MAX_ROUNDS,
     REPORTED_LOG_TYPES,
@@ -94,6 +101,7 @@ class BackupRun:
         self.history = []
         self.last_lines = {}
         self.logs = {}  # session id -> WARN/ERROR entries
+        self._mentions = None  # LogMentions of the run's VM names, built once (see _settle)
         self.stopwatch = Deadline(0, clock)  # only its elapsed() is read: the run's duration
 
     # -- pieces of I/O ---------------------------------------------------------------------------------------
@@ -139,16 +147,55 @@ class BackupRun:
             self.outcomes[moref] = {"outcome": "running", "session_id": session_id, "version": None, "messages": []}
         return record
 
-    def _settle(self, record):
-        """Outcomes of the VMs of a session that has ended; returns the morefs it did not concern (attached runs)."""
-        session = self.seen.get(record["id"]) or spp_jobs.get_session(self.spp, record["id"])
+    def _settle_all(self, records):
+        """Settle sessions that ended together: ``{session id: morefs it did not concern}`` (see ``_settle``). Their
+        VMs' recovery points are read in one go (``_session_points``)."""
+        sessions = {record["id"]: self.seen.get(record["id"]) or spp_jobs.get_session(self.spp, record["id"])
+                    for record in records}
+        points = self._session_points(records, sessions)
+        return {record["id"]: self._settle(record, sessions[record["id"]], points) for record in records}
+
+    def _session_points(self, records, sessions):
+        """``{(session id, moref): the recovery point that session made for the VM, or None}``, in bulk.
+
+        Beyond ``DIRECT_READS_UP_TO`` VMs, one paged search of the recovery catalogue leaves out the VMs without any
+        point, and those whose newest point (when the server gives its time) is older than the session. The others
+        are read through ``latestversion``, ``PARALLEL_READS`` at a time.
+        """
+        wanted = [(record["id"], moref) for record in records for moref in record["morefs"]]
+        catalogue = None
+        if len(wanted) > spp_listing.DIRECT_READS_UP_TO:
+            catalogue = spp_listing.vms_with_points(self.spp)
+        if catalogue is not None:
+            wanted = [(session_id, moref) for session_id, moref in wanted
+                      if _may_hold_a_point_since(catalogue.get(str(self._spp_vm(moref).get("id"))),
+                                                 sessions[session_id].get("start"))]
+            self.log("%d of the VM(s) that ended may have a new recovery point; reading them" % len(wanted))
+
+        def read(item):
+            session_id, moref = item
+            return spp_versions.version_of_session(self.spp, self._spp_vm(moref), session_id,
+                                                   since=sessions[session_id].get("start"))
+
+        points = {(record["id"], moref): None for record in records for moref in record["morefs"]}
+        points.update(zip(wanted, spp_listing.read_in_parallel(self.spp, read, wanted)))
+        return points
+
+    def _settle(self, record, session=None, points=None):
+        """Outcomes of the VMs of a session that has ended; returns the morefs it did not concern (attached runs).
+        ``session`` and ``points`` come from ``_settle_all``; a session settled alone reads them here."""
+        if session is None or points is None:
+            return self._settle_all([record])[record["id"]]
         entries = spp_jobs.get_session_logs(self.spp, record["id"], types=REPORTED_LOG_TYPES)
         self.logs[record["id"]] = entries
-        about = entries_by_name(entries, [target["name"] for target in self.records.values()])
+        names = [target["name"] for target in self.records.values()]
+        if self._mentions is None:
+            self._mentions = LogMentions(names)
+        about = entries_by_name(entries, names, matcher=self._mentions)
         leftover = []
         for moref in record["morefs"]:
             mine = about.get(self.records[moref]["name"], [])
-            version = spp_versions.version_of_session(self.spp, self._spp_vm(moref), record["id"], since=session.get("start"))
+            version = points.get((record["id"], moref))
             outcome = vm_outcome(session, version, mine, record["started"])
             if outcome is None:
                 leftover.append(moref)
@@ -278,8 +325,9 @@ class BackupRun:
             except WaitTimeout:
                 self._timed_out(batch, timeout)
             pending = []
+            settled = self._settle_all(batch)
             for record in batch:
-                leftover = self._settle(record)
+                leftover = settled[record["id"]]
                 if leftover:
                     self.log("session %s that this task followed did not back up %s; starting their own backup"
                              % (record["id"], self._names(leftover)))
@@ -305,17 +353,29 @@ class BackupRun:
 
     def _timed_out(self, batch, timeout):
         """Settle what did end, then raise ``WaitTimeout`` naming the sessions still running (never a failure)."""
-        running = []
+        running, ended = [], []
         for record in batch:
             session = self.seen.get(record["id"]) or {}
             if not spp_answers.is_settled(spp_answers.session_status(session)):
                 running.append((record["id"], session))
-                continue
-            for moref in self._settle(record):
+            else:
+                ended.append(record)
+        settled = self._settle_all(ended) if ended else {}
+        for record in ended:
+            for moref in settled[record["id"]]:
                 self.outcomes[moref] = {"outcome": "skipped", "session_id": None, "version": None, "messages": [
                     "not backed up: session %s, which this task followed, did not include it, and the wait ran out "
                     "before its own backup could start" % record["id"]]}
         raise _StillRunning(running, timeout)
+
+
+def _may_hold_a_point_since(item, since):
+    """Whether a VM of the recovery catalogue (its search item, None when absent) may hold a point made at or after
+    ``since`` (epoch ms; None: unknown). Absent: it has no point at all. Without a time in the item: it may."""
+    if item is None:
+        return False
+    newest = spp_answers.last_protection_time(item)
+    return newest is None or since is None or newest >= int(since)
 
 
 class _StillRunning(Exception):

@@ -40,13 +40,15 @@ def collect_coverage(spp, vsphere, rpo="24h", include=coverage_model.DEFAULT_INC
                                                timeout=rescan_timeout, check_mode=check_mode, progress=progress,
                                                reader=reader)
     now_ms = int(clock() * 1000)
-    held_jobs = spp_answers.held_job_names(spp_jobs.list_jobs(spp, page_size=page_size))
-    held = {policy["name"]: spp_answers.sla_job_name(policy["name"]) in held_jobs
-            for policy in spp_policies.list_sla_policies(spp, page_size=page_size)}
-    sessions = spp_jobs.list_backup_sessions(spp, now_ms - 7 * coverage_model.DAY_MS, page_size) if "jobs" in wanted else None
-    last_backups = reader.last_backups([record["spp_id"] for record in found["vms"]], search_first=True)
-    coverage_model.assess(found["vms"], found["vcenter_only"], last_backups, held, now_ms, rpo_seconds, wanted)
-    found["summary"] = coverage_model.summarize(found["vms"], found["vcenter_only"], found["spp_only"], held, wanted, rpo,
-                                                rpo_seconds, now_ms, sessions)
+    with joined_inventory.collector_paused():  # the report's records are as many, and as free of cycles, as the read's
+        held_jobs = spp_answers.held_job_names(spp_jobs.list_jobs(spp, page_size=page_size))
+        held = {policy["name"]: spp_answers.sla_job_name(policy["name"]) in held_jobs
+                for policy in spp_policies.list_sla_policies(spp, page_size=page_size)}
+        sessions = (spp_jobs.list_backup_sessions(spp, now_ms - 7 * coverage_model.DAY_MS, page_size)
+                    if "jobs" in wanted else None)
+        last_backups = reader.last_backups([record["spp_id"] for record in found["vms"]], search_first=True)
+        coverage_model.assess(found["vms"], found["vcenter_only"], last_backups, held, now_ms, rpo_seconds, wanted)
+        found["summary"] = coverage_model.summarize(found["vms"], found["vcenter_only"], found["spp_only"], held, wanted,
+                                                    rpo, rpo_seconds, now_ms, sessions)
     coverage_model.gate(found["vms"], found["vcenter_only"], fail_on, found["summary"])
     return found

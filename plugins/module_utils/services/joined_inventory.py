@@ -14,6 +14,8 @@ listing does not carry them (``InventoryReader.last_backups``).
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import gc
 import time
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest, WaitTimeout
@@ -27,6 +29,23 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import lis
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import listing as vsphere_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
+
+
+@contextlib.contextmanager
+def collector_paused():
+    """Python's cyclic garbage collector paused while the inventories are read and joined (nesting is fine).
+
+    The listings allocate millions of objects (XML elements, JSON dicts) that form no reference cycle and that
+    reference counting frees; the collector only rescans them, and each of its full passes scans every object alive,
+    so with 10,000 VMs it took a quarter of the CPU time of the read, growing faster than the inventory.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class InventoryReader:
@@ -51,6 +70,10 @@ class InventoryReader:
         self._last_backups = {}
 
     def read(self, refresh_vcenter=False):
+        with collector_paused():
+            return self._read(refresh_vcenter)
+
+    def _read(self, refresh_vcenter):
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as vcenter_thread:
             listing = None
             if self._vcenter_vms is None or refresh_vcenter:

@@ -94,6 +94,9 @@ class PlannedRestore:
         self.state = None
         self.done = []  # names of the steps applied
         self.running = False  # the last step started something without waiting for it (wait: false)
+        # What could not be written once the restore was under way (``_progress``, ``_mark``): "record" -> {"error",
+        # "written_step"} (the step the record on vCenter still says), "marker" -> the error. Warnings, not failures.
+        self.unwritten = {}
 
     @property
     def kept(self):
@@ -102,12 +105,35 @@ class PlannedRestore:
         return renames[0] if renames else None
 
 
+def _error_text(error):
+    return (getattr(error, "message", None) or str(error) or type(error).__name__).rstrip(".")
+
+
 def _progress(task, work, step, **fields):
-    """Record that ``step`` is done (and ``fields``) in the request record of a replacing restore."""
+    """Record that ``step`` is done (and ``fields``) in the request record of a replacing restore.
+
+    Every call comes after the restore was posted: a write that fails must not hide the restore. The run goes on; the
+    record keeps the last step written (a re-run resumes from there, and finds the restore session when the record
+    does not name it), the next write carries the fields of this one, and ``_mark`` says what is left in a warning.
+    """
     if work.record is None:
         return
     record = dict(work.record, step=step, **fields)
-    work.record = restore_requests.write_record(task.vsphere, record_key(work.source), record)
+    try:
+        work.record = restore_requests.write_record(task.vsphere, record_key(work.source), record)
+    except Exception as error:  # pylint: disable=broad-except
+        work.unwritten.setdefault("record", {"error": error, "written_step": work.record.get("step", "started")})
+        work.record = record
+        task.log("could not record step %s of request %s on vCenter's root folder: %s"
+                 % (step, work.key, _error_text(error)))
+        if step == "posted" and not task.request.get("wait", True):  # this run ends here, without a marker
+            task.warnings.append(
+                "restore session %s of request %s was posted, but the request record on vCenter's root folder could "
+                "not be updated (%s): it still says step %s. The next run finds the session from its logs and "
+                "follows it; it posts no other restore." % (fields.get("session_id"), work.key, _error_text(error),
+                                                            work.unwritten["record"]["written_step"]))
+    else:
+        work.unwritten.pop("record", None)  # caught up: vCenter has the whole record again
 
 
 # -- the steps of a plan, by name ---------------------------------------------------------------------------------
@@ -199,17 +225,70 @@ def _protect(task, work):
 
 
 def _mark(task, work):
+    """Write the final marker on the restored VM. For a replacing restore, the restore is done by now: a marker that
+    cannot be written is a warning that says what happened and what to do (``_unmarked``), not a failure."""
     marker = work.details.get("marker") or {}
     source = dict(work.source, **(work.record or {}).get("source", {}))
     wanted = new_marker(source, work.point, task.request["mode"], work.session_id, work.state,
                         work.kept or marker.get("kept"), request=work.key, policies=work.policies)
+    moref = work.details["moref"]
     if any(marker.get(key) != wanted.get(key) for key in ("state", "session_id", "request")):
-        vsphere_vms.set_marker(task.vsphere, work.details["moref"], wanted)
-    work.details = vsphere_vms.vm_details(task.vsphere, work.details["moref"])
+        try:
+            vsphere_vms.set_marker(task.vsphere, moref, wanted)
+        except Exception as error:  # pylint: disable=broad-except
+            if work.key is None:
+                raise
+            work.unwritten["marker"] = error
+            task.warnings.append(_unmarked(work, error))
+    try:
+        work.details = vsphere_vms.vm_details(task.vsphere, moref) or work.details
+    except Exception:  # pylint: disable=broad-except
+        if "marker" not in work.unwritten:
+            raise
+
+
+def _unmarked(work, error):
+    """The warning of a replacing restore whose marker could not be written: the restore succeeded, which VM, what
+    vCenter keeps of the request, and how a re-run finishes it."""
+    details = work.details
+    done = "VM %s (%s) was restored from recovery point %s and is in production%s" % (
+        details["name"], details["moref"], work.point["id"],
+        ", protected with %s" % ", ".join(work.policies) if work.protection else "")
+    unrecorded = work.unwritten.get("record")
+    privilege = (getattr(error, "details", None) or {}).get("privilege")
+    when = ("once the vCenter user has the privilege %s (to set custom attributes)" % privilege if privilege
+            else "once vCenter accepts custom attribute values again")
+    if unrecorded is None:
+        return ("%s, but its restore marker could not be written: %s. The request record on vCenter's root folder "
+                "(custom attribute %s) keeps request %s open (step %s): %s, run the task again; it writes the marker "
+                "and restores nothing again." % (done, _error_text(error), restore_requests.REQUESTS_FIELD, work.key,
+                                                 work.record.get("step"), when))
+    return ("%s, but neither its restore marker nor the request record could be written (%s; %s). The request record "
+            "on vCenter's root folder (custom attribute %s) still says step %s: %s, run the task again; it resumes "
+            "from that record, finds restore session %s instead of posting another restore, and writes the marker. "
+            "Until then, run no other restore of %s." % (
+                done, _error_text(error), _error_text(unrecorded["error"]), restore_requests.REQUESTS_FIELD,
+                unrecorded["written_step"], when, work.session_id, work.source["name"]))
 
 
 def _forget(task, work):
-    restore_requests.write_record(task.vsphere, record_key(work.source), None)
+    """Remove the request record, once the marker says the request is done. Kept when the marker could not be
+    written (a re-run resumes from it); a record that cannot be removed is a warning: the marker makes it harmless,
+    and the next restore of the VM removes it."""
+    if "marker" in work.unwritten:
+        task.log("keeping the request record of %s: the restored VM has no marker yet" % work.source["name"])
+        return
+    try:
+        restore_requests.write_record(task.vsphere, record_key(work.source), None)
+    except Exception as error:  # pylint: disable=broad-except
+        if work.key is None or work.details is None:
+            raise
+        task.warnings.append(
+            "VM %s (%s) was restored and marked: request %s is done. Its request record could not be removed from "
+            "vCenter's root folder (custom attribute %s): %s. It is harmless: a re-run sees from the marker that "
+            "the request is done, and the next restore of this VM removes the record."
+            % (work.details["name"], work.details["moref"], work.key, restore_requests.REQUESTS_FIELD,
+               _error_text(error)))
     work.record = None
 
 

@@ -11,12 +11,22 @@ Hold and release: the public record names no endpoint for them (spp-api.md 5.7 a
 ``release`` links are used when the job shows them (decision 14.7); a job that shows none makes the task fail before
 any write, with the links it does show (14.17). The result's ``held_from`` names the job field the held state was read
 from (``answers.held_state``: ``status`` HELD, the decision of 14.7).
+
+An update replaces the whole definition (spp-api.md 3.3) and takes no condition, so it sits between two reads of the
+policy (``_update_checked``, compared in ``pure.concurrent_change``): a policy changed since it was read fails the task
+before the PUT, and an update whose values another writer replaced fails it after.
 """
 
 from __future__ import annotations
 
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import concurrent_change
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import sla_definition
-from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest, NotFound, PolicyInUse
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
+    ConcurrentChange,
+    InvalidRequest,
+    NotFound,
+    PolicyInUse,
+)
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
@@ -54,6 +64,49 @@ def view(definition, job):
     }
 
 
+# The names of ``sla_definition.changed_fields`` as ``view`` shows them.
+_VIEW_NAMES = {"useEncryption": "encryption"}
+
+
+def _definition_view(definition):
+    """The managed fields of a definition (``concurrent_change.DEFINITION_VIEW``), for the concurrent change messages."""
+    shown = view(definition, None)
+    return {field: shown.get(field) for field in concurrent_change.DEFINITION_VIEW}
+
+
+def _read_policy(spp, policy_id):
+    """The policy with this id as the listing shows it (the plan read it there too), or None when it is gone."""
+    return next((p for p in spp_policies.list_sla_policies(spp) if p.get("id") == policy_id), None)
+
+
+def _update_checked(spp, current, definition, description, wanted):
+    """PUT ``definition`` over ``current``, between two reads of the policy: one listing before (the policy changed
+    since ``current`` was read: ``ConcurrentChange``, nothing written) and one after (a field this task set no longer
+    has the value it wrote: ``ConcurrentChange``). Returns ``(the server's answer, warnings)``."""
+    name = current.get("name")
+    fresh = _read_policy(spp, current["id"])
+    moved = concurrent_change.sla_changed_since_read(current, fresh)
+    if moved:
+        raise ConcurrentChange(
+            concurrent_change.sla_before_write_message(name, _definition_view(current),
+                                                       _definition_view(fresh) if fresh else None),
+            policy=name, fields=moved, changed=False)
+    answer = spp_policies.update_sla_policy(spp, current["id"], definition)
+    now = _read_policy(spp, current["id"])
+    lost = sla_definition.changed_fields(now, description=description, subpolicy=wanted) if now else ["(deleted)"]
+    if lost:
+        fields = [_VIEW_NAMES.get(field, field) for field in lost]
+        raise ConcurrentChange(
+            concurrent_change.sla_after_write_message(name, fields, _definition_view(definition),
+                                                      _definition_view(now) if now else None),
+            policy=name, fields=fields, changed=True)
+    written = answer if isinstance(answer, dict) and answer.get("spec") else definition
+    if _definition_view(written) != _definition_view(now):
+        return answer, ["another writer changed SLA policy %s right after this task updated it; the values this task "
+                        "set are kept. Plays that change the same policy at the same time must be serialised." % name]
+    return answer, []
+
+
 def resources_holding(spp, policy_name):
     """VM and disk names that still have the policy: one paged listing of each, no per-VM call."""
     all_vms = spp_listing.list_vms(spp)
@@ -71,10 +124,14 @@ def ensure_sla_policy(spp, name, state="present", description=None, site=None, r
         wanted = sla_definition.desired_subpolicy(site=site, retention=retention, schedule=schedule, encryption=encryption)
     except sla_definition.InvalidDefinition as error:
         raise InvalidRequest(str(error)) from None
+    if state != "absent" and site is not None:
+        unknown = sla_definition.site_problem(site, spp_listing.list_sites(spp))
+        if unknown:
+            raise InvalidRequest(unknown + "; nothing was changed", site=site)
     current = next((p for p in spp_policies.list_sla_policies(spp) if p.get("name") == name), None)
     job = _find_job(spp, name) if current else None
     before = view(current, job)
-    actions = []
+    actions, warnings = [], []
 
     if state == "absent":
         if current is None:
@@ -111,8 +168,10 @@ def ensure_sla_policy(spp, name, state="present", description=None, site=None, r
         if changed:
             actions.append("update: %s" % ", ".join(changed))
             definition = sla_definition.updated_definition(current, description=description, subpolicy=wanted)
-            after_definition = dict(definition, id=current["id"]) if check_mode else \
-                spp_policies.update_sla_policy(spp, current["id"], definition)
+            if check_mode:
+                after_definition = dict(definition, id=current["id"])
+            else:
+                after_definition, warnings = _update_checked(spp, current, definition, description, wanted)
 
     after_job = job
     if held is not None and bool(before.get("held")) != held:
@@ -123,4 +182,7 @@ def ensure_sla_policy(spp, name, state="present", description=None, site=None, r
             after_job = (spp_jobs.hold_job if held else spp_jobs.release_job)(spp, job)
 
     after = view(after_definition, after_job)
-    return {"changed": bool(actions), "policy": after, "actions": actions, "diff": {"before": before, "after": after}}
+    result = {"changed": bool(actions), "policy": after, "actions": actions, "diff": {"before": before, "after": after}}
+    if warnings:
+        result["warnings"] = warnings
+    return result

@@ -45,11 +45,11 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
     ConnectionFailure,
     MissingLibraryError,
 )
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._redact import redact
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp._errors_map import (
     error_for_answer,
     exception_chain,
     parse_error_body,
-    redact,
     root_cause,
     shorten,
     tls_failed_while_opening,
@@ -68,6 +68,11 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers im
 
 LOGIN_PATH = "/api/endeavour/session"
 SESSION_HEADER = "X-Endeavour-Sessionid"
+
+# Pages one listing may take: beyond, the server is taken to be paging in circles (``paginate``). 2,000 pages are two
+# million items at pageSize 1000, 200,000 at a server's own default of 100: far above the 50,000 VMs the collection is
+# sized for.
+MAX_PAGES = 2000
 
 DEFAULT_LOST_ANSWER_HINT = (
     "the server may have carried it out; check its effect in SPP (for a job: its job sessions) before retrying"
@@ -93,10 +98,21 @@ def next_page_start(start, page_size, received, total):
 
 
 def normalise_base_url(url):
-    """``scheme://host[:port][/prefix]`` without a trailing slash; https when no scheme is given."""
+    """``scheme://host[:port][/prefix]`` without a trailing slash; https when no scheme is given.
+
+    A URL with a user name or password in it (``https://user:password@host``) is refused, with a message that does not
+    repeat it: the credentials would be printed with the URL in every connection error, and sent as they are. They
+    belong in spp_username and spp_password, which are never logged. Any ``@`` counts, so that no spelling gets one
+    through.
+    """
     text = (url or "").strip()
     if not text:
         raise ConfigurationError("spp_url is empty; set it or the SPP_URL environment variable")
+    if "@" in text:
+        raise ConfigurationError("spp_url must not hold a user name or password (the form https://user:password@host, "
+                                 "or any '@'); it is not repeated here. Give the server's address alone, for example "
+                                 "https://spp.example.com, and the credentials in spp_username and spp_password "
+                                 "(environment variables SPP_USERNAME and SPP_PASSWORD)")
     if "://" not in text:
         text = "https://" + text
     parts = urlsplit(text)
@@ -389,22 +405,34 @@ class SppClient:
         payload = self.request(method, path, params=params, json=json, **kwargs)
         return unwrap_ngp(payload, method.upper(), self.url_for(path))
 
-    def paginate(self, path, items_key, params=None, page_size=1000, method="GET", json=None):
+    def paginate(self, path, items_key, params=None, page_size=1000, method="GET", json=None, max_pages=None):
         """Yield the items of a paged listing, following ``links.nextPage.href`` while there is one.
 
         Without a next-page link, ``pageStartIndex`` arithmetic over ``total`` decides (``next_page_start``).
         ``method="POST"`` with ``json`` pages a search; listings only read, so every page is retried freely.
+
+        Bounded, whatever the server answers: a page with the same items as the page before it ends the listing (a
+        server that ignores ``pageStartIndex`` and reports ``total: 0`` would otherwise be asked for the same page
+        forever), and so does a next-page link seen before. A listing still going after ``max_pages`` pages (default
+        ``MAX_PAGES``) raises ``ApiError`` rather than run on.
         """
+        limit = max_pages or MAX_PAGES
         start = 0
         query = dict(params or {})
         query.update(pageSize=page_size, pageStartIndex=start)
         target = path
         visited = set()
-        while True:
+        previous = None
+        for _page in range(limit):
             page = self.request(method, target, params=query, json=json, retry=True)
             if not isinstance(page, dict):
                 page = {}
             items = page.get(items_key) or []
+            if items and items == previous:
+                self.log("SPP listing %s answered the same %d item(s) again at item %d: it does not page, so the "
+                         "listing stops here and may be incomplete" % (path, len(items), start))
+                return
+            previous = items
             yield from items
             next_href = nested_get(page, "links", "nextPage", "href")
             if next_href and items:
@@ -422,3 +450,8 @@ class SppClient:
             target = path
             query = dict(params or {})
             query.update(pageSize=page_size, pageStartIndex=start)
+        raise ApiError(None, description=(
+            "the SPP listing %s %s did not end after %d pages (%d items, pageSize %d): the server keeps announcing more "
+            "pages. Stopped rather than read on without end; check the server, or a proxy in front of it, for a "
+            "paging fault (such as total: 0 with pageStartIndex ignored)" % (method, path, limit, start, page_size)),
+            method=method, url=self.url_for(path))

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """What a failed SPP exchange means: error bodies and HTTP statuses mapped to typed errors, transport failures
-explained, secrets kept out of the messages.
+explained, secrets kept out of the messages (``_redact``: every secret, whatever its length).
 
 Considered private: only this collection may import it. ``SppClient`` (``spp/_client.py``) hands its answers and
 exceptions here; nothing here sends anything. Every error raised or returned is one of the typed errors of
@@ -26,20 +26,8 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
     NotFound,
     ServerBusy,
 )
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._redact import redact
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp._retry import RETRY_STATUSES
-
-REDACTED = "********"
-# Very short secrets would blank out ordinary words; they cannot be told apart from text anyway.
-REDACT_MIN_LENGTH = 4
-
-
-def redact(text, secrets):
-    """``text`` with each of ``secrets`` (session id, password) replaced by ``REDACTED``."""
-    text = str(text)
-    for secret in secrets:
-        if secret and len(secret) >= REDACT_MIN_LENGTH:
-            text = text.replace(secret, REDACTED)
-    return text
 
 
 def shorten(text, limit=300, strip_html=False):

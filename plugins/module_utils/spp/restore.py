@@ -233,69 +233,135 @@ def recovery_vms(client, names=(), hypervisor_ids=None, page_size=1000):
 
 
 # -- where the restored VM goes -----------------------------------------------------------------------------------
+#
+# Names of hosts, clusters, datastores and networks are unique per datacenter only, so a name can designate several
+# items. What tells them apart (inferences, marked so):
+# * hosts and clusters: ``datacenter.name`` in their listing item. The public record shows the items' ``name``, ``id``
+#   and ``links`` (IBM ``samples/vmware_recoverypoints.py``); the datacenter is as SPP's VM items carry it (spp-api.md
+#   2.2 ``config.location`` starts with it; the emulator answers ``datacenter: {name}`` on VMs, hosts and clusters)
+#   [INFERENCE].
+# * datastores: the datacenter of the hosts that mount them (``hypervisorHostKey``, the filter property of the same
+#   sample; a datastore belongs to one datacenter) [INFERENCE].
+# * networks of a restore's target: the datacenter of the host or cluster whose ``links.networks`` listed them.
+# The href always tells them apart, and is always accepted.
 
 
-def _pick(items, value, what, where):
-    """The href of the item named ``value`` (or ``value`` itself when it is one of the items' hrefs exactly)."""
+def _located_name(item, locate):
+    datacenter = locate(item)
+    return "%s/%s" % (datacenter, item.get("name")) if datacenter else None
+
+
+def _describe(item, locate):
+    href = link_href(item, "self")
+    located = _located_name(item, locate) if locate else None
+    return "%s (%s)" % (located, href) if located else href
+
+
+def _pick(items, value, what, where, locate=None):
+    """The href of the item ``value`` designates: an item's href exactly, its name, or (with ``locate``, the item's
+    datacenter or None) ``<datacenter>/<name>``, a leading ``/`` allowed. A name that several items carry is an error
+    that lists them with their datacenter and href; nothing is chosen for the user."""
     by_href = {link_href(item, "self"): item for item in items}
     if value in by_href:
         return value
-    named = [link_href(item, "self") for item in items if item.get("name") == value]
+    named = [item for item in items if item.get("name") == value]
+    if not named and locate and "/" in value:
+        wanted = value[1:] if value.startswith("/") else value
+        named = [item for item in items if _located_name(item, locate) == wanted]
     if len(named) == 1:
-        return named[0]
-    known = sorted({str(item.get("name")) for item in items})
-    raise InvalidRequest("%s has %s %s named %s (known: %s)" % (
-        where, "several" if named else "no", what, value, ", ".join(known[:30]) or "none"), unknown=[value])
+        return link_href(named[0], "self")
+    if named:
+        candidates = sorted(_describe(item, locate) for item in named)
+        located = {_located_name(item, locate) for item in named} if locate else set()
+        how = ("<datacenter>/<name> or the href" if None not in located and len(located) == len(named)
+               else "the href")
+        raise InvalidRequest("%s has %d %ss named %s: %s; give one as %s" % (
+            where, len(named), what, value, ", ".join(candidates), how), candidates={value: candidates})
+    qualified = locate and "/" in value
+    known = sorted({str((_located_name(item, locate) if qualified else None) or item.get("name")) for item in items})
+    raise InvalidRequest("%s has no %s named %s (known: %s)" % (
+        where, what, value, ", ".join(known[:30]) or "none"), unknown=[value])
 
 
 def _listing(client, hypervisor_id, kind, items_key):
     return list(client.paginate("/api/hypervisor/%s/%s" % (hypervisor_id, kind), items_key, params={"from": "hlo"}))
 
 
+def _datacenter(item):
+    return nested_get(item, "datacenter", "name") or None
+
+
 def _target_networks(client, hypervisor_id, target_item, version):
-    """Networks a restored VM may be attached to: the target host's or cluster's ``links.networks``; without a
-    target, those of every host, the host the point was taken on (``hypervisorHostname``) first (a network need not
-    be on every host; the hypervisor-wide ``/network`` listing is not on record, spp-api.md 14.17)."""
+    """Networks a restored VM may be attached to, with the datacenter of the host or cluster that lists each: the
+    target host's or cluster's ``links.networks``; without a target, those of every host, the host the point was
+    taken on (``hypervisorHostname``) first (a network need not be on every host; the hypervisor-wide ``/network``
+    listing is not on record, spp-api.md 14.17). Returns ``(networks, {network href: datacenter})``."""
     holders = [target_item] if target_item else []
     if not holders:
         hosts = _listing(client, hypervisor_id, "host", "hosts")
         holders = sorted(hosts, key=lambda host: host.get("name") != version.get("hypervisorHostname"))
-    networks = {}
+    networks, datacenters = {}, {}
     for holder in holders:
         href = link_href(holder, "networks")
         for network in client.paginate(href, "networks") if href else ():
             networks.setdefault(link_href(network, "self"), network)
-    return list(networks.values())
+            datacenters.setdefault(link_href(network, "self"), _datacenter(holder))
+    return list(networks.values()), datacenters
+
+
+class _VolumeDatacenters:
+    """The datacenter of a datastore: that of the hosts that mount it (``hypervisorHostKey``, a list or one key).
+    The hosts are listed once, and only when a datastore name needs its datacenter."""
+
+    def __init__(self, client, hypervisor_id):
+        self.client, self.hypervisor_id, self.by_host = client, hypervisor_id, None
+
+    def __call__(self, volume):
+        if self.by_host is None:
+            self.by_host = {str(host.get("id")): _datacenter(host)
+                            for host in _listing(self.client, self.hypervisor_id, "host", "hosts")}
+        keys = volume.get("hypervisorHostKey")
+        keys = keys if isinstance(keys, list) else [keys]
+        found = {self.by_host.get(str(key)) for key in keys if key is not None} - {None}
+        return found.pop() if len(found) == 1 else None
 
 
 def resolve_destination(client, hypervisor_id, version, host=None, cluster=None, datastore_map=None,
                         network_map=None):
     """Names of the task -> the hrefs a restore destination needs: ``{"target", "datastore_map", "network_map"}``.
 
-    Targets (hosts, clusters, datastores) are looked up by name on the backup server; source datastores and networks
-    among those of the recovery point (``versions.version_datastores`` / ``version_networks``), so that the map keys
-    are the hrefs the server listed. An href given instead of a name must be one of those exactly.
+    Targets (hosts, clusters, datastores) are looked up on the backup server by href, name, or
+    ``<datacenter>/<name>``; source datastores and networks among those of the recovery point
+    (``versions.version_datastores`` / ``version_networks``), so that the map keys are the hrefs the server listed.
+    An href given instead of a name must be one of those exactly. A name that several items carry is an error that
+    lists them; so is an unknown name. Nothing is written: callers resolve before any change.
     """
     resolved = {"target": None, "datastore_map": {}, "network_map": {}}
     target_item = None
     if host or cluster:
         kind, value = ("host", host) if host else ("cluster", cluster)
         items = _listing(client, hypervisor_id, kind, kind + "s")
-        href = _pick(items, value, kind, "the backup server")
+        href = _pick(items, value, kind, "the backup server", locate=_datacenter)
         target_item = next(item for item in items if link_href(item, "self") == href)
         resolved["target"] = {"href": href, "name": target_item.get("name"), "resourceType": kind}
     if datastore_map:
         sources = spp_versions.version_datastores(client, version)
         targets = _listing(client, hypervisor_id, "volume", "volumes")
+        locate = _VolumeDatacenters(client, hypervisor_id)
         resolved["datastore_map"] = {
             _pick(sources, source, "datastore", "the recovery point"): _pick(targets, target, "datastore",
-                                                                             "the backup server")
+                                                                             "the backup server", locate=locate)
             for source, target in datastore_map.items()}
     if network_map:
         sources = spp_versions.version_networks(client, version)
-        targets = _target_networks(client, hypervisor_id, target_item, version)
+        targets, datacenters = _target_networks(client, hypervisor_id, target_item, version)
+
+        def locate_network(network):
+            return datacenters.get(link_href(network, "self"))
+
         resolved["network_map"] = {
             _pick(sources, source, "network", "the recovery point"): _pick(targets, target, "network",
-                                                                           "the restore's target")
+                                                                           "the restore's target",
+                                                                           locate=locate_network)
             for source, target in network_map.items()}
     return resolved

@@ -4,9 +4,17 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Bulk listing of the VMs of a vCenter through the PropertyCollector.
 
-Considered private: only this collection may import it. One paged ``RetrievePropertiesEx`` pass over a recursive
-ContainerView reads the VMs together with the folders, datacenters, hosts, clusters, networks and datastores needed to
-describe them; reading VM attributes one by one would be 25-30 times slower even on loopback (see testbed.md).
+Considered private: only this collection may import it. A paged ``RetrievePropertiesEx`` over a recursive
+ContainerView reads the folders, datacenters, hosts, clusters, networks and datastores needed to describe the VMs,
+and the VMs' references; then the VMs' properties are read in pages of ``page_size`` VMs named one by one, two pages
+at a time (``PARALLEL_PAGES``). Reading VM attributes one by one would be 25-30 times slower even on loopback (see
+testbed.md).
+
+The VM pages exist for the parsing to overlap the server's work: while one page is read here, vCenter prepares the
+next, instead of the client waiting for the server to gather every VM before the first byte. They also bound what the
+server builds at once, which ``maxObjects`` does not do on every server: vcsim ignores it and answers 50,000 VMs with
+their devices as one document of about 335 MB, which costs it (and the client) more per VM than pages of 1,000 do. A
+VM deleted between the two reads is reported missing by the server and left out (``reportMissingObjectsInResults``).
 
 The work is split in two: ``_xml_record`` turns the retrieved XML values (``_soap``: pyVmomi sends the request, the
 answer is parsed with ElementTree, several times faster than pyVmomi's own decoding) into plain dicts, and the pure
@@ -16,6 +24,7 @@ without vCenter.
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import NotFound
@@ -35,6 +44,9 @@ VM_PROPERTIES = [
 # The device list is most of the payload (about 6 KB of XML per simulated VM, several times the rest), so callers
 # that need no disks or NICs can leave it out.
 DEVICE_PROPERTY = "config.hardware.device"
+# VM pages under way at once: the server prepares one while the client parses the other. More would only queue on
+# the client's single interpreter lock, and load the server more.
+PARALLEL_PAGES = 2
 # Managed entity type name -> properties read for it. A type also covers its subtypes, both in the ContainerView and
 # in a PropertySpec: ComputeResource covers ClusterComputeResource, Network covers DistributedVirtualPortgroup.
 CONTEXT_PROPERTIES = {
@@ -353,15 +365,26 @@ def plain_nic(device):
 # -- PropertyCollector --------------------------------------------------------------------------------------------
 
 
-def _filter_spec(view, with_devices=True):
+def _context_spec(view):
+    """Every object of the ContainerView: the context objects with their properties, the VMs without any (an empty
+    ``pathSet`` reads none: only their references, whose properties ``_vm_spec`` reads)."""
     traverse = vmodl.query.PropertyCollector.TraversalSpec(name="view", type=vim.view.ContainerView, path="view",
                                                            skip=False)
     object_spec = vmodl.query.PropertyCollector.ObjectSpec(obj=view, skip=True, selectSet=[traverse])
-    vm_paths = VM_PROPERTIES + [DEVICE_PROPERTY] if with_devices else VM_PROPERTIES
-    property_specs = [vmodl.query.PropertyCollector.PropertySpec(type=vim.VirtualMachine, pathSet=vm_paths)]
+    property_specs = [vmodl.query.PropertyCollector.PropertySpec(type=vim.VirtualMachine, pathSet=[])]
     for type_name, paths in CONTEXT_PROPERTIES.items():
         property_specs.append(vmodl.query.PropertyCollector.PropertySpec(type=getattr(vim, type_name), pathSet=paths))
     return vmodl.query.PropertyCollector.FilterSpec(objectSet=[object_spec], propSet=property_specs)
+
+
+def _vm_spec(stub, morefs, with_devices=True):
+    """The properties of the VMs ``morefs``; a VM deleted since its reference was read is reported missing."""
+    object_specs = [vmodl.query.PropertyCollector.ObjectSpec(obj=vim.VirtualMachine(moref, stub)) for moref in morefs]
+    vm_paths = VM_PROPERTIES + [DEVICE_PROPERTY] if with_devices else VM_PROPERTIES
+    return vmodl.query.PropertyCollector.FilterSpec(
+        objectSet=object_specs, propSet=[vmodl.query.PropertyCollector.PropertySpec(type=vim.VirtualMachine,
+                                                                                    pathSet=vm_paths)],
+        reportMissingObjectsInResults=True)
 
 
 def retrieve_all(property_collector, spec_set, page_size):
@@ -379,22 +402,48 @@ def retrieve_all(property_collector, spec_set, page_size):
         result = property_collector.ContinueRetrievePropertiesEx(token=result.token)
 
 
-def collect_records(client, page_size=1000, devices=True):
+def _read_pages(read, pages, workers):
+    """``[read(page) for page in pages]`` with at most ``workers`` pages under way; the first error is raised."""
+    if len(pages) <= 1 or workers <= 1:
+        return [read(page) for page in pages]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(read, page) for page in pages]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()  # pages not started yet are dropped; the ones under way end on their own
+            raise
+
+
+def collect_records(client, page_size=1000, devices=True, workers=PARALLEL_PAGES):
     """moref -> plain record for every VM and every context object of the vCenter."""
     content = client.content
     types = [vim.VirtualMachine] + [getattr(vim, name) for name in CONTEXT_PROPERTIES]
+    options = vmodl.query.PropertyCollector.RetrieveOptions(maxObjects=page_size)
     try:
         view = content.viewManager.CreateContainerView(content.rootFolder, types, True)
     except vmodl.MethodFault as fault:
         raise _soap.fault_error(client.origin, "CreateContainerView", fault._wsdlName, fault.msg) from None
+    records, vm_morefs = {}, []
     try:
-        options = vmodl.query.PropertyCollector.RetrieveOptions(maxObjects=page_size)
-        return {
-            moref: _xml_record(obj_type, props, devices)
-            for obj_type, moref, props in _soap.retrieve_properties(client, [_filter_spec(view, devices)], options)
-        }
+        for obj_type, moref, props in _soap.retrieve_properties(client, [_context_spec(view)], options):
+            if _is_a(_wsdl_class(obj_type), vim.VirtualMachine):
+                vm_morefs.append(moref)
+            else:
+                records[moref] = _xml_record(obj_type, props, devices)
     finally:
         view.Destroy()
+
+    def read_page(morefs):
+        spec = _vm_spec(client.si._stub, morefs, devices)  # pylint: disable=protected-access
+        return [(moref, _xml_record(obj_type, props, devices))
+                for obj_type, moref, props in _soap.retrieve_properties(client, [spec], options)]
+
+    pages = [vm_morefs[start:start + page_size] for start in range(0, len(vm_morefs), page_size)]
+    for page in _read_pages(read_page, pages, workers):
+        records.update(page)
+    return records
 
 
 def list_vms(client, page_size=1000, devices=True):

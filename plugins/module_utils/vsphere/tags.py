@@ -4,8 +4,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """vSphere tags, read through vCenter's tagging REST API (``/rest/com/vmware/cis/tagging``).
 
-Considered private: only this collection may import it. One call lists tag ids, one per tag reads its name (tags
-are few), and one bulk call returns the objects attached to the wanted tags: no per-VM call.
+Considered private: only this collection may import it. One call lists tag ids, one per tag reads its name and
+category (tags are few), one per category reads the names of the categories a selector needs, and one bulk call
+returns the objects attached to the wanted tags: no per-VM call.
+
+A tag name is unique within its category only, so a selector is a bare tag name, which must then be used by one
+category, or ``category/tag``, which selects exactly. ``categories_to_name`` and ``select_tags`` are pure.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
     InvalidRequest,
     MissingLibraryError,
 )
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._redact import redact
 
 REST = "/rest/com/vmware/cis"
 SESSION_HEADER = "vmware-api-session-id"
@@ -47,7 +52,10 @@ class TaggingSession:
         self.verify = (vsphere_client.ca_path or True) if vsphere_client.validate_certs else False
         self.timeout = timeout
         username, password = vsphere_client.credentials()
+        # Kept out of every error message (``_redact``): the password, and the session token once there is one.
+        self._secrets = [password]
         answer = self._send("POST", "/session", auth=(username or "", password or ""))
+        self._secrets.append(answer["value"])
         self.http.headers[SESSION_HEADER] = answer["value"]
 
     def _send(self, method, path, **kwargs):
@@ -56,14 +64,20 @@ class TaggingSession:
             response = self.http.request(method, url, timeout=self.timeout, verify=self.verify, **kwargs)
         except requests.exceptions.SSLError as error:
             raise ConnectionFailure("TLS verification failed for %s: %s. Set vcenter_ca_path or "
-                                    "vcenter_validate_certs" % (self.base, error)) from None
+                                    "vcenter_validate_certs" % (self.base, self._redact(error))) from None
         except requests.exceptions.RequestException as error:
-            raise ConnectionFailure("could not reach the vCenter tagging API at %s: %s" % (self.base, error)) from None
+            raise ConnectionFailure("could not reach the vCenter tagging API at %s: %s"
+                                    % (self.base, self._redact(error))) from None
         if response.status_code == 401:
             raise AuthenticationError("vCenter rejected the credentials for the tagging API")
         if response.status_code >= 400:
-            raise ApiError(response.status_code, description=response.text[:500], method=method, url=url)
+            # Redacted before it is cut, so that no part of a secret is left at the cut.
+            raise ApiError(response.status_code, description=self._redact(response.text)[:500], method=method,
+                           url=url)
         return response.json() if response.content else None
+
+    def _redact(self, text):
+        return redact(text, getattr(self, "_secrets", ()))
 
     def close(self):
         try:
@@ -72,9 +86,18 @@ class TaggingSession:
             pass  # best effort: the session expires on its own
         self.http.close()
 
-    def tag_ids_by_name(self):
-        ids = self._send("GET", "/tagging/tag")["value"]
-        return {self._send("GET", "/tagging/tag/id:%s" % tag_id)["value"]["name"]: tag_id for tag_id in ids}
+    def list_tags(self):
+        """Every tag as ``{"id", "name", "category_id"}``: one call for the ids, then one per tag."""
+        tags = []
+        for tag_id in self._send("GET", "/tagging/tag")["value"]:
+            tag = self._send("GET", "/tagging/tag/id:%s" % tag_id)["value"]
+            tags.append({"id": tag_id, "name": tag["name"], "category_id": tag.get("category_id")})
+        return tags
+
+    def category_names(self, category_ids):
+        """``{category id: name}`` of the given categories, one call each."""
+        return {category_id: self._send("GET", "/tagging/category/id:%s" % category_id)["value"]["name"]
+                for category_id in sorted(set(category_ids))}
 
     def attached_vms(self, tag_ids):
         """``{tag_id: {moref, ...}}`` for the given tags, VMs only, in one call."""
@@ -87,16 +110,78 @@ class TaggingSession:
         return members
 
 
-def members_of_tags(vsphere_client, tag_names):
-    """``{tag name: {moref, ...}}``. Unknown tag names are an error that lists the existing tags."""
+def _by_name(tags):
+    named = {}
+    for tag in tags:
+        named.setdefault(tag["name"], []).append(tag)
+    return named
+
+
+def categories_to_name(selectors, tags):
+    """Category ids whose names the selectors need: the categories of a bare name that several categories use (to
+    list them), and those of every tag a ``category/tag`` selector may name. Pure."""
+    by_name = _by_name(tags)
+    needed = set()
+    for selector in selectors:
+        shared = by_name.get(selector, ())
+        if len(shared) > 1:
+            needed.update(tag["category_id"] for tag in shared)
+        # A tag or category name may itself hold a "/": try every split.
+        for position, char in enumerate(selector):
+            if char == "/":
+                needed.update(tag["category_id"] for tag in by_name.get(selector[position + 1:], ()))
+    return needed
+
+
+def qualified_name(tag, category_names):
+    """``category/tag`` of a tag (the category id when its name was not read)."""
+    return "%s/%s" % (category_names.get(tag["category_id"], tag["category_id"]), tag["name"])
+
+
+def select_tags(selectors, tags, category_names):
+    """``{selector: tag id}``. A selector is a tag name used by one category only, ``category/tag``, or a tag id. Pure.
+
+    Unknown selectors and names that several categories use are one ``InvalidRequest`` that lists them all, each
+    ambiguous name with its candidates as ``category/tag``.
+    """
+    chosen, unknown, ambiguous = {}, [], {}
+    for selector in selectors:
+        matches = [tag for tag in tags
+                   if selector in (tag["name"], tag["id"]) or qualified_name(tag, category_names) == selector]
+        if len(matches) == 1:
+            chosen[selector] = matches[0]["id"]
+        elif matches:
+            names = [qualified_name(tag, category_names) for tag in matches]
+            if len(set(names)) < len(names):  # a "/" in a category or tag name: only the tag id tells them apart
+                names = ["%s (tag id %s)" % (name, tag["id"]) for name, tag in zip(names, matches)]
+            ambiguous[selector] = sorted(names)
+        else:
+            unknown.append(selector)
+    if not unknown and not ambiguous:
+        return chosen
+    problems, details = [], {}
+    if unknown:
+        unknown = sorted(set(unknown))
+        problems.append("vCenter has no tag %s (tags: %s)" % (
+            ", ".join(unknown), ", ".join(sorted({tag["name"] for tag in tags})) or "none"))
+        details["unknown"] = unknown
+    for selector in sorted(ambiguous):
+        problems.append("the tag name %s is used in %d categories; select one as category/tag: %s"
+                        % (selector, len(ambiguous[selector]), ", ".join(ambiguous[selector])))
+    if ambiguous:
+        details["candidates"] = ambiguous
+    raise InvalidRequest("; ".join(problems), **details)
+
+
+def members_of_tags(vsphere_client, tag_selectors):
+    """``{selector: {moref, ...}}`` for tag selectors (``tag`` or ``category/tag``). An unknown or ambiguous selector
+    is an error that lists the existing tags or the candidates; it is raised before any change."""
     session = TaggingSession(vsphere_client)
     try:
-        ids = session.tag_ids_by_name()
-        unknown = sorted(set(tag_names) - set(ids))
-        if unknown:
-            raise InvalidRequest("vCenter has no tag %s (tags: %s)" % (", ".join(unknown), ", ".join(sorted(ids)) or
-                                                                       "none"))
-        attached = session.attached_vms(ids[name] for name in tag_names)
-        return {name: attached.get(ids[name], set()) for name in tag_names}
+        tags = session.list_tags()
+        needed = categories_to_name(tag_selectors, tags)
+        chosen = select_tags(tag_selectors, tags, session.category_names(needed) if needed else {})
+        attached = session.attached_vms(list(dict.fromkeys(chosen[selector] for selector in tag_selectors)))
+        return {selector: attached.get(chosen[selector], set()) for selector in tag_selectors}
     finally:
         session.close()

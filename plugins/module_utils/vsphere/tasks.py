@@ -2,7 +2,7 @@
 # Copyright (c) 2026, sovereign.vm_backup contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Waiting for vSphere tasks.
+"""Waiting for vSphere tasks; a task that ends in a vSphere fault raises that fault's typed error.
 
 Considered private: only this collection may import it.
 """
@@ -13,6 +13,7 @@ import time
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import TaskFailed, WaitTimeout
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._wait import wait_until
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere._client import fault_error, vmodl
 
 SUCCESS = "success"
 ERROR = "error"
@@ -34,13 +35,26 @@ def _describe(info):
     return "vSphere task %s (%s)" % (info.key, what)
 
 
+def task_error(info):
+    """The error of a task that ended in ``info.error``: the typed error of ``_client.fault_error`` (a
+    ``VsphereFault``, a ``PermissionDenied`` ..., all of them ``TaskFailed``) with the task's description first."""
+    failed = "%s failed" % _describe(info)
+    if vmodl is not None and isinstance(info.error, vmodl.MethodFault):
+        error = fault_error(info.error, info.descriptionId, getattr(info, "entity", None), name=info.entityName,
+                            prefix=failed, passthrough=False)
+        error.details.update(task=info.key, entity=info.entityName)
+        return error
+    return TaskFailed("%s: %s" % (failed, fault_message(info.error)), task=info.key, entity=info.entityName,
+                      fault=fault_message(info.error))
+
+
 def wait_for_task(task, timeout=3600, progress=None, first_delay=0.1, max_delay=16.0, sleep=time.sleep,
                   clock=time.monotonic, deadline=None):
     """Wait until ``task`` ends and return its result (through ``_wait.wait_until``).
 
-    ``progress(info)`` is called with the ``TaskInfo`` after every read. A failed task raises ``TaskFailed`` with the
-    fault's localized message; a task still running after ``timeout`` seconds (or at ``deadline``) raises
-    ``WaitTimeout`` (the task goes on in vCenter).
+    ``progress(info)`` is called with the ``TaskInfo`` after every read. A failed task raises ``task_error``: a
+    ``TaskFailed`` that names the fault, and for a vSphere fault its typed kind with a fix; a task still running after
+    ``timeout`` seconds (or at ``deadline``) raises ``WaitTimeout`` (the task goes on in vCenter).
     """
     last = {}
 
@@ -51,8 +65,7 @@ def wait_for_task(task, timeout=3600, progress=None, first_delay=0.1, max_delay=
         if info.state == SUCCESS:
             return {"result": info.result}
         if info.state == ERROR:
-            raise TaskFailed("%s failed: %s" % (_describe(info), fault_message(info.error)),
-                             task=info.key, entity=info.entityName, fault=fault_message(info.error))
+            raise task_error(info)
         return None
 
     def timed_out():

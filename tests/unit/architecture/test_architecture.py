@@ -22,6 +22,8 @@ LAYERS = (
     ("module_utils/_errors.py", "base"),
     ("module_utils/_time.py", "base"),
     ("module_utils/_wait.py", "base"),
+    ("module_utils/_redact.py", "base"),
+    ("module_utils/_arguments.py", "base"),
     ("module_utils/spp/answers.py", "pure"),
     ("module_utils/pure/", "pure"),
     ("module_utils/spp/", "client"),

@@ -41,7 +41,7 @@ _OTHER_PROPERTIES = {
     vim.Datastore: ["name", "summary.capacity", "summary.freeSpace", "host"],
     vim.Folder: ["name", "parent"],
     vim.Datacenter: ["name", "parent"],
-    vim.Network: ["name"],  # also matches distributed portgroups
+    vim.Network: ["name", "parent"],  # also matches distributed portgroups
     vim.dvs.DistributedVirtualPortgroup: ["key", "config.distributedVirtualSwitch"],
     vim.DistributedVirtualSwitch: ["uuid"],
 }
@@ -102,6 +102,7 @@ class Topology:
     hosts: dict[str, Host] = field(default_factory=dict)  # by moref
     networks: dict[str, Network] = field(default_factory=dict)  # by moref
     networks_by_portgroup: dict[str, Network] = field(default_factory=dict)
+    network_datacenters: dict[str, str] = field(default_factory=dict)  # network moref -> datacenter name
     datastore_names: dict[str, str] = field(default_factory=dict)
 
     def id_of(self, *parts: str) -> str:
@@ -247,6 +248,7 @@ def _add_networks(topology: Topology, others: dict) -> None:
                 switch_uuid=switch_uuids.get(props.get("switch")),
             )
             topology.networks[moref] = network
+            topology.network_datacenters[moref] = _datacenter_name(topology, props.get("parent") or "")
             if network.portgroup_key:
                 topology.networks_by_portgroup[network.portgroup_key] = network
 
@@ -286,16 +288,20 @@ def _hosts(topology: Topology, others: dict, clusters: dict[str, Cluster]) -> di
             cluster_id=cluster.id if cluster else None,
             cluster_name=cluster.name if cluster else None,
             resource_pool_moref=pools.get(props["parent"]),
-            network_ids=_host_network_ids(topology, props, orphans),
+            network_ids=_host_network_ids(topology, moref, props, orphans),
             volume_ids=tuple(topology.id_of(ds) for ds in props["datastore"]),
         )
     return {host.id: host for host in topology.hosts.values()}
 
 
-def _host_network_ids(topology: Topology, props: dict, orphans: set[str]) -> tuple[str, ...]:
-    morefs = set(props["network"]) | orphans
+def _host_network_ids(topology: Topology, host_moref: str, props: dict, orphans: set[str]) -> tuple[str, ...]:
+    # Network names repeat across datacenters: a port group or an orphan is a network of the host's datacenter only.
+    datacenter = _datacenter_name(topology, host_moref)
+    nearby = {moref for moref, name in topology.network_datacenters.items() if name in (datacenter, "")}
+    morefs = set(props["network"]) | (orphans & nearby)
     portgroups = set(props.get("portgroups") or ())
-    morefs.update(moref for moref, net in topology.networks.items() if not net.portgroup_key and net.name in portgroups)
+    morefs.update(moref for moref, net in topology.networks.items()
+                  if not net.portgroup_key and net.name in portgroups and moref in nearby)
     return tuple(topology.id_of(moref) for moref in sorted(morefs))
 
 
@@ -388,6 +394,7 @@ def _disk(vm_moref: str, device: Element, topology: Topology) -> Disk:
         disk_mode=disk_mode,
         datastore_name=topology.datastore_names.get(_text(backing, "datastore") or ""),
         file_name=_text(backing, "fileName"),
+        datastore_moref=_text(backing, "datastore") or None,
     )
 
 

@@ -212,7 +212,28 @@ def list_body(
 ) -> dict:
     """A list response: ``{key: [...page...], "total": n, "links": {"self", "nextPage"?}}``."""
     query = query or ListQuery.from_params(request.params)
-    selected = select(items, query, default_sort)
+    return page_body(request, key, select(items, query, default_sort), query)
+
+
+def cached_list_body(
+    request: Request,
+    key: str,
+    cache: Any,
+    cache_key: tuple,
+    build_items: Callable[[], Iterable[Mapping]],
+    default_sort: tuple[SortKey, ...] = (),
+) -> dict:
+    """``list_body`` over a listing that ``cache`` (``state.ViewCache``) keeps between pages: ``build_items`` runs,
+    and the items are filtered and sorted, only when the listing ``cache_key`` (with the query's filter and sort) is
+    not kept. The caller's ``cache_key`` must name everything the items depend on besides the views' own data."""
+    query = ListQuery.from_params(request.params)
+    listing_key = (cache_key, request.params.get("filter"), request.params.get("sort"))
+    selected = cache.listing(request.base_url, listing_key, lambda: select(build_items(), query, default_sort))
+    return page_body(request, key, selected, query)
+
+
+def page_body(request: Request, key: str, selected: list, query: ListQuery) -> dict:
+    """The page of ``query`` out of the filtered and sorted items ``selected``, as ``list_body`` answers it."""
     start = query.page_start
     end = start + query.page_size
     links = {"self": {"href": _page_href(request, start, query.page_size)}}

@@ -51,6 +51,7 @@ class Disk:
     disk_mode: str  # VMware's backing.diskMode, e.g. persistent, independent_persistent
     datastore_name: str | None
     file_name: str | None
+    datastore_moref: str | None = None  # names repeat across datacenters; the moref does not
 
     @property
     def captured_by_snapshot(self) -> bool:
@@ -321,6 +322,7 @@ def recorded_config(vm: Vm, captured_disk_keys: tuple[int, ...]) -> dict:
                 "mode": disk.mode,
                 "diskMode": disk.disk_mode,
                 "datastore": disk.datastore_name,
+                "datastoreMoref": disk.datastore_moref,
                 "fileName": disk.file_name,
                 "captured": disk.key in captured_disk_keys,
             }

@@ -356,8 +356,10 @@ def _datastore_target(state: State, version: Version, datastores: dict[str, Volu
     if not datastores:
         return None
     by_name = {volume.name: volume.id for volume in state.inventory.volumes.values()}
+    by_moref = {volume.moref: volume.id for volume in state.inventory.volumes.values()}
     for disk in version.vm_config["disks"]:
-        target = datastores.get(by_name.get(disk.get("datastore") or "", ""))
+        source = by_moref.get(disk.get("datastoreMoref") or "") or by_name.get(disk.get("datastore") or "", "")
+        target = datastores.get(source)
         if target is not None:
             return target
     return None

@@ -106,27 +106,49 @@ class LoginSessions:
 
 
 class ViewCache:
-    """Rendered VM and vdisk objects, per VM, valid for one base URL; dropped when the VM's data changes."""
+    """Rendered VM and vdisk objects, per VM, valid for one base URL; dropped when the VM's data changes.
+
+    Also whole listings of them, filtered and sorted (``listing``), so that each page of a listing of 50,000 VMs is a
+    slice rather than a new pass over every VM: a listing is dropped when any VM's data changes.
+    """
+
+    MAX_LISTINGS = 8
 
     def __init__(self):
         self.base_url = ""
         self._entries: dict[str, dict] = {}
+        self._listings: dict[tuple, list] = {}
 
-    def get(self, base_url: str, vm_id: str, key: tuple, build):
+    def _check_base_url(self, base_url: str) -> None:
         if base_url != self.base_url:
             self.base_url = base_url
-            self._entries = {}
+            self.clear()
+
+    def get(self, base_url: str, vm_id: str, key: tuple, build):
+        self._check_base_url(base_url)
         per_vm = self._entries.setdefault(vm_id, {})
         view = per_vm.get(key)
         if view is None:
             view = per_vm[key] = build()
         return view
 
+    def listing(self, base_url: str, key: tuple, build) -> list:
+        """The listing ``key`` (route and query, paging left out) as ``build()`` makes it, kept until a view changes."""
+        self._check_base_url(base_url)
+        found = self._listings.get(key)
+        if found is None:
+            if len(self._listings) >= self.MAX_LISTINGS:
+                self._listings = {}
+            found = self._listings[key] = build()
+        return found
+
     def invalidate(self, vm_id: str) -> None:
         self._entries.pop(vm_id, None)
+        self._listings = {}
 
     def clear(self) -> None:
         self._entries = {}
+        self._listings = {}
 
 
 @dataclass

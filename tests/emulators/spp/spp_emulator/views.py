@@ -480,9 +480,11 @@ class Views:
     def version_volumes(self, version: Version) -> list[dict]:
         """The datastores the version's recorded disks were on, as inventory objects (their self hrefs are the
         keys of mapRRPdatastore)."""
-        names = {disk.get("datastore") for disk in version.vm_config["disks"]}
+        disks = version.vm_config["disks"]
+        morefs = {disk.get("datastoreMoref") for disk in disks} - {None}
+        names = {disk.get("datastore") for disk in disks if not disk.get("datastoreMoref")}
         volumes = self.state.inventory.volumes.values()
-        return [self.volume(volume) for volume in volumes if volume.name in names]
+        return [self.volume(volume) for volume in volumes if volume.moref in morefs or volume.name in names]
 
     def vnic(self, version: Version, nic: dict) -> dict:
         path = f"{HV_PATH}/vm/{version.vm_id}/version/{version.id}/vnic/{nic['key']}"

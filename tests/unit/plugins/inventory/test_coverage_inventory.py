@@ -289,6 +289,7 @@ def run_plugin(tmp_path, monkeypatch):
                                str(calls_file), "flush" if flush else "cache"],
                               capture_output=True, text=True, env=run_env, check=False, timeout=120)
         assert done.returncode == 0, done.stderr[-3000:]
+        run.stderr = done.stderr  # the warnings
         return json.loads(done.stdout.strip().splitlines()[-1]), json.loads(calls_file.read_text())
 
     return run
@@ -380,6 +381,52 @@ def test_cache_keeps_the_report_until_flushed(run_plugin, tmp_path):
 
     uncached, calls = run_plugin(config.replace("cache: true", "cache: false"), report(), env=env)
     assert len(calls) == 1 and uncached["groups"] == first["groups"]
+
+
+def test_the_cache_key_covers_the_servers_and_never_a_password(run_plugin, tmp_path):
+    """Issue 14: the key was the file's path alone, so the same file pointed at another server got the first one's
+    report from the cache."""
+    cache = tmp_path / "cache"
+    config = textwrap.dedent("""
+        plugin: sovereign.vm_backup.coverage
+        cache: true
+        cache_plugin: ansible.builtin.jsonfile
+        cache_connection: %s
+    """ % cache)
+    env = dict(CONNECTION, SPP_PASSWORD="spp-pass-in-env")
+    _first, calls = run_plugin(config, report(), env=env)
+    assert len(calls) == 1
+    for other in ({"SPP_URL": "https://spp-dr.example.com"}, {"VMWARE_HOST": "vc-dr.example.com"},
+                  {"VMWARE_PORT": "443"}, {"SPP_USERNAME": "auditor"}, {"VMWARE_USER": "auditor@vsphere.local"}):
+        _result, calls = run_plugin(config, report(), env=dict(env, **other))
+        assert len(calls) == 1, "%s: read from that server, not served the other one's report" % other
+    _result, calls = run_plugin(config + "rpo: 12h\n", report(), env=env)
+    assert len(calls) == 1, "another rpo computes other flags"
+    _result, calls = run_plugin(config, report(), env=dict(env, SPP_PASSWORD="another-password"))
+    assert calls == [], "the password is no part of the key: the same servers, the same report"
+    stored = "".join(name + path.read_text() for path in cache.iterdir() for name in [path.name])
+    for secret in ("spp-pass-in-env", "another-password", CONNECTION["VMWARE_PASSWORD"]):
+        assert secret not in stored
+
+
+def test_cache_identity_digest_is_stable_and_tells_servers_apart():
+    one = {"spp_url": "https://spp.example.com", "vcenter_hostname": "vc", "rpo": "24h", "include": ["disks"]}
+    assert coverage.cache_identity_digest(one) == coverage.cache_identity_digest(dict(reversed(list(one.items()))))
+    assert coverage.cache_identity_digest(one) != coverage.cache_identity_digest(dict(one, spp_url="https://b"))
+    assert len(coverage.cache_identity_digest(one)) == 16
+
+
+def test_an_http_spp_url_warns_unless_allowed(run_plugin):
+    env = dict(CONNECTION, SPP_PASSWORD="x", SPP_URL="http://spp.example.com")
+    result, _calls = run_plugin("plugin: sovereign.vm_backup.coverage\n", report(), env=env)
+    assert "error" not in result
+    assert "spp_url uses http://" in " ".join(run_plugin.stderr.split()), run_plugin.stderr
+    run_plugin("plugin: sovereign.vm_backup.coverage\nspp_allow_http: true\n", report(), env=env)
+    assert "spp_url uses http://" not in run_plugin.stderr
+    run_plugin("plugin: sovereign.vm_backup.coverage\n", report(), env=dict(env, SPP_ALLOW_HTTP="true"))
+    assert "spp_url uses http://" not in run_plugin.stderr
+    run_plugin("plugin: sovereign.vm_backup.coverage\n", report(), env=dict(env, SPP_URL="https://spp.example.com"))
+    assert "http://" not in run_plugin.stderr
 
 
 def test_names_from_the_servers_are_data_never_templates(run_plugin, tmp_path):

@@ -177,3 +177,30 @@ def test_what_ansible_core_before_2_19_would_render_could_be_a_template(text):
 
     rendered = Templar(loader=DataLoader()).is_possibly_template(text)
     assert rendered <= coverage.could_be_a_template(text), "a text Ansible would render is marked"
+
+
+# -- host names that are group names (issue 14) ---------------------------------------------------------------------
+
+
+def test_a_vm_named_like_a_group_of_the_plugin_gets_name_and_moref_with_a_warning(monkeypatch):
+    """Ansible reads a host pattern that names a host and a group as the host: with a VM named ``unprotected``, the
+    play ``hosts: unprotected`` would run on that VM alone instead of on every unprotected VM."""
+    data = report()
+    data["vms"] += [record("unprotected", "vm-40", policies=["Gold"]), record("policy_Gold", "vm-41", flags=["unprotected", "violation"]),
+                    record("backup_stale", "vm-42", policies=["Gold"])]
+    for prefix, renamed in (("", {"unprotected": ["unprotected_vm-40"], "policy_Gold": ["policy_Gold_vm-41"]}),
+                            ("backup_", {"backup_stale": ["backup_stale_vm-42"]})):
+        built = coverage.build_inventory(coverage.inventory_source(data), group_prefix=prefix)
+        assert built["named_like_groups"] == renamed and built["reserved"] == {} and built["duplicates"] == {}
+        assert not set(built["hosts"]) & set(built["groups"])
+        for name, (host,) in renamed.items():
+            assert built["hosts"][host]["sovereign_backup_name"] == name
+    built = coverage.build_inventory(coverage.inventory_source(data))
+    assert "unprotected_vm-40" in built["groups"]["compliant"] and "policy_Gold_vm-41" in built["groups"]["unprotected"]
+
+    warnings = []
+    monkeypatch.setattr(coverage.display, "warning", warnings.append)
+    coverage.InventoryModule()._warn_about_changed_names(built)
+    assert ("unprotected is a group of this inventory, and a host pattern that names a host and a group means the "
+            "host, so the VM named unprotected is the inventory host unprotected_vm-40; sovereign_backup_name keeps "
+            "the name") in warnings

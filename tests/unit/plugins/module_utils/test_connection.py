@@ -18,7 +18,8 @@ from ansible_collections.sovereign.vm_backup.plugins.doc_fragments.connection im
 from ansible_collections.sovereign.vm_backup.plugins.module_utils import _connection
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import ConfigurationError
 
-ENV_VARIABLES = ("SPP_URL", "SPP_USERNAME", "SPP_PASSWORD", "SPP_VALIDATE_CERTS", "SPP_CA_PATH", "VMWARE_HOST",
+ENV_VARIABLES = ("SPP_URL", "SPP_USERNAME", "SPP_PASSWORD", "SPP_VALIDATE_CERTS", "SPP_CA_PATH", "SPP_ALLOW_HTTP",
+                 "VMWARE_HOST",
                  "VMWARE_PORT", "VMWARE_USER", "VMWARE_PASSWORD", "VMWARE_VALIDATE_CERTS", "VMWARE_CA_PATH")
 
 
@@ -79,6 +80,49 @@ def test_environment_fallbacks(clean_env):
     assert params["vcenter_ca_path"] == os.path.expanduser("~/ca.pem")
     assert params["spp_timeout"] == 60
     assert params["spp_username"] is None
+
+
+def test_spp_allow_http_defaults_to_false_and_reads_its_variable(clean_env):
+    spec = _connection.spp_argument_spec()
+    assert ArgumentSpecValidator(spec).validate({}).validated_parameters["spp_allow_http"] is False
+    clean_env.setenv("SPP_ALLOW_HTTP", "true")
+    assert ArgumentSpecValidator(spec).validate({}).validated_parameters["spp_allow_http"] is True
+
+
+@pytest.mark.parametrize("params, warned", [
+    ({"spp_url": "http://spp:8080"}, True),
+    ({"spp_url": "  Http://spp"}, True),
+    ({"spp_url": "http://spp", "spp_allow_http": True}, False),
+    ({"spp_url": "https://spp"}, False),
+    ({"spp_url": "spp.example.com"}, False),  # no scheme means https
+    ({"spp_url": None}, False),
+    ({}, False),
+])
+def test_spp_warnings(params, warned):
+    assert _connection.spp_warnings(params) == ([_connection.HTTP_WARNING] if warned else [])
+
+
+def test_the_http_warning_does_not_repeat_the_url():
+    assert "spp.internal" not in " ".join(_connection.spp_warnings({"spp_url": "http://spp.internal"}))
+
+
+@pytest.mark.parametrize("url, hidden", [
+    ("https://admin:Pa55-w0rd@spp", ["admin:Pa55-w0rd", "Pa55-w0rd"]),
+    ("admin:p@ss@spp:8443/x", ["admin:p@ss", "p@ss"]),
+    ("https://token@spp", ["token"]),
+    ("https://admin:@spp", ["admin:"]),
+    ("https://spp.example.com", []),
+    (None, []),
+])
+def test_secrets_in_url(url, hidden):
+    assert _connection.secrets_in_url(url) == hidden
+
+
+def test_credentials_in_spp_url_are_refused_by_the_client_factory():
+    params = {"spp_url": "https://admin:Pa55-w0rd@spp", "spp_username": "admin", "spp_password": "Pa55-w0rd"}
+    with pytest.raises(ConfigurationError) as caught:
+        _connection.spp_client_from_params(params)
+    assert "Pa55-w0rd" not in str(caught.value) and "spp_username and spp_password" in str(caught.value)
 
 
 def test_task_options_win_over_the_environment(clean_env):

@@ -25,6 +25,7 @@ VCENTER_PARAMS = {"vcenter_hostname": "vc", "vcenter_username": "u", "vcenter_pa
 class FakeModule:
     def __init__(self, params=None, diff=False, events=None):
         self.params = dict(params or {})
+        self.no_log_values = set()  # as AnsibleModule: values hidden from the result
         self._diff = diff
         self.calls = []
         self.events = events if events is not None else []
@@ -209,6 +210,21 @@ def test_clients_yields_none_for_the_side_not_asked_for(factories, spp, vsphere,
     assert set(made) == {"spp" if spp else "vsphere"}
 
 
+@pytest.mark.parametrize("url, allow, warned", [
+    ("http://spp.example.com", None, True), ("HTTP://spp.example.com", False, True),
+    ("http://spp.example.com", True, False), ("https://spp.example.com", None, False), ("spp.example.com", None, False),
+])
+def test_an_http_spp_url_is_a_module_warning_unless_allowed(factories, url, allow, warned):
+    """Issue 14: Basic auth in clear went without a word; the warning reaches the user as a module warning."""
+    module = FakeModule(dict(SPP_PARAMS, spp_url=url, spp_allow_http=allow))
+    with _module.clients(module, vsphere=False):
+        pass
+    warnings = [text for call, text in module.calls if call == "warn"]
+    assert warnings == ([_connection.HTTP_WARNING] if warned else [])
+    if warned:
+        assert "spp_allow_http: true" in warnings[0] and "SPP_ALLOW_HTTP" in warnings[0]
+
+
 def test_clients_close_when_the_work_fails(factories):
     events, _made = factories
     with pytest.raises(RuntimeError):
@@ -284,7 +300,7 @@ def test_connected_module_adds_the_connection_options_of_the_servers_asked_for(m
     if not hasattr(_module, "connected_module"):
         pytest.skip("_module.connected_module does not exist")
     built = []
-    monkeypatch.setattr(_module, "AnsibleModule", lambda **kwargs: built.append(kwargs) or kwargs)
+    monkeypatch.setattr(_module, "AnsibleModule", lambda **kwargs: built.append(kwargs) or FakeModule())
     own = {"name": {"type": "str", "required": True}, "spp_timeout": {"type": "int", "default": 5}}
     _module.connected_module(own, spp=True, vcenter=False, supports_check_mode=True)
     spec = built[-1]["argument_spec"]
@@ -293,3 +309,15 @@ def test_connected_module_adds_the_connection_options_of_the_servers_asked_for(m
     assert built[-1]["supports_check_mode"] is True
     _module.connected_module({}, spp=False, vcenter=True)
     assert set(built[-1]["argument_spec"]) == set(_connection.vcenter_argument_spec())
+
+
+def test_a_password_written_into_spp_url_is_hidden_in_the_result(monkeypatch):
+    """Issue 14: the URL is refused, and Ansible's invocation.module_args must not show what it held either."""
+    module = FakeModule({"spp_url": "https://admin:Pa55-w0rd@spp.example.com"})
+    monkeypatch.setattr(_module, "AnsibleModule", lambda **kwargs: module)
+    _module.connected_module({}, spp=True, vcenter=False)
+    assert module.no_log_values == {"admin:Pa55-w0rd", "Pa55-w0rd"}
+    clean = FakeModule({"spp_url": "https://spp.example.com"})
+    monkeypatch.setattr(_module, "AnsibleModule", lambda **kwargs: clean)
+    _module.connected_module({}, spp=True, vcenter=False)
+    assert clean.no_log_values == set()

@@ -10,7 +10,7 @@ from .. import jobs
 from ..backup import effective_options
 from ..errors import BadRequest, NotFound
 from ..http_types import Request, Response, ok
-from ..listing import SortKey, list_body
+from ..listing import SortKey, cached_list_body, list_body
 from ..model import site_by_id
 from ..router import RouteTable
 from ..state import INVENTORY_JOB_ID
@@ -50,7 +50,9 @@ def _vm_views(app: App, request: Request, wanted: str) -> list[dict]:
 @routes.get(f"{HV}/vm")
 def list_vms(app: App, request: Request) -> Response:
     check_hypervisor(request)
-    return ok(list_body(request, "vms", _vm_views(app, request, source(request)), BY_NAME))
+    wanted = source(request)
+    return ok(cached_list_body(request, "vms", app.state.views, ("vms", wanted),
+                               lambda: _vm_views(app, request, wanted), BY_NAME))
 
 
 @routes.get(f"{HV}/vm/{{vm_id}}")
@@ -99,25 +101,34 @@ def search(app: App, request: Request) -> Response:
     vdisks match on their own name (label) or on their VM's name."""
     body = request.json_object()
     resource_type = request.params.get("resourceType", "vm")
-    matches = _name_matcher(str(body.get("name") or ""))
+    pattern = str(body.get("name") or "")
+    matches = _name_matcher(pattern)
     wrong_type = body.get("hypervisorType", "vmware") not in ("vmware", None)
+    # A search is a listing too: kept between its pages (ViewCache.listing), keyed by what it depends on.
+    cache_key = ("search", resource_type, source(request), pattern, wrong_type)
     if resource_type == "vm":
-        items = [] if wrong_type else [vm for vm in _vm_views(app, request, source(request)) if matches(vm["name"])]
-        return ok(list_body(request, "vms", items, BY_NAME))
+        wanted = source(request)
+
+        def vms() -> list[dict]:
+            return [] if wrong_type else [vm for vm in _vm_views(app, request, wanted) if matches(vm["name"])]
+
+        return ok(cached_list_body(request, "vms", app.state.views, cache_key, vms, BY_NAME))
     if resource_type == "vdisk":
         only_in_default_profile(app, request)  # on record, a VM's disks are read through its links.vdisks
         render = views(app, request)
-        items = (
-            []
-            if wrong_type
-            else [
+
+        def vdisks() -> list[dict]:
+            if wrong_type:
+                return []
+            return [
                 render.vdisk(vm, disk)
                 for vm in app.state.inventory.vms.values()
                 for disk in vm.disks
                 if matches(disk.label) or matches(vm.name)
             ]
-        )
-        return ok(list_body(request, "vdisks", items, (SortKey("vmName", False), SortKey("key", False))))
+
+        return ok(cached_list_body(request, "vdisks", app.state.views, cache_key, vdisks,
+                                   (SortKey("vmName", False), SortKey("key", False))))
     raise BadRequest(f"resourceType must be vm or vdisk, got {resource_type!r}.")
 
 

@@ -55,3 +55,20 @@ def test_resolve_all_keeps_order_drops_repeats_and_reports_every_problem():
 def test_knows_counts_a_shared_name():
     index = VmIndex(RECORDS)
     assert index.knows("db") and index.knows("vm-3") and not index.knows("nope")
+
+
+def test_a_vm_named_like_another_vms_moref_or_uuid_is_ambiguous_never_the_other_vm():
+    """Issue 14: a VM named vm-1 (or uuid-2) next to the VM whose moref (instance UUID) that is."""
+    records = RECORDS + [{"name": "vm-1", "moref": "vm-9", "instance_uuid": "uuid-9", "folder": "/DC0/vm/c"},
+                         {"name": "uuid-2", "moref": "vm-8", "instance_uuid": "uuid-8"}]
+    index = VmIndex(records)
+    for ref, candidates in (("vm-1", ["vm-1", "vm-9"]), ("uuid-2", ["vm-2", "vm-8"])):
+        problem = index.problem(ref)
+        assert problem["problem"] == AMBIGUOUS and problem["candidates"] == candidates
+    with pytest.raises(InvalidRequest) as caught:
+        index.resolve("vm-1")
+    assert str(caught.value) == ("2 VMs answer to vm-1, by name or as their moref or instance UUID: web01 (vm-1, folder "
+                                 "/DC0/vm/a); vm-1 (vm-9, folder /DC0/vm/c); name one by instance UUID, or by a moref "
+                                 "that no VM has as its name")
+    assert index.resolve("uuid-1")["name"] == "web01" and index.resolve("vm-9")["name"] == "vm-1"
+    assert VmIndex([{"name": "vm-5", "moref": "vm-5"}]).resolve("vm-5")["moref"] == "vm-5", "its own moref: one VM"

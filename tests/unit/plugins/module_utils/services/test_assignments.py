@@ -12,6 +12,7 @@ import pytest
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import assignments
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
     ApiError,
+    ConcurrentChange,
     InvalidRequest,
     PartialApply,
     RuleViolation,
@@ -23,6 +24,9 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import lis
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import listing as vsphere_listing
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import tags as vsphere_tags
+
+
+TAGS_OF_VCENTER = vsphere_tags.members_of_tags  # the World fixture stubs it; the tag-name tests restore it
 
 
 def rec(name, moref, folder="/DC0/vm", uuid=None, **extra):
@@ -298,16 +302,19 @@ class World:
                         spp_vm("vm-4", "db01", ["Silver"])]
         self.policies = [policy("Gold", "Primary"), policy("Silver", "Primary"), policy("DR", "Secondary")]
         self.jobs = [{"name": "vmware_Gold", "status": "IDLE"}, {"name": "vmware_Silver", "status": "IDLE"}]
+        self.spp_disks = []
         self.options = {}
         self.writes = []
         self.fail_write = {}  # index of a write -> error to raise
+        self.vm_listings = 0
+        self.before_listing = {}  # index of a VM listing -> what another writer does just before it is answered
 
     def install(self, monkeypatch):
         monkeypatch.setattr(vsphere_listing, "list_vms", lambda client, **kwargs: copy.deepcopy(self.vcenter))
         monkeypatch.setattr(spp_listing, "list_hypervisors",
                             lambda client, **kwargs: [{"id": "hv1", "uniqueId": VC_UUID, "type": "vmware"}])
-        monkeypatch.setattr(spp_listing, "list_vms", lambda client, **kwargs: copy.deepcopy(self.spp_vms))
-        monkeypatch.setattr(spp_listing, "list_vdisks", lambda client, **kwargs: [])
+        monkeypatch.setattr(spp_listing, "list_vms", self._list_vms)
+        monkeypatch.setattr(spp_listing, "list_vdisks", lambda client, **kwargs: copy.deepcopy(self.spp_disks))
         monkeypatch.setattr(spp_listing, "list_sites", lambda client, **kwargs: [{"id": "1", "name": "Primary"}])
         monkeypatch.setattr(spp_policies, "list_sla_policies", lambda client, **kwargs: copy.deepcopy(self.policies))
         monkeypatch.setattr(spp_jobs, "list_jobs", lambda client, **kwargs: copy.deepcopy(self.jobs))
@@ -332,8 +339,23 @@ class World:
         if position in self.fail_write:
             raise self.fail_write[position]
 
+    def _list_vms(self, client, **kwargs):
+        position = self.vm_listings
+        self.vm_listings += 1
+        if position in self.before_listing:
+            self.before_listing[position]()
+        return copy.deepcopy(self.spp_vms)
+
+    def set_policies(self, spp_id, names):
+        """What applySLAPolicies does: the names become the resource's whole set (a VM or a vdisk)."""
+        for resource in self.spp_vms + self.spp_disks:
+            if resource["id"] == spp_id:
+                resource["storageProfiles"] = list(names)
+
     def _apply_sla(self, client, resources, slas):
         self._record(("assign", sorted(r["id"] for r in resources), sorted(s["name"] for s in slas)))
+        for resource in resources:
+            self.set_policies(resource["id"], [s["name"] for s in slas])
 
     def _apply_options(self, client, resources, options):
         self._record(("options", sorted(r["id"] for r in resources), dict(options)))
@@ -441,9 +463,49 @@ def test_converge_reads_tags_only_for_the_tags_named(world, monkeypatch):
     assert world.writes == [("assign", ["s-vm-2"], ["Silver"])]
 
 
-def test_converge_writes_a_disk_assignment_to_the_disk_object(world, monkeypatch):
-    monkeypatch.setattr(spp_listing, "list_vdisks", lambda client, **kwargs: [
-        {"id": "d-1", "name": "Hard disk 1", "vmId": "s-vm-1", "storageProfiles": []}])
+class SharedTagSession:
+    """vCenter's tagging API with the tag name ``backup`` in two categories (``gold`` on vm-2, ``silver`` on vm-3)."""
+
+    def __init__(self, vsphere_client, timeout=60):
+        self.closed = False
+
+    def list_tags(self):
+        return [{"id": "t1", "name": "backup", "category_id": "c1"}, {"id": "t2", "name": "backup", "category_id": "c2"}]
+
+    def category_names(self, category_ids):
+        return {"c1": "gold", "c2": "silver"}
+
+    def attached_vms(self, tag_ids):
+        return {tag_id: {"t1": {"vm-2"}, "t2": {"vm-3"}}[tag_id] for tag_id in tag_ids}
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_converge_a_shared_tag_name_fails_before_any_write_even_with_purge_scope(world, monkeypatch, check_mode):
+    """Issue 14: the bare name used to keep one of the two tags, and purge_scope then stripped the other's VMs."""
+    monkeypatch.setattr(vsphere_tags, "members_of_tags", TAGS_OF_VCENTER)
+    monkeypatch.setattr(vsphere_tags, "TaggingSession", SharedTagSession)
+    monkeypatch.setattr(spp_policies, "list_sla_policies", lambda client, **kwargs: pytest.fail("planned"))
+    with pytest.raises(InvalidRequest) as caught:
+        converge(items=[{"tag": "backup", "policies": ["Silver"]}], scope="/DC0/vm/prod", purge_scope=True,
+                 check_mode=check_mode)
+    assert "gold/backup, silver/backup" in caught.value.message
+    assert caught.value.details["candidates"] == {"backup": ["gold/backup", "silver/backup"]}
+    assert world.writes == []
+
+
+def test_converge_category_slash_tag_selects_that_tag_only(world, monkeypatch):
+    monkeypatch.setattr(vsphere_tags, "members_of_tags", TAGS_OF_VCENTER)
+    monkeypatch.setattr(vsphere_tags, "TaggingSession", SharedTagSession)
+    result = converge(items=[{"tag": "silver/backup", "policies": ["Silver"]}])
+    assert world.writes == [("assign", ["s-vm-3"], ["Silver"])]
+    assert [c["vm"] for c in result["changes"]] == ["vm-3"]
+
+
+def test_converge_writes_a_disk_assignment_to_the_disk_object(world):
+    world.spp_disks = [{"id": "d-1", "name": "Hard disk 1", "vmId": "s-vm-1", "storageProfiles": []}]
     result = converge(items=[{"vm": "web01", "disk": "Hard disk 1", "policies": ["DR"]}])
     assert world.writes == [("assign", ["d-1"], ["DR"])]
     assert [(c["vm"], c["disk"], c["after"]) for c in result["changes"]] == [("vm-1", "Hard disk 1", ["DR"])]
@@ -488,3 +550,90 @@ def test_converge_rescan_true_rescans_for_a_disk_the_backup_server_does_not_know
     monkeypatch.setattr(spp_jobs, "run_inventory", run_inventory)
     with pytest.raises(Rescanned):
         converge(items=[{"vm": "web01", "disk": "Hard disk 2", "policies": ["DR"]}], rescan=True)
+
+
+# -- lost updates (issue 14): the sets read again just before and just after the writes ---------------------------
+
+def test_converge_without_change_lists_the_vms_once_and_a_write_twice_more(world):
+    converge(items=[{"vm": "db01", "policies": ["Silver"]}])
+    assert world.vm_listings == 1, "a converged run reads nothing for the check"
+    converge(items=[{"vm": "web02", "policies": ["Silver"]}, {"vm": "web03", "policies": ["Gold"]}])
+    assert world.vm_listings == 1 + 3, "the plan's listing, one before the writes and one after, whatever the VMs"
+
+
+def test_converge_options_alone_are_not_read_back(world):
+    converge(items=[{"vm": "db01", "policies": ["Silver"], "quiesce": False}])
+    assert world.writes == [("options", ["s-vm-4"], {"makeApplicationConsistent": False})]
+    assert world.vm_listings == 1
+
+
+def test_a_set_changed_after_the_plan_read_it_fails_the_task_before_any_write(world):
+    world.before_listing[1] = lambda: world.set_policies("s-vm-2", ["DR"])  # another play, between plan and write
+    with pytest.raises(ConcurrentChange) as caught:
+        converge(items=[{"folder": "/DC0/vm/prod", "policies": ["Silver"]}])
+    assert world.writes == [], "nothing is written: the write would have erased DR"
+    message = caught.value.message
+    assert message.startswith("concurrent change:") and "nothing was written" in message
+    assert "- web02 (vm-2): read [], now [DR]; this task would write [Silver]" in message
+    assert "web01" not in message and "web03" not in message, "only the resources that changed"
+    assert caught.value.details["changed"] is False
+    assert [c["vm"] for c in caught.value.details["conflicts"]] == ["vm-2"]
+    # The re-run plans from the new state and keeps both.
+    world.before_listing = {}
+    converge(items=[{"folder": "/DC0/vm/prod", "policies": ["Silver"]}])
+    assert {vm["id"]: vm["storageProfiles"] for vm in world.spp_vms}["s-vm-2"] == ["DR", "Silver"]
+
+
+def test_a_set_replaced_by_another_writer_after_the_write_fails_the_task_naming_what_was_written(world):
+    world.before_listing[2] = lambda: world.set_policies("s-vm-2", ["DR"])  # planned from [], written after ours
+    with pytest.raises(ConcurrentChange) as caught:
+        converge(items=[{"folder": "/DC0/vm/prod", "policies": ["Silver"]}])
+    assert len(world.writes) == 2, "the writes were made"
+    message = caught.value.message
+    assert "(2 write call(s) applied)" in message
+    assert "- web02 (vm-2): this task wrote [Silver], now [DR]" in message and "web03" not in message
+    assert "Run the task again" in message and "throttle: 1" in message
+    assert caught.value.details["changed"] is True
+    world.before_listing = {}
+    result = converge(items=[{"folder": "/DC0/vm/prod", "policies": ["Silver"]}])
+    assert result["changed"] is True and world.writes[-1] == ("assign", ["s-vm-2"], ["DR", "Silver"])
+    assert converge(items=[{"folder": "/DC0/vm/prod", "policies": ["Silver"]}])["changed"] is False
+
+
+def test_a_set_changed_after_the_write_that_keeps_this_tasks_change_is_a_warning(world):
+    world.before_listing[2] = lambda: world.set_policies("s-vm-2", ["DR", "Silver"])
+    result = converge(items=[{"vm": "web02", "policies": ["Silver"]}])
+    assert result["changed"] is True
+    (warning,) = result["warnings"]
+    assert "web02 (vm-2) now [DR, Silver]" in warning and "kept" in warning
+
+
+def test_a_disk_set_changed_since_the_plan_is_named_with_its_vm(world):
+    world.spp_disks = [{"id": "d-1", "name": "Hard disk 1", "vmId": "s-vm-1", "storageProfiles": []}]
+    world.before_listing[1] = lambda: world.set_policies("d-1", ["Silver"])
+    with pytest.raises(ConcurrentChange) as caught:
+        converge(items=[{"vm": "web01", "disk": "Hard disk 1", "policies": ["DR"]}])
+    assert world.writes == []
+    assert "- web01 (vm-1) / Hard disk 1: read [], now [Silver]; this task would write [DR]" in caught.value.message
+
+
+def test_a_vm_gone_from_the_backup_server_before_the_write_is_a_concurrent_change(world):
+    def remove_web02():
+        world.spp_vms = [vm for vm in world.spp_vms if vm["id"] != "s-vm-2"]
+
+    world.before_listing[1] = remove_web02
+    with pytest.raises(ConcurrentChange) as caught:
+        converge(items=[{"vm": "web02", "policies": ["Silver"]}])
+    assert world.writes == [] and "now (gone from the backup server)" in caught.value.message
+
+
+def test_the_check_lists_only_the_vcenters_of_the_written_vms(world, monkeypatch):
+    asked = []
+
+    def list_vms(client, **kwargs):
+        asked.append(kwargs.get("hypervisors"))
+        return world._list_vms(client, **kwargs)
+
+    monkeypatch.setattr(spp_listing, "list_vms", list_vms)
+    converge(items=[{"vm": "web02", "policies": ["Silver"]}])
+    assert asked[1:] == [[{"id": "hv1"}], [{"id": "hv1"}]], "the VM objects name their hypervisor: no listing of them"

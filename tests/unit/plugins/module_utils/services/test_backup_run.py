@@ -212,6 +212,8 @@ def test_version_of_session_reads_the_list_only_when_a_newer_point_exists(fake_s
 # -- the start phase ----------------------------------------------------------------------------------------------
 
 class _NoClient:
+    logged_in = True  # the per-VM reads after a session run in a pool of threads, which logs in first
+
     def log(self, message):
         pass
 
@@ -317,3 +319,134 @@ def test_the_first_backup_check_uses_the_same_source(monkeypatch):
         _prepared(monkeypatch, records, last, vms=["web01", "web02"])
     assert [(v["vm"], v["rule"]) for v in caught.value.details["violations"]] == [
         ("web02", "first_backup_with_snapshots")]
+
+
+# -- settling in bulk (issue 14): a whole-policy run of many VMs ------------------------------------------------------
+
+SESSION_START = 1_000_000
+
+
+def _bulk_lab(fake_spp, make_client, count, catalogue_answer=None, session_of=lambda index: "77"):
+    """A run of ``count`` VMs in session "77", over the scripted server: VM i has a point from this session when i % 4
+    is 0, an older point only when i % 4 is 1 (its catalogue item says when), an older point that the catalogue does not
+    date when i % 4 is 2, and no point at all when i % 4 is 3 (absent from the catalogue). One ERROR line names vm-0003."""
+    import threading  # pylint: disable=import-outside-toplevel
+
+    run = br.BackupRun(make_client(fake_spp), None)
+    run.records = {"vm-%d" % i: record("web %04d" % i, "vm-%d" % i) for i in range(count)}
+    run.reader.spp_vms_by_id = {
+        "spp-vm-%d" % i: {"id": "spp-vm-%d" % i, "name": "web %04d" % i, "links": {"latestversion": {
+            "href": fake_spp.href("/api/hypervisor/1001/vm/spp-vm-%d/latestversion" % i)}}} for i in range(count)}
+    run.seen["77"] = {"id": "77", "status": "PARTIAL", "start": SESSION_START}
+    in_flight = {"now": 0, "most": 0}
+    lock = threading.Lock()
+
+    def latest(request):
+        index = int(request.path.split("/")[-2].rsplit("-", 1)[1])
+        with lock:
+            in_flight["now"] += 1
+            in_flight["most"] = max(in_flight["most"], in_flight["now"])
+        time.sleep(0.01)
+        with lock:
+            in_flight["now"] -= 1
+        if index % 4 == 3:
+            return Reply(404, {"id": "RecoveryPointNotFoundException", "description": "no point"})
+        new = index % 4 == 0
+        return Reply(200, {"id": "v%d" % index, "sessionId": session_of(index) if new else "70", "protectionInfo": {
+            "protectionTime": SESSION_START + 10 if new else SESSION_START - 10}})
+
+    for index in range(count):
+        fake_spp.route("GET", "/api/hypervisor/1001/vm/spp-vm-%d/latestversion" % index, latest)
+    catalogue = [{"id": "spp-vm-%d" % i, "protectionInfo": (
+        {"protectionTime": SESSION_START - 10} if i % 4 == 1 else {"protectionTime": SESSION_START + 10} if i % 4 == 0
+        else {})} for i in range(count) if i % 4 != 3]
+
+    def search(request):
+        start, size = int(request.query["pageStartIndex"]), int(request.query["pageSize"])
+        return Reply(200, {"vms": catalogue[start:start + size], "total": len(catalogue)})
+
+    fake_spp.route("POST", "/api/hypervisor/search", catalogue_answer or search)
+    fake_spp.route("GET", "/api/endeavour/log/job", Reply(200, {"logs": [
+        {"type": "ERROR", "messageId": "E1", "message": "Backup of virtual machine web 0003 failed: no snapshot"}],
+        "total": 1}))
+    return run, in_flight
+
+
+def _reads(fake_spp):
+    return sum(1 for request in fake_spp.requests if request.path.endswith("/latestversion"))
+
+
+def test_a_big_run_reads_only_the_vms_that_may_have_a_new_point_in_parallel(fake_spp, make_client):
+    count = 200
+    run, in_flight = _bulk_lab(fake_spp, make_client, count)
+    leftover = run._settle_all([{"id": "77", "started": True, "morefs": list(run.records)}])
+    assert leftover == {"77": []}
+    assert fake_spp.count("POST", "/api/hypervisor/search") == 1, "one paged query of the recovery catalogue"
+    # read: the new points (i % 4 == 0) and the undated ones (i % 4 == 2); never the older or absent ones
+    assert _reads(fake_spp) == count // 2
+    assert 1 < in_flight["most"] <= spp_listing.PARALLEL_READS, "a bounded pool of threads, not a plain loop"
+    assert fake_spp.count("GET", "/api/endeavour/log/job") == 1
+    outcomes = {moref: run.outcomes[moref]["outcome"] for moref in run.records}
+    assert {outcomes["vm-%d" % i] for i in range(0, count, 4)} == {"success"}
+    assert run.outcomes["vm-0"]["version"]["id"] == "v0"
+    assert outcomes["vm-3"] == "failed" and run.outcomes["vm-3"]["messages"] == [
+        "ERROR E1: Backup of virtual machine web 0003 failed: no snapshot"]
+    assert {outcomes["vm-%d" % i] for i in range(1, count, 4)} == {"skipped"}, "no point, no log line"
+
+
+def test_a_small_run_reads_its_vms_directly(fake_spp, make_client):
+    run, _in_flight = _bulk_lab(fake_spp, make_client, spp_listing.DIRECT_READS_UP_TO)
+    run._settle_all([{"id": "77", "started": True, "morefs": list(run.records)}])
+    assert fake_spp.count("POST", "/api/hypervisor/search") == 0, "a few reads cost less than the whole catalogue"
+    assert _reads(fake_spp) == spp_listing.DIRECT_READS_UP_TO
+
+
+def test_without_the_catalogue_search_every_vm_is_read(fake_spp, make_client):
+    count = 40
+    run, _in_flight = _bulk_lab(fake_spp, make_client, count, catalogue_answer=Reply(
+        404, {"id": "NotFound", "description": "no search"}))
+    run._settle_all([{"id": "77", "started": True, "morefs": list(run.records)}])
+    assert _reads(fake_spp) == count
+    assert {run.outcomes["vm-%d" % i]["outcome"] for i in range(0, count, 4)} == {"success"}
+
+
+def test_sessions_that_end_together_share_one_catalogue_search(fake_spp, make_client):
+    count = 60
+    run, _in_flight = _bulk_lab(fake_spp, make_client, count, session_of=lambda index: "77" if index < 30 else "78")
+    run.seen["78"] = dict(run.seen["77"], id="78")
+    morefs = list(run.records)
+    settled = run._settle_all([{"id": "77", "started": True, "morefs": morefs[:30]},
+                               {"id": "78", "started": True, "morefs": morefs[30:]}])
+    assert settled == {"77": [], "78": []}
+    assert fake_spp.count("POST", "/api/hypervisor/search") == 1
+    assert fake_spp.count("GET", "/api/endeavour/log/job") == 2, "one log listing per session"
+    assert [run.outcomes["vm-%d" % i]["session_id"] for i in (0, 32)] == ["77", "78"]
+    assert {run.outcomes["vm-%d" % i]["outcome"] for i in range(0, count, 4)} == {"success"}
+
+
+def test_the_log_matcher_is_built_once_per_run(fake_spp, make_client, monkeypatch):
+    built = []
+    real = br.LogMentions
+
+    def counting(names):
+        built.append(len(names))
+        return real(names)
+
+    monkeypatch.setattr(br, "LogMentions", counting)
+    run, _in_flight = _bulk_lab(fake_spp, make_client, 20, session_of=lambda index: "77" if index < 10 else "78")
+    run.seen["78"] = dict(run.seen["77"], id="78")
+    morefs = list(run.records)
+    run._settle_all([{"id": "77", "started": True, "morefs": morefs[:10]}])
+    run._settle_all([{"id": "78", "started": True, "morefs": morefs[10:]}])
+    assert built == [20]
+
+
+@pytest.mark.parametrize("item, since, expected", [
+    (None, SESSION_START, False),  # absent from the catalogue: no point at all
+    ({"protectionInfo": {"protectionTime": SESSION_START - 1}}, SESSION_START, False),
+    ({"protectionInfo": {"protectionTime": SESSION_START}}, SESSION_START, True),
+    ({"protectionInfo": {}}, SESSION_START, True),  # not dated (the public record): read it
+    ({"protectionInfo": {"protectionTime": 5}}, None, True),
+])
+def test_may_hold_a_point_since(item, since, expected):
+    assert br._may_hold_a_point_since(item, since) is expected

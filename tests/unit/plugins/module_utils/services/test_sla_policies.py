@@ -12,6 +12,7 @@ import pytest
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import sla_policies
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
+    ConcurrentChange,
     Conflict,
     InvalidRequest,
     NotFound,
@@ -48,6 +49,7 @@ class FakeSpp:
         self.jobs = []
         self.vms = []
         self.vdisks = []
+        self.sites = [{"id": "1000", "name": "Primary"}, {"id": "2000", "name": "Secondary"}]
         self.writes = []
 
     def post(self, href, params=None, lost_answer_hint=None, **kwargs):
@@ -73,7 +75,9 @@ def spp(monkeypatch):
 
     def update(client, policy_id, definition):
         client.writes.append(("update", policy_id, copy.deepcopy(definition)))
-        return dict(copy.deepcopy(definition), id=policy_id)
+        stored = dict(copy.deepcopy(definition), id=policy_id)
+        client.policies = [dict(stored, links=p.get("links")) if p["id"] == policy_id else p for p in client.policies]
+        return stored
 
     def delete(client, policy_id, missing_ok=False):
         client.writes.append(("delete", policy_id))
@@ -87,6 +91,7 @@ def spp(monkeypatch):
     monkeypatch.setattr(spp_jobs, "list_jobs", lambda client, **kw: copy.deepcopy(client.jobs))
     monkeypatch.setattr(spp_listing, "list_vms", lambda client, **kw: copy.deepcopy(client.vms))
     monkeypatch.setattr(spp_listing, "list_vdisks", lambda client, **kw: copy.deepcopy(client.vdisks))
+    monkeypatch.setattr(spp_listing, "list_sites", lambda client, **kw: copy.deepcopy(client.sites))
     return server
 
 
@@ -115,6 +120,15 @@ def test_create_in_check_mode_writes_nothing_and_predicts_the_policy(spp):
     assert spp.writes == []
     assert result["changed"] is True and result["actions"] == ["create"]
     assert result["policy"]["id"] is None and result["policy"]["retention"] == {"numsnapshots": 7}
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_an_unknown_site_is_refused_before_any_write(spp, check_mode):
+    with pytest.raises(InvalidRequest) as caught:
+        ensure(spp, site="Tertiary", retention={"days": 30}, check_mode=check_mode)
+    assert caught.value.message == ("site Tertiary does not exist on the backup server; its sites: Primary, Secondary; "
+                                    "nothing was changed")
+    assert spp.writes == []
 
 
 def test_create_without_site_is_refused_before_any_write(spp):
@@ -335,3 +349,86 @@ def test_view_of_a_policy_and_its_job():
                      "trigger": {"type": "DAILY", "frequency": 1, "timezone": "UTC", "activateDate": 1_800_000_000_000}}
     assert sla_policies.view(dict(gold(), description=None), None)["description"] == ""
     assert sla_policies.view(gold(), None)["held"] is False and sla_policies.view(gold(), None)["held_from"] is None
+
+
+# -- lost updates (issue 14): the policy read again just before and just after the PUT ----------------------------
+
+def another_writer(spp, monkeypatch, at_listing, **changes):
+    """Another play changes the policy just before the ``at_listing``-th listing of the policies is answered (0: the
+    plan's, 1: the one before the PUT, 2: the one after); ``changes`` go into the backup subpolicy, ``description``
+    into the policy. Returns the list of listings made."""
+    listings = []
+
+    def listing(client, **kwargs):
+        if len(listings) == at_listing:
+            (policy,) = client.policies
+            if "description" in changes:
+                policy["description"] = changes.pop("description")
+            policy["spec"]["subpolicy"][1].update(changes)
+        listings.append(1)
+        return copy.deepcopy(client.policies)
+
+    monkeypatch.setattr(spp_policies, "list_sla_policies", listing)
+    return listings
+
+
+def test_an_update_reads_the_policy_once_before_and_once_after_the_put(spp, monkeypatch):
+    spp.policies = [gold()]
+    listings = another_writer(spp, monkeypatch, at_listing=99)
+    assert ensure(spp, retention={"days": 30})["changed"] is True
+    assert len(listings) == 3
+    listings.clear()
+    assert ensure(spp, retention={"days": 30})["changed"] is False
+    assert len(listings) == 1, "a converged run reads nothing more"
+
+
+def test_a_policy_changed_since_it_was_read_fails_the_update_before_the_put(spp, monkeypatch):
+    spp.policies = [gold()]
+    another_writer(spp, monkeypatch, at_listing=1, description="set by the other play")
+    with pytest.raises(ConcurrentChange) as caught:
+        ensure(spp, retention={"days": 30})
+    assert spp.writes == [], "the PUT would have put the old description back"
+    message = caught.value.message
+    assert message.startswith("concurrent change: SLA policy Gold changed on the backup server after this task read it")
+    assert "description: read 'old text', now 'set by the other play'" in message and "nothing was written" in message
+    assert "Run the task again" in message and "throttle: 1" in message
+    assert caught.value.details["policy"] == "Gold" and caught.value.details["changed"] is False
+
+
+def test_an_update_overwritten_by_another_writer_fails_naming_the_field_written_and_found(spp, monkeypatch):
+    spp.policies = [gold()]
+    another_writer(spp, monkeypatch, at_listing=2, retention={"age": 15})  # a PUT made from the old definition
+    with pytest.raises(ConcurrentChange) as caught:
+        ensure(spp, retention={"days": 30})
+    assert [w[0] for w in spp.writes] == ["update"]
+    message = caught.value.message
+    assert message.startswith("concurrent change: another writer replaced SLA policy Gold while this task updated it")
+    assert 'retention: this task wrote {"age": 30}, now {"age": 15}' in message
+    assert caught.value.details["fields"] == ["retention"] and caught.value.details["changed"] is True
+    # The re-run converges.
+    monkeypatch.setattr(spp_policies, "list_sla_policies", lambda client, **kw: copy.deepcopy(client.policies))
+    assert ensure(spp, retention={"days": 30})["changed"] is True
+    assert ensure(spp, retention={"days": 30})["changed"] is False
+
+
+def test_a_change_to_another_field_right_after_the_put_is_only_a_warning(spp, monkeypatch):
+    spp.policies = [gold()]
+    another_writer(spp, monkeypatch, at_listing=2, description="set by the other play")
+    result = ensure(spp, retention={"days": 30})
+    assert result["changed"] is True and result["policy"]["retention"] == {"age": 30}
+    (warning,) = result["warnings"]
+    assert "SLA policy Gold" in warning and "kept" in warning and "serialised" in warning
+
+
+def test_a_policy_deleted_before_the_put_is_a_concurrent_change(spp, monkeypatch):
+    spp.policies = [gold()]
+    calls = []
+
+    def listing(client, **kwargs):
+        calls.append(1)
+        return [gold()] if len(calls) == 1 else []
+
+    monkeypatch.setattr(spp_policies, "list_sla_policies", listing)
+    with pytest.raises(ConcurrentChange) as caught:
+        ensure(spp, retention={"days": 30})
+    assert spp.writes == [] and "it was deleted" in caught.value.message

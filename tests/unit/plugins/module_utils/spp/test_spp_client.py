@@ -427,11 +427,77 @@ def test_paginate_a_search_resends_the_body(fake_spp, make_client):
 
 def test_paginate_stops_on_a_repeated_link(fake_spp, make_client):
     path = "/api/endeavour/jobsession"
-    looping = {"sessions": VMS[:2], "total": 0, "links": {"nextPage": {"href": fake_spp.href(path + "?page=2")}}}
-    fake_spp.route("GET", path, Reply(200, looping))
+    link = {"nextPage": {"href": fake_spp.href(path + "?page=2")}}
+    # Other items each time (the same ones would end the listing on their own: see the next test), the same link.
+    fake_spp.route("GET", path, Reply(200, {"sessions": VMS[:2], "total": 0, "links": link}),
+                   Reply(200, {"sessions": VMS[2:4], "total": 0, "links": link}))
     client = make_client(fake_spp)
     assert len(list(client.paginate(path, "sessions", page_size=2))) == 4
     assert fake_spp.count("GET", path) == 2
+
+
+# -- bounds (issue 14): a server that does not page must not keep a task reading forever ---------------------------
+
+
+def test_paginate_stops_when_the_server_ignores_the_start_index(fake_spp, make_client, log_lines):
+    """total: 0 (APAR IT45897) and pageStartIndex ignored: the same full page at every start index."""
+    path = "/api/endeavour/jobsession"
+    fake_spp.route("GET", path, Reply(200, {"sessions": VMS[:2], "total": 0}))
+    client = make_client(fake_spp)
+    assert list(client.paginate(path, "sessions", page_size=2)) == VMS[:2], "each item once"
+    assert [request.query["pageStartIndex"] for request in fake_spp.requests if request.path == path] == ["0", "2"]
+    assert any("does not page" in line and "may be incomplete" in line for line in log_lines)
+
+
+def test_paginate_stops_when_a_link_gives_the_same_page_again(fake_spp, make_client):
+    path = "/api/endeavour/jobsession"
+    counter = iter(range(1000))
+
+    def fresh_link_same_items(_request):  # a new link every time: only the items tell that it goes in circles
+        return Reply(200, {"sessions": VMS[:3], "links": {"nextPage": {"href": fake_spp.href(
+            "%s?page=%d" % (path, next(counter)))}}})
+
+    fake_spp.route("GET", path, fresh_link_same_items)
+    client = make_client(fake_spp)
+    assert list(client.paginate(path, "sessions", page_size=3)) == VMS[:3]
+    assert fake_spp.count("GET", path) == 2
+
+
+def test_paginate_gives_up_after_the_page_limit_with_a_clear_error(fake_spp, make_client):
+    """New items on every page and total: 0, for ever: the page limit ends it with an error, never silently."""
+    path = "/api/endeavour/jobsession"
+    counter = iter(range(10 ** 6))
+
+    def endless(request):
+        size = int(request.query["pageSize"])
+        return Reply(200, {"sessions": [{"id": str(next(counter))} for _ in range(size)], "total": 0})
+
+    fake_spp.route("GET", path, endless)
+    client = make_client(fake_spp)
+    received = []
+    with pytest.raises(ApiError) as caught:
+        received.extend(client.paginate(path, "sessions", page_size=2, max_pages=5))
+    assert fake_spp.count("GET", path) == 5 and len(received) == 10
+    message = str(caught.value)
+    assert "GET /api/endeavour/jobsession did not end after 5 pages (10 items, pageSize 2)" in message
+    assert "total: 0 with pageStartIndex ignored" in message
+
+
+def test_paginate_has_a_default_page_limit(fake_spp, make_client, monkeypatch):
+    from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import _client  # noqa  pylint: disable=C0415
+
+    monkeypatch.setattr(_client, "MAX_PAGES", 3)
+    counter = iter(range(10 ** 6))
+    fake_spp.route("GET", "/api/endeavour/log/job", lambda request: Reply(200, {"logs": [{"id": next(counter)}]}))
+    client = make_client(fake_spp)
+    with pytest.raises(ApiError, match="did not end after 3 pages"):
+        list(client.paginate("/api/endeavour/log/job", "logs", page_size=1))
+
+
+def test_the_real_page_limit_is_roomy():
+    from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import _client  # noqa  pylint: disable=C0415
+
+    assert _client.MAX_PAGES * 100 >= 4 * 50000, "50,000 VMs fit four times over, even at a server's 100 per page"
 
 
 def test_links_to_another_host_are_rebased(fake_spp, make_client):
@@ -471,3 +537,37 @@ def test_secrets_never_reach_messages_or_logs(fake_spp, make_client, log_lines):
     for secret in fake_spp.issued + [SPP_PASSWORD]:
         assert secret not in everything
     assert "********" in everything  # the echoed session id was redacted, not dropped silently
+
+
+@pytest.mark.parametrize("password", ["ab", "x", "Q7!"])
+def test_a_short_password_is_redacted_too(fake_spp, make_client, log_lines, password):
+    """Issue 14: secrets shorter than 4 characters used to be left in. They go where they stand as a word of their
+    own; the letters of other words stay, so that the message can still be read."""
+    fake_spp.password = password
+
+    def echo(request):  # a server (or proxy) that echoes what it was given
+        text = "user admin with password %s refused by the table rule (%s)" % (password, request.session_id)
+        return Reply(400, {"id": "Bad", "description": text})
+
+    fake_spp.route("GET", "/api/echo", echo)
+    fake_spp.route("GET", "/api/html", Reply(200, "<html>password: %s</html>" % password))
+    fake_spp.route("GET", "/api/401", Reply(401, {"id": "Denied", "description": "login %s refused" % password}))
+    client = make_client(fake_spp, retries=0, password=password)
+    texts = []
+    for path, error in (("/api/echo", BadRequest), ("/api/html", ApiError), ("/api/401", AuthenticationError)):
+        with pytest.raises(error) as caught:
+            client.get(path)
+        texts.extend([str(caught.value), repr(caught.value.to_result())])
+    client.log("the password %s must not reach the log" % password)
+    client.close()
+    everything = "\n".join(texts + log_lines)
+    assert not _as_a_word(password, everything), everything
+    for session_id in fake_spp.issued:
+        assert session_id not in everything
+    assert "refused by the table rule" in everything, "ordinary words keep their letters"
+
+
+def _as_a_word(secret, text):
+    import re  # pylint: disable=import-outside-toplevel
+
+    return re.search(r"(?<![^\W_])%s(?![^\W_])" % re.escape(secret), text)

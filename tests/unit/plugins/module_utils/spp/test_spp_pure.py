@@ -279,6 +279,30 @@ def test_normalise_base_url_rejects(given):
         _client.normalise_base_url(given)
 
 
+@pytest.mark.parametrize("given", [
+    "https://admin:Pa55-w0rd@spp.corp.test",
+    "https://admin:Pa55-w0rd@spp.corp.test:8443/prefix",
+    "admin:Pa55-w0rd@spp.corp.test",
+    "http://Pa55-w0rd@spp.corp.test",
+    "ftp://admin:Pa55-w0rd@spp.corp.test",
+    "https:/admin:Pa55-w0rd@spp.corp.test",
+    "  https://admin:p@ss:Pa55-w0rd@spp.corp.test  ",
+])
+def test_credentials_in_the_url_are_refused_without_repeating_them(given):
+    """Issue 14: userinfo would be printed with the URL in every connection error; refused, and not echoed."""
+    with pytest.raises(ConfigurationError) as caught:
+        _client.normalise_base_url(given)
+    message = str(caught.value)
+    assert "Pa55-w0rd" not in message and "admin" not in message and "spp.corp.test" not in message.split("e.g.")[0]
+    assert "spp_username and spp_password" in message
+
+
+def test_a_client_is_never_built_with_credentials_in_the_url():
+    with pytest.raises(ConfigurationError) as caught:
+        _client.SppClient("https://admin:Pa55-w0rd@127.0.0.1:1", "admin", "Pa55-w0rd")
+    assert "Pa55-w0rd" not in str(caught.value) and "Pa55-w0rd" not in repr(caught.value.to_result())
+
+
 def test_url_for():
     client = _client.SppClient("https://spp.example.com:8443", "u", "p")
     assert client.url_for("/api/x") == "https://spp.example.com:8443/api/x"

@@ -11,6 +11,8 @@ from __future__ import annotations
 import gc
 import gzip
 import io
+import re
+import threading
 import types
 import weakref
 import zlib
@@ -141,8 +143,16 @@ APP01 = obj(
 ORPHAN = obj("VirtualMachine", "vm-22", prop("name", "orphan"), ref("parent", "Folder", "group-v3"),
              prop("runtime.powerState", "poweredOff", "VirtualMachinePowerState"))
 
-FIRST_PAGE = answer("RetrievePropertiesEx", "<returnval><token>token-1</token>%s%s</returnval>" % (CONTEXT, WEB01))
-LAST_PAGE = answer("ContinueRetrievePropertiesEx", "<returnval>%s%s</returnval>" % (APP01, ORPHAN))
+# The listing reads the context objects and the VMs' references first (here in two pages), then the VMs' properties
+# in pages of VMs named one by one (here one page).
+FIRST_PAGE = answer("RetrievePropertiesEx", "<returnval><token>token-1</token>%s%s</returnval>"
+                    % (CONTEXT, obj("VirtualMachine", "vm-20")))
+LAST_PAGE = answer("ContinueRetrievePropertiesEx", "<returnval>%s%s</returnval>"
+                   % (obj("VirtualMachine", "vm-21"), obj("VirtualMachine", "vm-22")))
+VM_PAGE = answer("RetrievePropertiesEx", "<returnval>%s%s%s</returnval>" % (WEB01, APP01, ORPHAN))
+LISTING = [FIRST_PAGE, LAST_PAGE, VM_PAGE]
+ALL_REFERENCES = answer("RetrievePropertiesEx", "<returnval>%s%s</returnval>" % (CONTEXT, "".join(
+    obj("VirtualMachine", moref) for moref in ("vm-20", "vm-21", "vm-22"))))
 
 EXPECTED_WEB01 = {
     "type": "VirtualMachine", "name": "web01", "parent": "group-v3", "parent_vapp": None, "instance_uuid": "5003aaaa",
@@ -201,12 +211,14 @@ class Connection:
     def __init__(self, stub):
         self.stub = stub
         self.closed = False
+        self.body = None
 
     def request(self, method, path, body, headers):
-        self.stub.requests.append({"method": method, "path": path, "body": body.decode(), "headers": headers})
+        self.body = body.decode()
+        self.stub.requests.append({"method": method, "path": path, "body": self.body, "headers": headers})
 
     def getresponse(self):
-        answer_or_error = self.stub.answers.pop(0)
+        answer_or_error = self.stub.answer(self.body)
         if isinstance(answer_or_error, Exception):
             raise answer_or_error
         return answer_or_error
@@ -227,6 +239,10 @@ class ReplayStub(SoapAdapter.SoapStubAdapter):
         self.returned = []
         self.dropped = 0
 
+    def answer(self, _body):
+        """The next answer, in order (``RoutingStub`` answers by request instead)."""
+        return self.answers.pop(0)
+
     def GetConnection(self):  # noqa: N802  (pyVmomi's names)
         self.connections.append(Connection(self))
         return self.connections[-1]
@@ -238,13 +254,33 @@ class ReplayStub(SoapAdapter.SoapStubAdapter):
         self.dropped += 1
 
 
+class RoutingStub(ReplayStub):
+    """Answers each request with ``route(body)``: for requests sent from several threads at once."""
+
+    def __init__(self, route):
+        super().__init__([])
+        self.route = route
+        self.lock = threading.Lock()
+
+    def answer(self, body):
+        return self.route(body)
+
+    def GetConnection(self):  # noqa: N802
+        with self.lock:
+            return super().GetConnection()
+
+    def ReturnConnection(self, conn):  # noqa: N802
+        with self.lock:
+            super().ReturnConnection(conn)
+
+
 class FakeClient:
     """What the listing uses of ``VsphereClient``: ``si._stub``, ``content`` and ``origin``."""
 
     origin = "https://vc.example:443"
 
-    def __init__(self, answers):
-        self.stub = ReplayStub(answers)
+    def __init__(self, answers, stub=None):
+        self.stub = stub or ReplayStub(answers)
         self.si = types.SimpleNamespace(_stub=self.stub)
         self.destroyed_views = []
         client = self
@@ -271,8 +307,8 @@ def read(body, method="RetrievePropertiesEx"):
 # -- records ------------------------------------------------------------------------------------------------------
 
 
-def test_two_pages_read_into_plain_records():
-    client = FakeClient([Response(FIRST_PAGE), Response(LAST_PAGE)])
+def test_references_then_vm_pages_read_into_plain_records():
+    client = FakeClient([Response(answer) for answer in LISTING])
     records = listing.collect_records(client, page_size=10)
 
     assert records["vm-20"] == EXPECTED_WEB01
@@ -286,27 +322,94 @@ def test_two_pages_read_into_plain_records():
                                        "parent_folder": "group-v3"}
     assert len(records) == 12
 
-    first, second = client.stub.requests
+    first, second, third = client.stub.requests
     assert "<RetrievePropertiesEx " in first["body"] and "<maxObjects>10</maxObjects>" in first["body"]
-    assert "<pathSet>config.hardware.device</pathSet>" in first["body"]
+    assert "<type>VirtualMachine</type></propSet>" in first["body"], "no VM property in the references' read"
+    assert "config.hardware.device" not in first["body"] and "session[52a1]view-7" in first["body"]
     assert "<ContinueRetrievePropertiesEx " in second["body"] and ">token-1</token>" in second["body"]
-    for request in (first, second):
+    assert "<RetrievePropertiesEx " in third["body"] and "<maxObjects>10</maxObjects>" in third["body"]
+    assert "<pathSet>config.hardware.device</pathSet>" in third["body"]
+    assert named_vms(third["body"]) == ["vm-20", "vm-21", "vm-22"]
+    assert "<reportMissingObjectsInResults>true</reportMissingObjectsInResults>" in third["body"]
+    for request in (first, second, third):
         assert request["method"] == "POST" and request["path"] == "/sdk"
         assert request["headers"]["Cookie"] == 'vmware_soap_session="52a1"'
         assert request["headers"]["SOAPAction"] == client.stub.versionId
-    assert client.stub.returned == client.stub.connections, "both connections go back to the pool"
+    assert client.stub.returned == client.stub.connections, "every connection goes back to the pool"
+    assert client.destroyed_views == ["session[52a1]view-7"]
+
+
+def named_vms(body):
+    """The VMs a request names one by one (its ObjectSpecs)."""
+    return re.findall(r'<obj type="VirtualMachine">([^<]+)</obj>', body)
+
+
+def test_vms_are_read_in_pages_of_page_size():
+    page_1 = answer("RetrievePropertiesEx", "<returnval>%s%s</returnval>" % (WEB01, APP01))
+    page_2 = answer("RetrievePropertiesEx", "<returnval>%s</returnval>" % ORPHAN)
+    client = FakeClient([Response(ALL_REFERENCES), Response(page_1), Response(page_2)])
+    records = listing.collect_records(client, page_size=2, workers=1)
+    assert (records["vm-20"], records["vm-21"], records["vm-22"]) == (EXPECTED_WEB01, EXPECTED_APP01, EXPECTED_ORPHAN)
+    assert [named_vms(request["body"]) for request in client.stub.requests[1:]] == [["vm-20", "vm-21"], ["vm-22"]]
+
+
+def test_two_vm_pages_are_under_way_at_once():
+    """The second page is asked for before the first is answered: the server prepares one while the other is read."""
+    both_asked = threading.Barrier(2, timeout=10)
+    pages = {"vm-20": WEB01, "vm-21": APP01, "vm-22": ORPHAN}
+
+    def route(body):
+        named = named_vms(body)
+        if not named:
+            return Response(ALL_REFERENCES)
+        both_asked.wait()  # each page waits for the other: BrokenBarrierError after the timeout if read one by one
+        return Response(answer("RetrievePropertiesEx", "<returnval>%s</returnval>" % "".join(pages[m] for m in named)))
+
+    client = FakeClient(None, stub=RoutingStub(route))
+    records = listing.collect_records(client, page_size=2, workers=2)
+    assert records["vm-20"] == EXPECTED_WEB01 and records["vm-22"] == EXPECTED_ORPHAN and len(records) == 12
+
+
+def test_a_vm_deleted_between_the_two_reads_is_left_out():
+    missing = ('<missingSet><obj type="VirtualMachine">vm-22</obj><fault><fault xsi:type="ManagedObjectNotFound">'
+               '<obj type="VirtualMachine">vm-22</obj></fault><localizedMessage></localizedMessage></fault>'
+               '</missingSet>')
+    page = answer("RetrievePropertiesEx", "<returnval>%s%s%s</returnval>" % (WEB01, missing, APP01))
+    client = FakeClient([Response(ALL_REFERENCES), Response(page)])
+    records = listing.collect_records(client)
+    assert "vm-22" not in records and records["vm-21"] == EXPECTED_APP01 and len(records) == 11
+
+
+def test_a_fault_in_one_of_the_pages_under_way_fails_the_listing():
+    def route(body):
+        named = named_vms(body)
+        if not named:
+            return Response(ALL_REFERENCES)
+        if named == ["vm-20"]:
+            return Response(fault("NotAuthenticated", "session gone"), status=500)
+        return Response(answer("RetrievePropertiesEx", "<returnval>%s</returnval>" % (APP01 if "vm-21" in named else ORPHAN)))
+
+    client = FakeClient(None, stub=RoutingStub(route))
+    with pytest.raises(AuthenticationError):
+        listing.collect_records(client, page_size=1, workers=2)
+
+
+def test_a_fault_in_a_vm_page_fails_the_listing():
+    client = FakeClient([Response(ALL_REFERENCES), Response(fault("NotAuthenticated", "session gone"), status=500)])
+    with pytest.raises(AuthenticationError):
+        listing.collect_records(client)
     assert client.destroyed_views == ["session[52a1]view-7"]
 
 
 def test_without_devices_disks_and_nics_are_none_and_not_asked_for():
-    client = FakeClient([Response(FIRST_PAGE), Response(LAST_PAGE)])
+    client = FakeClient([Response(answer) for answer in LISTING])
     records = listing.collect_records(client, devices=False)
     assert records["vm-20"] == dict(EXPECTED_WEB01, disks=None, nics=None)
-    assert "config.hardware.device" not in client.stub.requests[0]["body"]
+    assert not any("config.hardware.device" in request["body"] for request in client.stub.requests)
 
 
 def test_list_vms_assembles_the_records():
-    client = FakeClient([Response(FIRST_PAGE), Response(LAST_PAGE)])
+    client = FakeClient([Response(answer) for answer in LISTING])
     vms = listing.list_vms(client, page_size=10)
     assert [vm["name"] for vm in vms] == ["app01", "orphan", "web01"]
     app01, _orphan, web01 = vms
@@ -396,7 +499,7 @@ def test_unexpected_http_status_and_broken_xml_are_api_errors():
             listing.collect_records(client)
         assert caught.value.status == status and client.stub.connections[-1].closed
     with pytest.raises(ApiError) as caught:
-        read(FIRST_PAGE[:5000])
+        read(VM_PAGE[:5000])
     assert "unreadable XML" in caught.value.message
 
 
@@ -414,8 +517,7 @@ def test_a_lost_connection_is_a_connection_failure():
     ("deflate", lambda data: zlib.compress(data)[2:-4]),  # bare deflate data, as some servers send it
 ])
 def test_compressed_answers_when_the_stub_asks_for_them(encoding, compress):
-    client = FakeClient([Response(compress(FIRST_PAGE), headers={"Content-Encoding": encoding}),
-                         Response(compress(LAST_PAGE), headers={"Content-Encoding": encoding})])
+    client = FakeClient([Response(compress(answer), headers={"Content-Encoding": encoding}) for answer in LISTING])
     client.stub._acceptCompressedResponses = True  # pylint: disable=protected-access
     records = listing.collect_records(client)
     assert records["vm-20"] == EXPECTED_WEB01 and records["vm-21"] == EXPECTED_APP01 and len(records) == 12

@@ -6,6 +6,7 @@ error mapping, with a fake ``requests.Session``; then once against vcsim's REST 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import requests
@@ -69,8 +70,9 @@ class FakeHttp:
         self.closed = True
 
 
-def tag_routes(tags, attached):
-    """``tags``: {tag_id: name}; ``attached``: {tag_id: [(type, id), ...]} -> routes of the fake server."""
+def tag_routes(tags, attached, categories=None):
+    """``tags``: {tag_id: name or (category id, name)}; ``attached``: {tag_id: [(type, id), ...]}; ``categories``:
+    {category id: name} -> routes of the fake server. A tag given by name alone is in category ``cat-1``."""
     routes = {
         ("POST", "/session"): FakeResponse(body={"value": "session-42"}),
         ("DELETE", "/session"): FakeResponse(200),
@@ -80,8 +82,12 @@ def tag_routes(tags, attached):
             for tag_id, objects in attached.items()]}),
     }
     for tag_id, name in tags.items():
+        category_id, name = name if isinstance(name, tuple) else ("cat-1", name)
         routes[("GET", "/tagging/tag/id:%s" % tag_id)] = FakeResponse(
-            body={"value": {"id": tag_id, "name": name, "category_id": "cat-1", "description": ""}})
+            body={"value": {"id": tag_id, "name": name, "category_id": category_id, "description": ""}})
+    for category_id, name in (categories or {"cat-1": "backup-tier"}).items():
+        routes[("GET", "/tagging/category/id:%s" % category_id)] = FakeResponse(
+            body={"value": {"id": category_id, "name": name, "description": "", "cardinality": "MULTIPLE"}})
     return routes
 
 
@@ -118,18 +124,27 @@ def test_login_uses_the_soap_credentials_and_tls_settings(http, validate_certs, 
 
 def test_later_calls_carry_the_session_and_no_password(http):
     session = vsphere_tags.TaggingSession(FakeVsphere())
-    session.tag_ids_by_name()
+    session.list_tags()
+    session.category_names(["cat-1"])
     for _method, _path, kwargs, headers in only_session(http).requests[1:]:
         assert headers[vsphere_tags.SESSION_HEADER] == "session-42" and "auth" not in kwargs
         assert kwargs["verify"] is True and kwargs["timeout"] == 60
 
 
-def test_tag_ids_by_name(http):
+def test_list_tags_reads_each_tag_with_its_category(http):
     session = vsphere_tags.TaggingSession(FakeVsphere())
-    assert session.tag_ids_by_name() == {"backup": "urn:tag:1", "no-backup": "urn:tag:2", "empty": "urn:tag:3"}
+    assert session.list_tags() == [{"id": "urn:tag:1", "name": "backup", "category_id": "cat-1"},
+                                   {"id": "urn:tag:2", "name": "no-backup", "category_id": "cat-1"},
+                                   {"id": "urn:tag:3", "name": "empty", "category_id": "cat-1"}]
     assert [r[:2] for r in only_session(http).requests[1:]] == [
         ("GET", "/tagging/tag"), ("GET", "/tagging/tag/id:urn:tag:1"), ("GET", "/tagging/tag/id:urn:tag:2"),
         ("GET", "/tagging/tag/id:urn:tag:3")]
+
+
+def test_category_names_reads_each_category_once(http):
+    session = vsphere_tags.TaggingSession(FakeVsphere())
+    assert session.category_names(["cat-1", "cat-1"]) == {"cat-1": "backup-tier"}
+    assert [r[:2] for r in only_session(http).requests[1:]] == [("GET", "/tagging/category/id:cat-1")]
 
 
 def test_attached_vms_is_one_bulk_call_keeping_virtual_machines_only(http):
@@ -176,17 +191,95 @@ def test_an_unknown_tag_without_any_tag_says_none(http):
     assert caught.value.message == "vCenter has no tag backup (tags: none)"
 
 
-@pytest.mark.xfail(strict=True, reason="defect: tag names are unique per category only; tag_ids_by_name keeps the "
-                                       "last tag of a shared name and silently drops the other one's VMs")
+SHARED = {"urn:tag:1": ("cat-gold", "backup"), "urn:tag:9": ("cat-silver", "backup"),
+          "urn:tag:5": ("cat-gold", "empty")}
+SHARED_CATEGORIES = {"cat-gold": "gold", "cat-silver": "silver"}
+SHARED_ATTACHED = {"urn:tag:1": [("VirtualMachine", "vm-1")], "urn:tag:9": [("VirtualMachine", "vm-2")]}
+
+
 def test_a_tag_name_shared_by_two_categories_is_not_silently_narrowed(http):
-    http.routes = tag_routes({"urn:tag:1": "backup", "urn:tag:9": "backup"},
-                             {"urn:tag:1": [("VirtualMachine", "vm-1")], "urn:tag:9": [("VirtualMachine", "vm-2")]})
-    try:
-        members = vsphere_tags.members_of_tags(FakeVsphere(), ["backup"])
-    except InvalidRequest as error:  # refusing the ambiguous name is a correct answer
-        assert "backup" in error.message
-    else:  # and so is taking every VM that carries a tag of that name
-        assert members == {"backup": {"vm-1", "vm-2"}}
+    """Defect of issue 14: a name used in two categories kept one tag and silently dropped the other one's VMs. The
+    bare name is now an error that lists the candidates as category/tag, raised before the associations are read."""
+    http.routes = tag_routes({"urn:tag:1": ("cat-gold", "backup"), "urn:tag:9": ("cat-silver", "backup")},
+                             SHARED_ATTACHED, SHARED_CATEGORIES)
+    with pytest.raises(InvalidRequest) as caught:
+        vsphere_tags.members_of_tags(FakeVsphere(), ["backup"])
+    assert caught.value.message == ("the tag name backup is used in 2 categories; select one as category/tag: "
+                                    "gold/backup, silver/backup")
+    assert caught.value.details == {"candidates": {"backup": ["gold/backup", "silver/backup"]}}
+    session = only_session(http)
+    assert not any(r[1] == "/tagging/tag-association" for r in session.requests)
+    assert session.requests[-1][:2] == ("DELETE", "/session") and session.closed
+
+
+def test_category_slash_tag_selects_exactly_and_reads_only_the_categories_it_needs(http):
+    http.routes = tag_routes(SHARED, SHARED_ATTACHED, SHARED_CATEGORIES)
+    members = vsphere_tags.members_of_tags(FakeVsphere(), ["silver/backup", "empty"])
+    assert members == {"silver/backup": {"vm-2"}, "empty": set()}
+    session = only_session(http)
+    categories = sorted(r[1] for r in session.requests if r[1].startswith("/tagging/category/"))
+    assert categories == ["/tagging/category/id:cat-gold", "/tagging/category/id:cat-silver"]
+    association = [r for r in session.requests if r[1] == "/tagging/tag-association"]
+    assert association[0][2]["json"] == {"tag_ids": ["urn:tag:9", "urn:tag:5"]}
+
+
+def test_a_unique_name_reads_no_category(http):
+    http.routes = tag_routes(SHARED, SHARED_ATTACHED, SHARED_CATEGORIES)
+    assert vsphere_tags.members_of_tags(FakeVsphere(), ["empty"]) == {"empty": set()}
+    assert not any(r[1].startswith("/tagging/category/") for r in only_session(http).requests)
+
+
+def test_two_selectors_of_one_tag_ask_for_its_associations_once(http):
+    http.routes = tag_routes(SHARED, SHARED_ATTACHED, SHARED_CATEGORIES)
+    members = vsphere_tags.members_of_tags(FakeVsphere(), ["gold/empty", "empty"])
+    assert members == {"gold/empty": set(), "empty": set()}
+    association = [r for r in only_session(http).requests if r[1] == "/tagging/tag-association"]
+    assert association[0][2]["json"] == {"tag_ids": ["urn:tag:5"]}
+
+
+# -- the pure selection ---------------------------------------------------------------------------------------------
+
+TAG_LIST = [{"id": "t1", "name": "backup", "category_id": "c1"}, {"id": "t2", "name": "backup", "category_id": "c2"},
+            {"id": "t3", "name": "weekly", "category_id": "c1"}, {"id": "t4", "name": "b/c", "category_id": "c3"},
+            {"id": "t5", "name": "c", "category_id": "c4"}]
+CATEGORY_NAMES = {"c1": "gold", "c2": "silver", "c3": "a", "c4": "a/b"}
+
+
+@pytest.mark.parametrize("selectors, needed", [
+    (["weekly"], set()),
+    (["backup"], {"c1", "c2"}),
+    (["gold/backup"], {"c1", "c2"}),
+    (["gold/weekly", "weekly"], {"c1"}),
+    (["a/b/c"], {"c3", "c4"}),  # "a" + "b/c", or "a/b" + "c"
+    (["nothing/here"], set()),
+])
+def test_categories_to_name(selectors, needed):
+    assert vsphere_tags.categories_to_name(selectors, TAG_LIST) == needed
+
+
+@pytest.mark.parametrize("selectors, chosen", [
+    (["weekly"], {"weekly": "t3"}),
+    (["gold/backup", "silver/backup"], {"gold/backup": "t1", "silver/backup": "t2"}),
+    (["gold/weekly", "weekly"], {"gold/weekly": "t3", "weekly": "t3"}),
+    (["b/c"], {"b/c": "t4"}),
+    (["t5"], {"t5": "t5"}),  # when only the id tells two tags apart (a "/" in their names)
+    ([], {}),
+])
+def test_select_tags(selectors, chosen):
+    assert vsphere_tags.select_tags(selectors, TAG_LIST, CATEGORY_NAMES) == chosen
+
+
+def test_select_tags_lists_every_unknown_and_ambiguous_selector_at_once():
+    with pytest.raises(InvalidRequest) as caught:
+        vsphere_tags.select_tags(["backup", "bronze/backup", "a/b/c", "missing"], TAG_LIST, CATEGORY_NAMES)
+    assert caught.value.message == (
+        "vCenter has no tag bronze/backup, missing (tags: b/c, backup, c, weekly); "
+        "the tag name a/b/c is used in 2 categories; select one as category/tag: a/b/c (tag id t4), "
+        "a/b/c (tag id t5); "
+        "the tag name backup is used in 2 categories; select one as category/tag: gold/backup, silver/backup")
+    assert caught.value.details == {"unknown": ["bronze/backup", "missing"],
+                                    "candidates": {"a/b/c": ["a/b/c (tag id t4)", "a/b/c (tag id t5)"],
+                                                   "backup": ["gold/backup", "silver/backup"]}}
 
 
 # -- error mapping --------------------------------------------------------------------------------------------------
@@ -202,7 +295,7 @@ def test_an_error_status_is_an_api_error_with_a_bounded_description(http):
     http.routes[("GET", "/tagging/tag")] = FakeResponse(503, text="x" * 2000)
     session = vsphere_tags.TaggingSession(FakeVsphere())
     with pytest.raises(ApiError) as caught:
-        session.tag_ids_by_name()
+        session.list_tags()
     assert caught.value.status == 503 and caught.value.method == "GET"
     assert caught.value.url == BASE + "/tagging/tag"
     assert caught.value.description == "x" * 500
@@ -240,6 +333,40 @@ def test_an_error_while_reading_still_logs_out(http):
         vsphere_tags.members_of_tags(FakeVsphere(), ["backup"])
     session = only_session(http)
     assert session.requests[-1][:2] == ("DELETE", "/session") and session.closed
+
+
+class ShortPasswordVsphere(FakeVsphere):
+    def credentials(self):
+        return "administrator@vsphere.local", "ab"
+
+
+@pytest.mark.parametrize("vsphere, password", [(FakeVsphere(), PASSWORD), (ShortPasswordVsphere(), "ab")])
+def test_errors_of_the_tagging_api_carry_no_password_nor_session(http, vsphere, password):
+    """Issue 14: the tagging API's error paths were not redacted. A server (or proxy) that echoes what it got: the
+    password and the session token go, whatever their length, and the rest of the text stays readable."""
+    echo = "bad request from administrator with password %s in session session-42; see the table" % password
+    http.routes[("GET", "/tagging/tag")] = FakeResponse(400, text=echo)
+    http.routes[("POST", "/tagging/tag-association")] = requests.exceptions.ConnectionError(
+        "reset while sending session-42 / %s" % password)
+    http.routes[("GET", "/tagging/category/id:cat-1")] = requests.exceptions.SSLError("bad record for %s" % password)
+    session = vsphere_tags.TaggingSession(vsphere)
+    messages = []
+    for call in (session.list_tags, lambda: session.attached_vms(["urn:tag:1"]),
+                 lambda: session.category_names(["cat-1"])):
+        with pytest.raises((ApiError, ConnectionFailure)) as caught:
+            call()
+        messages.extend([caught.value.message, repr(caught.value.to_result())])
+    text = "\n".join(messages)
+    assert "session-42" not in text
+    assert not re.search(r"(?<![^\W_])%s(?![^\W_])" % re.escape(password), text), text
+    assert "********" in text and "see the table" in text
+
+
+def test_a_password_echoed_at_login_is_redacted(http):
+    http.routes[("POST", "/session")] = FakeResponse(500, text="cannot log in administrator/%s" % PASSWORD)
+    with pytest.raises(ApiError) as caught:
+        vsphere_tags.TaggingSession(FakeVsphere())
+    assert PASSWORD not in str(caught.value) and "administrator/********" in str(caught.value)
 
 
 def test_without_requests_the_session_is_a_missing_library_error(monkeypatch):
