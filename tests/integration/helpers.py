@@ -58,13 +58,16 @@ def changed_pattern(results):
     return [bool(result.get("changed")) for result in results]
 
 
-def poll(check, timeout, what, interval=0.2):
-    """The first truthy result of ``check()``, tried every ``interval`` s for up to ``timeout`` s."""
+def poll(check, timeout, what, interval=0.2, give_up=None):
+    """The first truthy result of ``check()``, tried every ``interval`` s for up to ``timeout`` s. ``give_up()``,
+    when given, is called after each miss: it raises to stop early (e.g. the process waited on has ended)."""
     deadline = time.monotonic() + timeout
     while True:
         result = check()
         if result:
             return result
+        if give_up is not None:
+            give_up()
         if time.monotonic() > deadline:
             raise AssertionError("%s: not within %s s" % (what, timeout))
         time.sleep(interval)
@@ -477,6 +480,24 @@ def start_adhoc_backup(lab, policy, vm_names):
         return answer["sessionId"]
     return poll(lambda: next((s["id"] for s in reader.sessions(job_name) if s["id"] not in before), None), 60,
                 "the session of the backup with %s" % policy)
+
+
+@contextlib.contextmanager
+def protected_clone(lab, prefix, policies, backup_policy="Gold"):
+    """A powered-on clone of DC0_H0_VM0 named ``<prefix><6 hex>``, known to the backup server, protected by
+    ``policies`` and backed up once with ``backup_policy``; it and every VM whose name starts with its name are
+    destroyed at the end."""
+    name = "%s%s" % (prefix, uuid.uuid4().hex[:6])
+    try:
+        with lab.vcenter() as client:
+            vcenter.clone_vm(client, "DC0_H0_VM0", name, power_on=True)
+        lab.module("vm_backup_policy", {"vm": name, "policies": list(policies), "rescan": True})
+        back_up(lab, backup_policy, [name])
+        yield name
+    finally:
+        with lab.vcenter() as client:
+            for vm_name in vcenter.names_like(client, name):
+                vcenter.destroy_vm(client, vm_name)
 
 
 def back_up(lab, policy, vm_names, timeout=300):

@@ -11,12 +11,11 @@ Every VM a test creates is destroyed at the end, so the lab's standard VMs stay 
 
 from __future__ import annotations
 
-import uuid
 
 import pytest
 
 import vcenter
-from helpers import back_up, changed_pattern, vm_names_like
+from helpers import back_up, changed_pattern, protected_clone, vm_names_like
 
 pytestmark = pytest.mark.integration
 RESTORE_RUNS = [True, True, False, False]
@@ -31,17 +30,8 @@ TEST_ACTION_LINKS = {"end_iv", "cleanup", "rrp", "clone"}
 @pytest.fixture
 def source(fresh_lab):
     """A powered-on VM of the test's own, known to the backup server, protected by Gold and backed up once."""
-    name = "rs%s" % uuid.uuid4().hex[:6]
-    try:
-        with fresh_lab.vcenter() as client:
-            vcenter.clone_vm(client, "DC0_H0_VM0", name, power_on=True)
-        fresh_lab.module("vm_backup_policy", {"vm": name, "policies": ["Gold"], "rescan": True})
-        back_up(fresh_lab, "Gold", [name])
+    with protected_clone(fresh_lab, "rs", ["Gold"]) as name:
         yield name
-    finally:
-        with fresh_lab.vcenter() as client:
-            for vm_name in vcenter.names_like(client, name):
-                vcenter.destroy_vm(client, vm_name)
 
 
 # -- end-state readers (pyVmomi and helpers.SppReader) ------------------------------------------------------------

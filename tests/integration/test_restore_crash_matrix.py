@@ -56,7 +56,7 @@ import pytest
 
 import lab as lab_api  # tests/lab/lab.py: the vSphere simulator's fault API, by the lab's env
 import vcenter
-from helpers import assign_policies, back_up, recap
+from helpers import assign_policies, back_up, poll, recap
 
 pytestmark = pytest.mark.integration
 
@@ -140,17 +140,12 @@ def _vc_marker(cell, **rule):
 # -- checkpoints of the kills: each waits until the run is frozen at its point -------------------------------------
 
 def _until(run, check, what, timeout=180):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
+    def ended():
         if run.process.poll() is not None:
             raise AssertionError("the run ended (rc %s) before %s:\n%s"
                                  % (run.process.returncode, what, run.output()[-4000:]))
-        if time.monotonic() > deadline:
-            raise AssertionError("%s: not within %s s" % (what, timeout))
-        time.sleep(0.2)
+
+    return poll(check, timeout, what, give_up=ended)
 
 
 def _restore_taken(cell, run):

@@ -19,12 +19,11 @@ creates is destroyed at the end.
 
 from __future__ import annotations
 
-import uuid
 
 import pytest
 
 import vcenter
-from helpers import back_up, vm_names_like
+from helpers import protected_clone, vm_names_like
 
 pytestmark = pytest.mark.integration
 MARKER_FIELD = "sovereign.vm_backup.restore"
@@ -46,18 +45,11 @@ REQUESTS = {
 @pytest.fixture
 def source(fresh_lab):
     """A powered-on VM of the test's own, known to the backup server, protected by Gold and backed up once."""
-    name = "la%s" % uuid.uuid4().hex[:6]
     try:
-        with fresh_lab.vcenter() as client:
-            vcenter.clone_vm(client, "DC0_H0_VM0", name, power_on=True)
-        fresh_lab.module("vm_backup_policy", {"vm": name, "policies": ["Gold"], "rescan": True})
-        back_up(fresh_lab, "Gold", [name])
-        yield name
+        with protected_clone(fresh_lab, "la", ["Gold"]) as name:
+            yield name
     finally:
         fresh_lab.admin("DELETE", "/faults")
-        with fresh_lab.vcenter() as client:
-            for vm_name in vcenter.names_like(client, name):
-                vcenter.destroy_vm(client, vm_name)
 
 
 # -- runs and end-state readers (pyVmomi and the emulator's admin API) --------------------------------------------

@@ -15,12 +15,11 @@ the collection's readers nor from the module's answer alone. Every VM a test cre
 
 from __future__ import annotations
 
-import uuid
 
 import pytest
 
 import vcenter
-from helpers import back_up, recap, vm_names_like
+from helpers import back_up, protected_clone, recap, vm_names_like
 
 pytestmark = pytest.mark.integration
 MARKER_FIELD = "sovereign.vm_backup.restore"
@@ -34,17 +33,8 @@ POLICIES = ["Gold", "Silver"]
 def source(fresh_lab):
     """A powered-on VM of the test's own, known to the backup server, protected by Gold and Silver and backed up once
     with Gold."""
-    name = "ps%s" % uuid.uuid4().hex[:6]
-    try:
-        with fresh_lab.vcenter() as client:
-            vcenter.clone_vm(client, "DC0_H0_VM0", name, power_on=True)
-        fresh_lab.module("vm_backup_policy", {"vm": name, "policies": POLICIES, "rescan": True})
-        back_up(fresh_lab, "Gold", [name])
+    with protected_clone(fresh_lab, "ps", POLICIES) as name:
         yield name
-    finally:
-        with fresh_lab.vcenter() as client:
-            for vm_name in vcenter.names_like(client, name):
-                vcenter.destroy_vm(client, vm_name)
 
 
 # -- runs and end-state readers (pyVmomi and the emulator's admin API) --------------------------------------------

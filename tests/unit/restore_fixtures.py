@@ -5,6 +5,7 @@ markers and requests, shaped as the clients return them."""
 
 from __future__ import annotations
 
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _wait
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.restore_source import resolve_source
 
 BASE = "https://spp/api/hypervisor/1001/vm"
@@ -75,3 +76,35 @@ def session(session_id, status, actions=(), start=0):
 def active_test_session(session_id, start=0, actions=("end_iv", "rrp", "clone")):
     """A session that holds a test restore (spp-api.md 14.9)."""
     return session(session_id, "PENDING", actions, start)
+
+
+class FakeTask:
+    """What restore_sessions reads of a RestoreTask, with a clock that only sleep moves. ``req`` is the request, else
+    ``request(**overrides)``."""
+
+    def __init__(self, req=None, **overrides):
+        self.now = 0.0
+        self.spp = "spp"
+        self.vsphere = "vsphere"
+        self.request = req or request(**overrides)
+        self.check_mode = False
+        self.lines = []
+        self.log = self.lines.append
+        self.sleep = self.advance
+        self.deadline = _wait.Deadline(self.request["timeout"], self.clock)
+        self.seen_sessions = set()
+        self.known_morefs = set()
+        self.session_logs = {}
+        self.warnings = []
+        self.sessions_since_ms = None
+        self.restore_posted = False
+        self.restore_failed = False
+
+    def clock(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+    def now_ms(self):
+        return T0 + int(self.now * 1000)

@@ -10,7 +10,6 @@ import json
 
 import pytest
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _wait
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
     AmbiguousResult,
     ApiError,
@@ -28,6 +27,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import res
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import vms as vsphere_vms
 
 from restore_fixtures import (
+    FakeTask,
     POINT,
     T0,
     UUID,
@@ -59,37 +59,6 @@ def test_marker_text_round_trip_and_copies():
 
 
 # -- finding and waiting for restore sessions (services/restore_sessions.py) --------------------------------------
-
-class FakeTask:
-    """What restore_sessions reads of a RestoreTask, with a clock that only sleep moves."""
-
-    def __init__(self, req=None, timeout=3600):
-        self.now = 0.0
-        self.spp = "spp"
-        self.vsphere = "vsphere"
-        self.request = req or request(timeout=timeout)
-        self.check_mode = False
-        self.lines = []
-        self.log = self.lines.append
-        self.sleep = self.advance
-        self.deadline = _wait.Deadline(timeout, self.clock)
-        self.seen_sessions = set()
-        self.known_morefs = set()
-        self.session_logs = {}
-        self.warnings = []
-        self.sessions_since_ms = None
-        self.restore_posted = False
-        self.restore_failed = False
-
-    def clock(self):
-        return self.now
-
-    def advance(self, seconds):
-        self.now += seconds
-
-    def now_ms(self):
-        return T0 + int(self.now * 1000)
-
 
 SOURCE_LOG = [{"message": "Restoring virtual machine web01 as web01_TEST."}]
 

@@ -8,41 +8,15 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _wait
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import AmbiguousResult, TaskFailed
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import restore_sessions
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import restore as spp_restore
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import vms as vsphere_vms
 
-from restore_fixtures import T0, active_test_session, request, session, source_of, spp_vm, vc_vm
+from restore_fixtures import FakeTask, active_test_session, session, source_of, spp_vm, vc_vm
 
 LOST = "POST /api/endeavour/jobsession/s1 got HTTP 503 from SPP at https://spp, or from a proxy in front of it"
-
-
-class FakeTask:
-    """What ``do_action`` reads of a RestoreTask, with a clock that only ``sleep`` moves."""
-
-    def __init__(self, **overrides):
-        self.now = 0.0
-        self.spp = "spp"
-        self.vsphere = "vsphere"
-        self.request = request(**overrides)
-        self.lines = []
-        self.log = self.lines.append
-        self.sleep = self.advance
-        self.deadline = _wait.Deadline(self.request["timeout"], self.clock)
-        self.known_morefs = set()
-        self.session_logs = {}
-
-    def clock(self):
-        return self.now
-
-    def advance(self, seconds):
-        self.now += seconds
-
-    def now_ms(self):
-        return T0 + int(self.now * 1000)
 
 
 @pytest.fixture
