@@ -64,8 +64,8 @@ def test_the_token_scan_finds_what_the_alternation_found():
     rng = random.Random(14)
     alphabet = "ab-_. ()\"'日é<>{}%|=1"
     for _case in range(400):
-        names = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6))) for _ in range(rng.randint(1, 6))]
-        pieces = [rng.choice(names + ["x", " ", ".", "-", "a", "(", "web"]) for _ in range(rng.randint(1, 10))]
+        names = ["".join(rng.choice(alphabet) for _char in range(rng.randint(1, 6))) for _name in range(rng.randint(1, 6))]
+        pieces = [rng.choice(names + ["x", " ", ".", "-", "a", "(", "web"]) for _piece in range(rng.randint(1, 10))]
         message = "".join(pieces)
         assert LogMentions(names).names_in(entry(message)) == _reference(names, message), (names, message)
 

@@ -470,7 +470,7 @@ def test_paginate_gives_up_after_the_page_limit_with_a_clear_error(fake_spp, mak
 
     def endless(request):
         size = int(request.query["pageSize"])
-        return Reply(200, {"sessions": [{"id": str(next(counter))} for _ in range(size)], "total": 0})
+        return Reply(200, {"sessions": [{"id": str(next(counter))} for _row in range(size)], "total": 0})
 
     fake_spp.route("GET", path, endless)
     client = make_client(fake_spp)

@@ -293,7 +293,7 @@ def test_credentials_in_the_url_are_refused_without_repeating_them(given):
     with pytest.raises(ConfigurationError) as caught:
         _client.normalise_base_url(given)
     message = str(caught.value)
-    assert "Pa55-w0rd" not in message and "admin" not in message and "spp.corp.test" not in message.split("e.g.")[0]
+    assert "Pa55-w0rd" not in message and "admin" not in message and "spp.corp.test" not in message.split("e.g.", maxsplit=1)[0]
     assert "spp_username and spp_password" in message
 
 
