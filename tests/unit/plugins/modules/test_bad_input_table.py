@@ -87,6 +87,12 @@ def print_table(request, lines):
         sys.stderr.flush()
 
 
+def refused_by_ansible_type_check(row, message):
+    """ansible-core 2.17 (the oldest that the collection supports) refuses ``null`` for a ``str`` option in its own type check, before the module's
+    checks run: the option is still refused before any call, in Ansible's words, which name the option."""
+    return row.value is None and ("argument '%s' is of type <class 'NoneType'>" % row.option) in message
+
+
 def row_problems(row, monkeypatch, capsys, tmp_path):
     args = dict(row.args)
     if args.get("dest") == "DEST":
@@ -98,7 +104,7 @@ def row_problems(row, monkeypatch, capsys, tmp_path):
     message = str(result.get("msg") or "")
     if not result.get("failed"):
         problems.append("the task did not fail")
-    if row.expect not in message:
+    if row.expect not in message and not refused_by_ansible_type_check(row, message):
         problems.append("the error does not say %r: %s" % (row.expect, message[:300]))
     if result.get("changed"):
         problems.append("the task reported a change")
