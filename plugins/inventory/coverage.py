@@ -14,6 +14,9 @@ description:
   - Builds an inventory of the VMs of a vCenter (templates excluded), from the same coverage report as the
     P(sovereign.vm_backup.backup_inventory#module) module, and groups them by IBM Storage Protect Plus (SPP) backup
     policy and by compliance flag, so that a play can target, for example, every unprotected VM.
+  - With O(backup_service=cloudtemple), the backup side is Cloud Temple's console API instead of an SPP server, with
+    the same groups and flags; the VMs come from vCenter when the C(vcenter_*) options are set, and from the console's
+    compute API otherwise.
   - Every VM vCenter has is a host, including the VMs the backup server has never inventoried. VMs that only the
     backup server knows (deleted from vCenter) are not hosts.
   - The configuration file name must end in V(sovereign_coverage.yml) or V(sovereign_coverage.yaml), for example
@@ -48,7 +51,7 @@ description:
 author:
   - sovereign.vm_backup maintainers (@sovereign-cloud)
 requirements:
-  - pyvmomi
+  - pyvmomi (to read vCenter; not needed with O(backup_service=cloudtemple) and no C(vcenter_*) options)
   - requests
 extends_documentation_fragment:
   - sovereign.vm_backup.plugin_connection
@@ -118,9 +121,10 @@ notes:
   - The plugin reads both servers in bulk, with a few paged listings and no call per VM, like the
     P(sovereign.vm_backup.backup_inventory#module) module. With O(cache=true), the report is kept in the cache and
     the servers are not read again until the cache expires or C(ansible-inventory --flush-cache) is run.
-  - The cache key covers the configuration file, both servers (O(spp_url), O(vcenter_hostname) and O(vcenter_port)),
-    the user names, O(rpo) and O(include), as a digest; never a password. The same file pointed at another server
-    reads that server instead of serving the other one's report.
+  - The cache key covers the configuration file, O(backup_service), the servers (O(spp_url), O(cloudtemple_url),
+    O(vcenter_hostname) and O(vcenter_port)), the user names and O(cloudtemple_client_id), O(rpo) and O(include), as a
+    digest; never a password or secret. The same file pointed at another server or service reads it instead of
+    serving the other one's report.
   - The plugin never runs the backup server's inventory job; VMs created since its last run are in
     C(unknown_to_backup).
 """
@@ -189,7 +193,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils import _connection
+from ansible_collections.sovereign.vm_backup.plugins.module_utils import _connection, _module
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import coverage as coverage_service
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import coverage_model
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import VmBackupError
@@ -208,7 +212,8 @@ IMPLICIT_GROUPS = frozenset(("all", "ungrouped"))
 GROUP_DIGEST_LENGTH = 8
 # What a cached report depends on besides the configuration file's path: both servers, who reads them, and the options
 # that change the report. Never a password; the key holds a digest of them, not the values.
-CACHE_IDENTITY_OPTIONS = ("spp_url", "spp_username", "vcenter_hostname", "vcenter_port", "vcenter_username")
+CACHE_IDENTITY_OPTIONS = ("backup_service", "spp_url", "spp_username", "cloudtemple_url", "cloudtemple_client_id",
+                          "vcenter_hostname", "vcenter_port", "vcenter_username")
 CACHE_IDENTITY_DIGEST_LENGTH = 16
 
 
@@ -440,12 +445,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             coverage_model.parse_rpo(rpo)
             coverage_model.validate_include(include)
             params = self._connection_params()
-            for warning in _connection.spp_warnings(params):
+            for warning in _connection.connection_warnings(params):
                 display.warning(warning)
             spp = _connection.spp_client_from_params(params, logger=display.vvvv)
             vsphere = _connection.vsphere_client_from_params(params)
             with spp, vsphere:
-                report = coverage_service.collect_coverage(spp, vsphere, rpo=rpo, include=include, progress=display.vvv)
+                backup, inventory = _module.seams_of(spp, vsphere)
+                report = coverage_service.collect_coverage(backup, inventory, rpo=rpo, include=include,
+                                                           progress=display.vvv)
         except VmBackupError as error:
             raise AnsibleParserError(error.message) from None  # the typed message says it all; no credentials
         return inventory_source(report)

@@ -151,6 +151,16 @@ class PartialApply(VmBackupError):
             % (done, total, str(getattr(cause, "message", cause)).rstrip(".")), applied_calls=done, total_calls=total)
 
 
+class Unsupported(VmBackupError):
+    """The backup service (or VM inventory) behind the seam does not offer what the task asks for. Raised by
+    ``seams``' ``require`` before any call to that service, so nothing was changed. The message is "<operation> is not
+    offered by <service>: <why>"; ``details``: ``operation``, ``service`` and what the seam adds (``capability``)."""
+
+    def __init__(self, operation, service, why, **details):
+        super().__init__("%s is not offered by %s: %s" % (operation, service, str(why).rstrip(".") + "."),
+                         operation=operation, service=service, **details)
+
+
 class ConcurrentChange(VmBackupError):
     """Another writer changed what this task read or wrote (SPP's writes replace whole values and take no condition):
     either nothing was written, or this task's change was overwritten. The message names the resources or the policy,

@@ -2,9 +2,11 @@
 # Copyright (c) 2026, sovereign.vm_backup contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The one place where the collection's typed errors become ``fail_json``, and where modules get their clients.
+"""The one place where the collection's typed errors become ``fail_json``, and where modules get their seams.
 
-Considered private: only this collection may import it.
+Considered private: only this collection may import it. Services talk to two seams (``seams/``): the backup service
+and the VM inventory. This glue builds the clients from the connection options (``_connection``) and wraps them in the
+seams' backends (``seams_of``), which is the only place that chooses a backend.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils import _arguments, _connection
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import VmBackupError
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.seams.spp_backup import SppBackupService
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.seams.vsphere_inventory import VsphereInventory
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import _client as spp_client_module
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import _client as vsphere_client_module
 
@@ -88,6 +92,21 @@ def clients(module, spp=True, vsphere=True):
         yield spp_client, vsphere_client
 
 
+def seams_of(spp_client=None, vsphere_client=None):
+    """``(backup, inventory)``: the ``BackupService`` over ``spp_client`` and the ``VmInventory`` over
+    ``vsphere_client`` (None for a client not given). The one place that chooses the backends."""
+    return (None if spp_client is None else SppBackupService(spp_client),
+            None if vsphere_client is None else VsphereInventory(vsphere_client))
+
+
+@contextlib.contextmanager
+def seams(module, backup=True, inventory=True):
+    """Yield ``(backup, inventory)`` (``seams_of``; None for the side not asked for) over clients built from the
+    module's options, logged out on the way out."""
+    with clients(module, spp=backup, vsphere=inventory) as (spp_client, vsphere_client):
+        yield seams_of(spp_client, vsphere_client)
+
+
 def run(module, work):
     """Call ``work()`` and exit with its result; a typed error fails the task once, with its details.
 
@@ -105,11 +124,11 @@ def run(module, work):
     module.exit_json(**result)
 
 
-def run_with_clients(module, call, spp=True, vsphere=True):
-    """``run`` a module whose work is one service call: ``call(spp_client, vsphere_client)`` with the clients asked
-    for (None for the other side), logged out before the task exits."""
+def run_with_seams(module, call, backup=True, inventory=True):
+    """``run`` a module whose work is one service call: ``call(backup, inventory)`` with the seams asked for (None for
+    the other side), their clients logged out before the task exits."""
     def work():
-        with clients(module, spp=spp, vsphere=vsphere) as (spp_client, vsphere_client):
-            return call(spp_client, vsphere_client)
+        with seams(module, backup=backup, inventory=inventory) as (backup_service, vm_inventory):
+            return call(backup_service, vm_inventory)
 
     run(module, work)

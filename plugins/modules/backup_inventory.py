@@ -325,8 +325,8 @@ def main():
     )
 
     params = module.params
-    _module.run_with_clients(module, lambda spp, vsphere: coverage_service.collect_coverage(
-        spp, vsphere, rpo=params["rpo"], include=params["include"], fail_on=params["fail_on"], rescan=params["rescan"],
+    _module.run_with_seams(module, lambda backup, inventory: coverage_service.collect_coverage(
+        backup, inventory, rpo=params["rpo"], include=params["include"], fail_on=params["fail_on"], rescan=params["rescan"],
         rescan_until_visible=params["rescan_until_visible"], rescan_timeout=params["rescan_timeout"],
         check_mode=module.check_mode, progress=module.log))
 

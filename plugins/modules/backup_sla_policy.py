@@ -229,10 +229,10 @@ def main():
         site=params["site"], retention=params["retention"], schedule=params["schedule"],
         encryption=params["encryption"]))
 
-    _module.run_with_clients(module, lambda spp, _vsphere: sla_policy_service.ensure_sla_policy(
-        spp, params["name"], state=params["state"], description=params["description"], site=params["site"],
+    _module.run_with_seams(module, lambda backup, _inventory: sla_policy_service.ensure_sla_policy(
+        backup, params["name"], state=params["state"], description=params["description"], site=params["site"],
         retention=params["retention"], schedule=params["schedule"], encryption=params["encryption"],
-        held=params["held"], check_mode=module.check_mode), vsphere=False)
+        held=params["held"], check_mode=module.check_mode), inventory=False)
 
 
 if __name__ == "__main__":

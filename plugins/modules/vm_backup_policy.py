@@ -284,8 +284,8 @@ def main():
         module.fail_json(msg="policies needs vm, folder, name_pattern or tag (or use assignments)")
 
     option_defaults = {key: params[key] for key in ("quiesce", "fallback_to_crash_consistent")}
-    _module.run_with_clients(module, lambda spp, vsphere: assignment_service.converge(
-        spp, vsphere, items, state=params["state"], purge=params["purge"], scope=params["scope"],
+    _module.run_with_seams(module, lambda backup, inventory: assignment_service.converge(
+        backup, inventory, items, state=params["state"], purge=params["purge"], scope=params["scope"],
         purge_scope=params["purge_scope"], option_defaults=option_defaults, enforce=params["enforce"],
         rescan=params["rescan"], rescan_timeout=params["rescan_timeout"], check_mode=module.check_mode,
         progress=module.log, planned_policies=params["planned_policies"]))

@@ -323,8 +323,8 @@ def main():
     )
     params = module.params
 
-    _module.run_with_clients(module, lambda spp, vsphere: backup_run_service.run_backup(
-        spp, vsphere, vms=params["vms"], policy=params["policy"], wait=params["wait"], timeout=params["timeout"],
+    _module.run_with_seams(module, lambda backup, inventory: backup_run_service.run_backup(
+        backup, inventory, vms=params["vms"], policy=params["policy"], wait=params["wait"], timeout=params["timeout"],
         poll_interval=params["poll_interval"], if_running=params["if_running"],
         skip_if_backed_up_within=params["skip_if_backed_up_within"], check_mode=module.check_mode,
         progress=module.log))

@@ -172,13 +172,13 @@ def main():
     params = module.params
 
     @contextlib.contextmanager
-    def spp_client():
-        with _module.clients(module, vsphere=False) as (spp, _vsphere):
-            yield spp
+    def backup_service():
+        with _module.seams(module, inventory=False) as (backup, _inventory):
+            yield backup
 
-    _module.run_with_clients(module, lambda _spp, vsphere: powerstate_service.converge(
-        vsphere, params["vm"], params["state"], spp_client, enforce_protection=params["enforce_protection"],
-        timeout=params["timeout"], check_mode=module.check_mode, progress=module.log), spp=False)
+    _module.run_with_seams(module, lambda _backup, inventory: powerstate_service.converge(
+        inventory, params["vm"], params["state"], backup_service, enforce_protection=params["enforce_protection"],
+        timeout=params["timeout"], check_mode=module.check_mode, progress=module.log), backup=False)
 
 
 if __name__ == "__main__":

@@ -508,8 +508,8 @@ def main():
     # The option combinations and recovery_point are checked again by the service; here, before any call.
     _module.precheck(module, lambda: (restore_request.check_request(request),
                                       restore_request.parse_recovery_point(request["recovery_point"])))
-    _module.run_with_clients(module, lambda spp, vsphere: restore_service.converge(
-        spp, vsphere, request, check_mode=module.check_mode, progress=module.log))
+    _module.run_with_seams(module, lambda backup, inventory: restore_service.converge(
+        backup, inventory, request, check_mode=module.check_mode, progress=module.log))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 # Copyright (c) 2026, sovereign.vm_backup contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Fixtures of the SPP emulator tests: one lab (vcsim + emulator over TLS) per profile and test process, a raw HTTP
-client of the SPP API, and a pyVmomi view of vCenter to check effects independently of the emulator's answers.
+client of the SPP API, and a pyVmomi view of vCenter to check effects independently of the emulator's answers. The
+Cloud Temple console emulator's tests use the same lab (which starts that emulator too) through ``cloudtemple``.
 
 The suite chooses its profiles itself (``default`` for most tests, both for the profile tests), whatever
 ``SPP_EMULATOR_PROFILE`` says: it is the emulator's own contract, not a client's."""
@@ -29,6 +30,7 @@ from spp_emulator.vcenter import (
     wait_for_task,
 )
 from lab import Lab  # tests/conftest.py puts tests/lab and tests/emulators/spp on sys.path
+from cloudtemple_api import ConsoleApi  # the Cloud Temple console emulator's test client (a sibling module)
 
 SPEED = 0.05
 WAIT_SECONDS = 30
@@ -521,6 +523,16 @@ class Bed:
 
     def fresh_vm(self) -> dict:
         return make_fresh_vm(self.spp, self.vcenter, self.request)
+
+
+@pytest.fixture
+def cloudtemple(lab, spp):
+    """A client of the lab's Cloud Temple console emulator with a fresh token, on a reset console and a reset SPP
+    emulator (the ``spp`` fixture); the console fronts that SPP emulator and the lab's vCenter."""
+    api = ConsoleApi(lab.env)
+    api.admin("POST", "/reset")
+    api.login()
+    return api
 
 
 @pytest.fixture(params=PROFILES)

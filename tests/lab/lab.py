@@ -1,9 +1,12 @@
 # Copyright (c) 2026, sovereign.vm_backup contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The local lab: the vSphere simulator and the SPP emulator, on loopback, over TLS with a generated CA.
+"""The local lab: the vSphere simulator, the SPP emulator and the Cloud Temple console emulator (which fronts the
+other two), on loopback, over TLS with a generated CA.
 
-``python tests/lab/lab.py start`` starts both in the background and prints the ``export`` lines that point the
-collection's modules at them; ``stop`` stops them by PID. Tests use the ``Lab`` class directly.
+``python tests/lab/lab.py start`` starts them in the background and prints the ``export`` lines that point the
+collection's modules at them (``VMWARE_*``, ``SPP_*``, ``CLOUDTEMPLE_*``); ``stop`` stops them by PID. Tests use the
+``Lab`` class directly. The console emulator (tests/emulators/cloudtemple/README.md) starts at the same time as the
+SPP emulator and reads SPP's URL from a file the lab writes once SPP is ready.
 
 The SPP emulator runs in one of two profiles (tests/emulators/spp/README.md): ``default`` or ``public-record``. The
 ``profile`` argument of ``Lab`` chooses it; without it, the environment variable ``SPP_EMULATOR_PROFILE`` does; unset,
@@ -29,6 +32,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -39,6 +43,12 @@ import certs  # noqa: E402  pylint: disable=wrong-import-position
 DEFAULT_DIR = os.path.join(ROOT, ".lab")
 VCSIM_BINARY = os.path.join(DEFAULT_DIR, "bin", "vcsim")
 EMULATOR_PATH = os.path.join(ROOT, "tests", "emulators", "spp")
+CLOUDTEMPLE_EMULATOR_PATH = os.path.join(ROOT, "tests", "emulators", "cloudtemple")
+# Availability zones of the console emulator (docs/cloudtemple-api.md 16 inferred 7): the simulator's datacenters are
+# in AZ05; SPP's Primary site (every default SLA) in AZ06, so the default SLAs may protect disks; Secondary in AZ05.
+CLOUDTEMPLE_ZONES = ("--datacenter-zone", "DC*=AZ05", "--site-zone", "Primary=AZ06", "--site-zone", "Secondary=AZ05",
+                     "--site-zone", "DR=AZ07")
+SERVERS = ("cloudtemple", "spp", "vcsim")  # stopped in this order
 STARTUP_TIMEOUT = 300
 PROFILE_VARIABLE = "SPP_EMULATOR_PROFILE"
 PROFILES = ("default", "public-record")
@@ -151,11 +161,11 @@ class Lab:
 
     def __init__(self, directory=DEFAULT_DIR, datacenters=1, clusters=1, cluster_hosts=2, hosts=1, vms=2,
                  speed=0.05, vcsim_binary=VCSIM_BINARY, python=sys.executable, profile=None, spp_password=None,
-                 vcenter_password=None):
-        """``spp_password`` and ``vcenter_password``: the servers' passwords (random by default); a test of redaction
-        gives short ones."""
+                 vcenter_password=None, cloudtemple_secret=None):
+        """``spp_password``, ``vcenter_password`` and ``cloudtemple_secret`` (the console's PAT secret): the servers'
+        secrets (random by default); a test of redaction gives short ones."""
         self.directory = os.path.abspath(directory)
-        self.passwords = {"spp": spp_password, "vcenter": vcenter_password}
+        self.passwords = {"spp": spp_password, "vcenter": vcenter_password, "cloudtemple": cloudtemple_secret}
         self.model = dict(datacenters=datacenters, clusters=clusters, cluster_hosts=cluster_hosts, hosts=hosts, vms=vms)
         self.speed = speed
         self.profile = choose_profile(profile)
@@ -191,6 +201,9 @@ class Lab:
         server_cert, server_key = self._path("certs/server.pem"), self._path("certs/server-key.pem")
         vcenter_password = self.passwords["vcenter"] or secrets.token_hex(12)
         spp_password = self.passwords["spp"] or secrets.token_hex(12)
+        cloudtemple_client_id = str(uuid.uuid4())
+        cloudtemple_secret = self.passwords["cloudtemple"] or secrets.token_hex(16)
+        spp_url_file = self._path("spp.url")
 
         model = self.model
         vcsim, log = self._spawn("vcsim", [
@@ -208,7 +221,20 @@ class Lab:
                 "--vcenter-password", vcenter_password, "--vcenter-ca", self.ca_path,
                 "--username", "admin", "--password", spp_password, "--speed", str(self.speed),
                 "--profile", self.profile], env=env)
+            # The console emulator starts meanwhile (its start-up overlaps SPP's) and waits for spp_url_file.
+            cloudtemple, cloudtemple_log = self._spawn("cloudtemple", [
+                self.python, "-m", "cloudtemple_emulator", "--listen", "127.0.0.1:0", "--cert", server_cert,
+                "--key", server_key, "--spp-url-file", spp_url_file, "--spp-user", "admin",
+                "--spp-password", spp_password, "--spp-ca", self.ca_path, "--vcenter-url", vcsim_url,
+                "--vcenter-user", "administrator@vsphere.local", "--vcenter-password", vcenter_password,
+                "--vcenter-ca", self.ca_path, "--client-id", cloudtemple_client_id, "--secret-id", cloudtemple_secret,
+                "--speed", str(self.speed), *CLOUDTEMPLE_ZONES],
+                env=dict(os.environ, PYTHONPATH=os.pathsep.join((CLOUDTEMPLE_EMULATOR_PATH, EMULATOR_PATH))))
             spp_url = _wait_for_line(log, "SPP_URL", spp, STARTUP_TIMEOUT)
+            with open(spp_url_file + ".tmp", "w", encoding="utf-8") as handle:
+                handle.write(spp_url)
+            os.replace(spp_url_file + ".tmp", spp_url_file)  # the console reads it whole or not at all
+            cloudtemple_url = _wait_for_line(cloudtemple_log, "CLOUDTEMPLE_URL", cloudtemple, STARTUP_TIMEOUT)
         except LabError:
             self.stop()
             raise
@@ -228,6 +254,12 @@ class Lab:
             "SPP_EMULATOR_ADMIN": spp_url + "/__emulator__",
             "VCSIM_ADMIN": "%s://%s/__vcsim__" % urllib.parse.urlsplit(vcsim_url)[:2],
             PROFILE_VARIABLE: self.profile,
+            "CLOUDTEMPLE_URL": cloudtemple_url,
+            "CLOUDTEMPLE_CLIENT_ID": cloudtemple_client_id,
+            "CLOUDTEMPLE_SECRET_ID": cloudtemple_secret,
+            "CLOUDTEMPLE_VALIDATE_CERTS": "true",
+            "CLOUDTEMPLE_CA_PATH": self.ca_path,
+            "CLOUDTEMPLE_EMULATOR_ADMIN": cloudtemple_url + "/__emulator__",
         }
         with open(self._path("env"), "w", encoding="utf-8") as handle:
             handle.write(self.export_lines())
@@ -237,8 +269,8 @@ class Lab:
         return "".join("export %s=%s\n" % (key, shlex.quote(value)) for key, value in sorted(self.env.items()))
 
     def stop(self):
-        """Stop both servers by PID (SIGTERM, then SIGKILL). Safe to call when nothing runs."""
-        for name in ("spp", "vcsim"):
+        """Stop the servers by PID (SIGTERM, then SIGKILL). Safe to call when nothing runs."""
+        for name in SERVERS:
             pid_file = self._path(name + ".pid")
             if not os.path.exists(pid_file):
                 continue
@@ -256,9 +288,9 @@ class Lab:
                 if _pid_alive(pid):
                     os.kill(pid, signal.SIGKILL)
             os.remove(pid_file)
-        env_file = self._path("env")
-        if os.path.exists(env_file):
-            os.remove(env_file)
+        for name in ("env", "spp.url"):  # spp.url: a stale URL must not reach the next console emulator
+            if os.path.exists(self._path(name)):
+                os.remove(self._path(name))
 
     # -- the vSphere simulator's fault API (tests/emulators/vcsim/README.md) ------------------------------------------
     def vcenter_fault(self, method, moref=None, fault="SystemError", after_effect=False, hold_ms=0, count=1, after=0,

@@ -13,6 +13,7 @@ import argparse
 import signal
 import sys
 
+import bench_cloudtemple
 import bench_inventory
 import bench_listing
 import bench_policy
@@ -24,6 +25,7 @@ SECTIONS = {
     "policy": bench_policy.run,  # issue 3: 1,000 assignments in one task, against a loop of single-VM tasks
     "inventory": bench_inventory.run,  # the coverage report of 2,750 and 10,000 VMs, against vmware_vm_info
     "scale": bench_scale.run,  # issue 14: inventory and a no-op convergence over 1,000, 10,000 and 50,000 VMs
+    "cloudtemple": bench_cloudtemple.run,  # issue 15: 1,000 assignments through the console API, bulk against per VM
 }
 
 

@@ -6,6 +6,8 @@ markers and requests, shaped as the clients return them."""
 from __future__ import annotations
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils import _wait
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.seams.spp_backup import SppBackupService
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.seams.vsphere_inventory import VsphereInventory
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.restore_source import resolve_source
 
 BASE = "https://spp/api/hypervisor/1001/vm"
@@ -80,12 +82,13 @@ def active_test_session(session_id, start=0, actions=("end_iv", "rrp", "clone"))
 
 class FakeTask:
     """What restore_sessions reads of a RestoreTask, with a clock that only sleep moves. ``req`` is the request, else
-    ``request(**overrides)``."""
+    ``request(**overrides)``. Its seams wrap stand-ins of the clients: tests replace the client functions."""
 
     def __init__(self, req=None, **overrides):
         self.now = 0.0
-        self.spp = "spp"
-        self.vsphere = "vsphere"
+        self.backup = SppBackupService("spp")
+        self.restorer = self.backup.restorer()
+        self.inventory = VsphereInventory("vsphere")
         self.request = req or request(**overrides)
         self.check_mode = False
         self.lines = []

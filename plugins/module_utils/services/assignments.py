@@ -4,12 +4,13 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Service behind ``vm_backup_policy``: read once, plan, check every rule, then write in batches.
 
-Considered private: only this collection may import it. Reads: one PropertyCollector listing of vCenter VMs, one
-paged listing each of SPP VMs, vdisks, SLA policies, jobs and sites (plus the tag associations when a tag selector
-is used, and the current options of the VMs whose options the task sets). Writes: one ``applySLAPolicies`` call per
-distinct resulting policy set and one ``applyOptions`` call per distinct options dict, between two more listings of
-SPP VMs (and vdisks, when a disk is written) that catch a concurrent writer (``_write_batches``). Check mode skips
-only the writes and those two listings.
+Considered private: only this collection may import it. Reads, through the two seams: one bulk listing of vCenter's
+VMs, the backup service's joined view (with SPP: one paged listing each of VMs and vdisks), its SLA policies, jobs and
+sites (plus the tag associations when a tag selector is used, and the current options of the VMs whose options the
+task sets). Writes: one assignment call per distinct resulting policy set (SPP: ``applySLAPolicies``) and one options
+call per distinct options dict (``applyOptions``), between two more reads of the written resources' policy sets that
+catch a concurrent writer (``_write_batches``). Check mode skips only the writes and those two reads. A backend
+without per-VM backup options, or an inventory without folders, fails before any call when the task needs them.
 """
 
 from __future__ import annotations
@@ -29,11 +30,6 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
     PartialApply,
 )
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.sla_definition import backup_subpolicy
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import tags as vsphere_tags
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
 
 SELECTORS = ("vm", "folder", "name_pattern", "tag")
 # The module's option names -> SPP's backup option keys (spp-api.md section 8).
@@ -108,8 +104,10 @@ def scope_members(scope, records):
 PENDING_RESCAN = "(known after the rescan)"
 
 
-def build_current(records, policies, held_jobs, sites, assume_known=False):
+def build_current(records, policies, held, sites, assume_known=False):
     """The planner's ``current`` from joined inventory records (see ``pure.assignment_plan``). Pure.
+
+    ``held``: the names of the policies whose job is held (``BackupService.policy_jobs``).
 
     ``assume_known`` (check mode with ``rescan``) plans VMs only vCenter knows as if the rescan had run.
     """
@@ -133,7 +131,7 @@ def build_current(records, policies, held_jobs, sites, assume_known=False):
     for policy in policies:
         subpolicy = backup_subpolicy(policy) or {}
         catalogue[policy["name"]] = {"id": policy.get("id"), "site": subpolicy.get("site"),
-                                     "held": ("vmware_%s" % policy["name"]) in held_jobs}
+                                     "held": policy["name"] in held}
     return {"vms": vms, "policies": catalogue}
 
 
@@ -151,79 +149,52 @@ def desired_options(items, records, tagged, defaults):
     return wanted
 
 
-def server_sets(spp, changes, current, hypervisors, page_size=1000):
-    """``{(vm_key, disk): sorted names, or None when the server no longer has it}``: the sets that the resources of
-    ``changes`` hold on the backup server now. One paged VM listing, plus one vdisk listing when a disk is among them
-    (the search, else the ``links.vdisks`` of those disks' VMs only): never one read per VM."""
-    vms_by_id = {vm.get("id"): vm for vm in spp_listing.list_vms(spp, page_size=page_size, hypervisors=hypervisors)}
-    disks_by_id = {}
-    owners = sorted({current["vms"][change["vm"]]["spp_id"] for change in changes if change["disk"] is not None})
-    if owners:
-        owner_vms = [vms_by_id[spp_id] for spp_id in owners if spp_id in vms_by_id]
-        disks_by_id = {disk.get("id"): disk for disk in spp_listing.list_vdisks(spp, page_size=page_size, vms=owner_vms)}
-    sets = {}
-    for change in changes:
-        vm = current["vms"][change["vm"]]
-        if change["disk"] is None:
-            found = vms_by_id.get(vm["spp_id"])
-        else:
-            found = disks_by_id.get(vm["disks"][change["disk"]]["spp_id"])
-        sets[(change["vm"], change["disk"])] = None if found is None else sorted(found.get("storageProfiles") or [])
-    return sets
+def _resource(current, moref, disk):
+    """``(vm_id, disk_id)``: the backup service's ids of a VM (``disk`` None) or of one of its disks."""
+    vm = current["vms"][moref]
+    return vm["spp_id"], None if disk is None else vm["disks"][disk]["spp_id"]
 
 
-def _hypervisors_of(spp, changes, current, reader):
-    """The hypervisors whose VM listings hold the resources of ``changes``: their VM objects name them
-    (``hypervisorKey``), so only those vCenters are listed; all of them when one does not say."""
-    keys = {reader.spp_vms_by_id.get(current["vms"][change["vm"]]["spp_id"], {}).get("hypervisorKey")
-            for change in changes}
-    if not keys or None in keys:
-        return spp_listing.list_hypervisors(spp, page_size=reader.page_size)
-    return [{"id": key} for key in sorted(keys)]
-
-
-def _send(spp, calls, reader, current, policies_by_name):
+def _send(backup, calls, current):
     """Send the write calls; on a failure part-way, raise PartialApply saying what was and was not applied."""
     for done, (kind, batch) in enumerate(calls):
         try:
             if kind == "assign":
-                resources = []
-                for resource in batch["resources"]:
-                    vm = current["vms"][resource["vm"]]
-                    spp_id = vm["spp_id"] if resource["disk"] is None else vm["disks"][resource["disk"]]["spp_id"]
-                    objects = reader.spp_vms_by_id if resource["disk"] is None else reader.spp_disks_by_id
-                    resources.append(objects[spp_id])
-                slas = [policies_by_name[name] for name in batch["policies"]]
-                spp_policies.apply_sla_policies(spp, resources, slas)
+                backup.assign([_resource(current, item["vm"], item["disk"]) for item in batch["resources"]],
+                              batch["policies"])
             else:
-                resources = [reader.spp_vms_by_id[current["vms"][moref]["spp_id"]] for moref in batch["vms"]]
-                spp_policies.apply_options(spp, resources, batch["options"])
+                backup.set_options([current["vms"][moref]["spp_id"] for moref in batch["vms"]], batch["options"])
         except (ApiError, ConnectionFailure) as error:
             if done == 0:
                 raise
             raise PartialApply(done, len(calls), error) from error
 
 
-def _write_batches(spp, plan, options_plan, reader, current, policies_by_name):
+def _write_batches(backup, plan, options_plan, current, page_size=1000):
     """Send the writes, between two reads of the policy sets they replace (``pure.concurrent_change``): just before,
     a set changed since the plan fails the task with nothing written; just after, a set that lost this task's change
     fails it. Returns the warnings (a set changed again after the write, this task's change kept).
 
-    ``applySLAPolicies`` takes no condition, so this is the only guard SPP allows against a lost update. The reads
-    are made only when there is an assignment to write: a converged run reads nothing more. Options are not read
-    back: SPP has no bulk read of them, and an options write sets values, it does not replace a set."""
+    The writes take no condition (SPP's ``applySLAPolicies``, the console's assignment), so this is the only guard
+    against a lost update. The reads (``BackupService.policy_sets``, in bulk) are made only when there is an
+    assignment to write: a converged run reads nothing more. Options are not read back: there is no bulk read of
+    them, and an options write sets values, it does not replace a set."""
     changes = plan["changes"]
     calls = [("assign", batch) for batch in plan["batches"]] + [("options", batch) for batch in options_plan["batches"]]
     if not changes:
-        _send(spp, calls, reader, current, policies_by_name)
+        _send(backup, calls, current)
         return []
-    hypervisors = _hypervisors_of(spp, changes, current, reader)
-    stale = concurrent_change.changed_since_read(changes, server_sets(spp, changes, current, hypervisors,
-                                                                      page_size=reader.page_size))
+    resources = {(change["vm"], change["disk"]): _resource(current, change["vm"], change["disk"]) for change in changes}
+
+    def server_sets():
+        found = backup.policy_sets(list(resources.values()), page_size=page_size)
+        return {key: found[resource] for key, resource in resources.items()}
+
+    stale = concurrent_change.changed_since_read(changes, server_sets())
     if stale:
         raise ConcurrentChange(concurrent_change.before_write_message(stale), conflicts=stale, changed=False)
-    _send(spp, calls, reader, current, policies_by_name)
-    now = server_sets(spp, changes, current, hypervisors, page_size=reader.page_size)
+    _send(backup, calls, current)
+    now = server_sets()
     lost = concurrent_change.lost_after_write(changes, now)
     if lost:
         raise ConcurrentChange(concurrent_change.after_write_message(lost, len(calls)), conflicts=lost, changed=True)
@@ -240,50 +211,68 @@ def with_planned_policies(policies, planned):
     return list(policies) + extra
 
 
-def converge(spp, vsphere, items, state="present", purge=False, scope=None, purge_scope=False, option_defaults=None,
-             enforce=None, rescan=False, rescan_timeout=600, check_mode=False, progress=None, planned_policies=()):
-    """Converge the assignments; returns the module result (``changed``, ``changes``, ``drift``, ``diff`` ...)."""
+def _sets_options(items, option_defaults):
+    """Whether the task sets a per-VM backup option anywhere (task level or in an item). Pure."""
+    return any(value is not None for value in option_defaults.values()) or any(
+        item.get(key) is not None for item in items for key in OPTION_KEYS)
+
+
+def _uses_folders(items, scope):
+    """Whether the task selects VMs by folder (a folder selector, or a scope other than ``all``). Pure."""
+    return any(item.get("folder") for item in items) or scope not in (None, "all")
+
+
+def converge(backup, inventory, items, state="present", purge=False, scope=None, purge_scope=False,
+             option_defaults=None, enforce=None, rescan=False, rescan_timeout=600, check_mode=False, progress=None,
+             planned_policies=()):
+    """Converge the assignments; returns the module result (``changed``, ``changes``, ``drift``, ``diff`` ...).
+
+    ``backup``: a ``BackupService``; ``inventory``: a ``VmInventory`` (``seams/``)."""
     option_defaults = option_defaults or {}
+    if state == "present" and _sets_options(items, option_defaults):
+        backup.require("backup_options")
+    if _uses_folders(items, scope):
+        inventory.require("folders")
     names_disks = any(item.get("disk") for item in items)
-    reader = joined_inventory.InventoryReader(spp, vsphere, with_disks=names_disks or scope is not None)
+    reader = joined_inventory.InventoryReader(backup, inventory, with_disks=names_disks or scope is not None)
     wanted_tags = sorted({item["tag"] for item in items if item.get("tag")})
 
-    first = joined_inventory.collect_inventory(spp, vsphere, reader=reader, check_mode=True)
+    first = joined_inventory.collect_inventory(backup, inventory, reader=reader, check_mode=True)
     records = first["vms"] + first["vcenter_only"]
-    tagged = vsphere_tags.members_of_tags(vsphere, wanted_tags) if wanted_tags else {}
+    tagged = inventory.tag_members(wanted_tags) if wanted_tags else {}
     intents = expand_assignments(items, records, tagged)
 
     rescanned = False
     only_in_vcenter = {r["moref"] for r in first["vcenter_only"]}  # built once: not once per intent
     unknown = sorted({i["vm"] for i in intents if i["vm"] in only_in_vcenter})
     if unknown and rescan and not check_mode:
-        found = joined_inventory.collect_inventory(spp, vsphere, reader=reader, rescan_until_visible=unknown,
+        found = joined_inventory.collect_inventory(backup, inventory, reader=reader, rescan_until_visible=unknown,
                                                    timeout=rescan_timeout, progress=progress)
         records, rescanned = found["vms"] + found["vcenter_only"], True
 
-    policies = spp_policies.list_sla_policies(spp)
+    policies = backup.sla_policies()
     if check_mode:
         policies = with_planned_policies(policies, planned_policies)
-    held_jobs = spp_answers.held_job_names(spp_jobs.list_jobs(spp))
-    sites = spp_listing.list_sites(spp)
+    held = {name for name, job in backup.policy_jobs().items() if job["held"]}
+    sites = backup.sites()
     # In check mode a rescan would run first, so VMs only vCenter knows are planned as if already inventoried.
-    current = build_current(records, policies, held_jobs, sites, assume_known=bool(unknown and rescan and check_mode))
+    current = build_current(records, policies, held, sites, assume_known=bool(unknown and rescan and check_mode))
 
     plan = assignment_plan.plan_assignments(current, intents, state, purge=purge, scope=scope_members(scope, records),
                                             scope_purge=purge_scope)
     wanted_options = desired_options(items, records, tagged, option_defaults) if state == "present" else {}
     current_options = {}
-    for moref in sorted(wanted_options):  # only VMs whose options the task sets; SPP has no bulk options read
-        spp_id = current["vms"][moref]["spp_id"]
-        if spp_id in reader.spp_vms_by_id:
-            current_options[moref] = spp_policies.get_vm_options(spp, reader.spp_vms_by_id[spp_id])
+    for moref in sorted(wanted_options):  # only VMs whose options the task sets; there is no bulk options read
+        options = backup.vm_options(current["vms"][moref]["spp_id"])
+        if options is not None:  # None: a VM the backup service does not know (yet)
+            current_options[moref] = options
     options_plan = assignment_plan.plan_options(current_options, wanted_options)
 
     rules.ensure_rules(current, plan, enforce=enforce, options_plan=options_plan)
 
     warnings = []
     if not check_mode and (plan["batches"] or options_plan["batches"]):
-        warnings = _write_batches(spp, plan, options_plan, reader, current, {p["name"]: p for p in policies})
+        warnings = _write_batches(backup, plan, options_plan, current, page_size=reader.page_size)
 
     changed = bool(plan["changes"] or options_plan["changes"])
     result = {

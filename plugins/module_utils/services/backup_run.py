@@ -7,6 +7,7 @@
 Considered private: only this collection may import it. The decisions (targets, pre-flight, groups, outcomes,
 messages) are pure and live in ``pure.backup_run_plan``; here are the reads and writes, and the order they come in.
 
+Every read and write goes through the two seams (``seams/``); what follows is what they do with SPP behind them.
 Reads before anything starts: the joined inventory (one PropertyCollector listing of vCenter VMs, one paged listing
 each of SPP VMs and vdisks), the SLA policies and the jobs. ``skip_if_backed_up_within`` and the first-backup check
 need the time of each target's newest recovery point: it is read from the VM listing when the server puts it there,
@@ -23,7 +24,7 @@ Reads after the sessions end, for all the sessions that ended together: each ses
 paged listing per session), matched against the run's VM names in one pass per line (``pure.log_mentions``, built once
 per run); then the recovery point each VM got. The result reports the point's id, session and consistency, which only
 the point itself carries: the public record has no bulk route to them, so each VM that may have a new point is read
-through ``links.latestversion``, ``PARALLEL_READS`` at a time (``spp/listing.py``), never in a plain loop. Beyond
+through ``links.latestversion``, ``PARALLEL_READS`` at a time (``seams/spp_backup.py``), never in a plain loop. Beyond
 ``DIRECT_READS_UP_TO`` VMs, one paged search of the recovery catalogue (``from=recovery``) first tells which VMs have
 points at all, and when the server fills in their time, which are older than the session: those are not read. A
 whole-policy run of 10,000 VMs thus reads, eight at a time, the VMs that have points (only those with a new one when
@@ -32,6 +33,10 @@ the server dates them), and never the others.
 Which VMs run when ``skip_if_backed_up_within`` finds a recent point for some of them only: the others run, and the
 recent ones are reported as ``skipped`` with the point that satisfied the condition. With ``policy`` alone this turns
 the job start into an ad hoc backup of the VMs of the policy that need one.
+
+A backup service without ad hoc backups (capability ``vm_backup``) runs only whole policies: a task that names VMs,
+or skips recent ones, fails before any call. Without ``job_logs`` or ``recovery_points``, a VM's outcome is settled
+without log lines or without its new point.
 """
 
 from __future__ import annotations
@@ -50,11 +55,6 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
     VmBackupError,
     WaitTimeout,
 )
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import backup as spp_backup
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import versions as spp_versions
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.log_mentions import LogMentions
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.backup_run_plan import (
@@ -78,7 +78,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.backup_ru
 )
 
 
-# How a skipped VM's message names the source of its last backup time (spp/listing.py, last_backups).
+# How a skipped VM's message names the source of its last backup time (BackupService.last_backups).
 SOURCE_NAMES = {"vm_listing": "the VM listing", "latestversion": "its latestversion",
                 "recovery_search": "the recovery point search"}
 
@@ -86,14 +86,14 @@ SOURCE_NAMES = {"vm_listing": "the VM listing", "latestversion": "its latestvers
 class BackupRun:
     """One execution of ``vm_backup_run``: reads, pre-flight, plan, then (outside check mode) start, wait, report."""
 
-    def __init__(self, spp, vsphere, progress=None, clock=time.monotonic, now_ms=None):
-        self.spp = spp
-        self.reader = joined_inventory.InventoryReader(spp, vsphere)
+    def __init__(self, backup, inventory, progress=None, clock=time.monotonic, now_ms=None):
+        self.backup = backup
+        self.reader = joined_inventory.InventoryReader(backup, inventory)
         self.log = progress or (lambda message: None)
         self.clock = clock
         self.now_ms = now_ms
         self.records = {}  # moref -> joined inventory record
-        self.last_backups = {}  # spp id -> {time, policy, source, version} (spp/listing.py last_backups)
+        self.last_backups = {}  # spp id -> {time, policy, source, version} (BackupService.last_backups)
         self.chosen = {}  # moref -> SLA name
         self.outcomes = {}  # moref -> {outcome, session_id, version, messages}
         self.sessions = []  # {id, policy, job, started, morefs}
@@ -106,8 +106,9 @@ class BackupRun:
 
     # -- pieces of I/O ---------------------------------------------------------------------------------------
 
-    def _spp_vm(self, moref):
-        return self.reader.spp_vms_by_id.get(self.records[moref].get("spp_id")) or {}
+    def _backup_id(self, moref):
+        """The backup service's id of a target VM."""
+        return self.records[moref].get("spp_id")
 
     def _on_poll(self, session):
         line = spp_answers.describe_session(session)
@@ -121,15 +122,14 @@ class BackupRun:
         """Start one group's backup; on a 409, follow the job's running session (or fail if asked to)."""
         try:
             if group["action"] == "start_job":
-                job = spp_jobs.find_job(self.spp, group["job"])
-                session_id = str(spp_jobs.start_job(self.spp, job)["id"])
+                session_id = self.backup.start_policy_backup(group["policy"])
             else:
-                vms = [self._spp_vm(moref) for moref in group["morefs"]]
-                session_id = spp_backup.start_adhoc_backup(self.spp, group["policy"], vms)
+                session_id = self.backup.start_vm_backup(group["policy"],
+                                                         [self._backup_id(moref) for moref in group["morefs"]])
             started = True
             self.log("job session %s backs up %s with SLA %s" % (session_id, self._names(group["morefs"]), group["policy"]))
         except Conflict:
-            running = spp_jobs.running_session(self.spp, spp_jobs.find_job(self.spp, group["job"]))
+            running = self.backup.running_session(group["policy"])
             if running is None:
                 raise
             session_id, started = str(running.get("id")), False
@@ -150,35 +150,21 @@ class BackupRun:
     def _settle_all(self, records):
         """Settle sessions that ended together: ``{session id: morefs it did not concern}`` (see ``_settle``). Their
         VMs' recovery points are read in one go (``_session_points``)."""
-        sessions = {record["id"]: self.seen.get(record["id"]) or spp_jobs.get_session(self.spp, record["id"])
+        sessions = {record["id"]: self.seen.get(record["id"]) or self.backup.session(record["id"])
                     for record in records}
         points = self._session_points(records, sessions)
         return {record["id"]: self._settle(record, sessions[record["id"]], points) for record in records}
 
     def _session_points(self, records, sessions):
-        """``{(session id, moref): the recovery point that session made for the VM, or None}``, in bulk.
-
-        Beyond ``DIRECT_READS_UP_TO`` VMs, one paged search of the recovery catalogue leaves out the VMs without any
-        point, and those whose newest point (when the server gives its time) is older than the session. The others
-        are read through ``latestversion``, ``PARALLEL_READS`` at a time.
-        """
+        """``{(session id, moref): the recovery point that session made for the VM, or None}``, read in bulk by the
+        backup service (``BackupService.session_points``); all None when it cannot read recovery points."""
         wanted = [(record["id"], moref) for record in records for moref in record["morefs"]]
-        catalogue = None
-        if len(wanted) > spp_listing.DIRECT_READS_UP_TO:
-            catalogue = spp_listing.vms_with_points(self.spp)
-        if catalogue is not None:
-            wanted = [(session_id, moref) for session_id, moref in wanted
-                      if _may_hold_a_point_since(catalogue.get(str(self._spp_vm(moref).get("id"))),
-                                                 sessions[session_id].get("start"))]
-            self.log("%d of the VM(s) that ended may have a new recovery point; reading them" % len(wanted))
-
-        def read(item):
-            session_id, moref = item
-            return spp_versions.version_of_session(self.spp, self._spp_vm(moref), session_id,
-                                                   since=sessions[session_id].get("start"))
-
-        points = {(record["id"], moref): None for record in records for moref in record["morefs"]}
-        points.update(zip(wanted, spp_listing.read_in_parallel(self.spp, read, wanted)))
+        points = dict.fromkeys(wanted)
+        if self.backup.offers("recovery_points"):
+            found = self.backup.session_points([(session_id, self._backup_id(moref)) for session_id, moref in wanted],
+                                               sessions, log=self.log)
+            points.update({(session_id, moref): found.get((session_id, self._backup_id(moref)))
+                           for session_id, moref in wanted})
         return points
 
     def _settle(self, record, session=None, points=None):
@@ -186,7 +172,8 @@ class BackupRun:
         ``session`` and ``points`` come from ``_settle_all``; a session settled alone reads them here."""
         if session is None or points is None:
             return self._settle_all([record])[record["id"]]
-        entries = spp_jobs.get_session_logs(self.spp, record["id"], types=REPORTED_LOG_TYPES)
+        entries = (self.backup.session_logs(record["id"], types=REPORTED_LOG_TYPES)
+                   if self.backup.offers("job_logs") else [])
         self.logs[record["id"]] = entries
         names = [target["name"] for target in self.records.values()]
         if self._mentions is None:
@@ -258,12 +245,11 @@ class BackupRun:
     def prepare(self, vms=None, policy=None, within_seconds=None, if_running="wait"):
         """Read, resolve, check everything and plan; raise ``RuleViolation`` listing every refused VM."""
         known, vcenter_only, _spp_only = self.reader.read()
-        policies = spp_policies.list_sla_policies(self.spp)
+        policies = self.backup.sla_policies()
         if policy:
-            spp_policies.find_sla_policy(self.spp, policy, policies)
-        jobs = {job.get("name"): job for job in spp_jobs.list_jobs(self.spp)}
-        held_jobs = spp_answers.held_job_names(jobs.values())
-        held = {p.get("name") for p in policies if spp_answers.sla_job_name(p.get("name")) in held_jobs}
+            self.backup.find_policy(policy, policies)
+        jobs = self.backup.policy_jobs()  # policy -> its job
+        held = {p.get("name") for p in policies if jobs.get(p.get("name"), {}).get("held")}
 
         if vms:
             targets, violations = resolve_targets(vms, known + vcenter_only)
@@ -284,9 +270,9 @@ class BackupRun:
 
         now_ms = self.now_ms if self.now_ms is not None else int(time.time() * 1000)
         skipped = recent_targets([r for r in targets if r["moref"] in self.chosen], last_times, now_ms, within_seconds)
-        groups = build_groups(targets, self.chosen, skipped, whole_policy=None if vms else policy, job_names=set(jobs))
-        running = {name: spp_answers.last_session_id(job) for name, job in jobs.items()
-                   if spp_answers.session_status(job) == "RUNNING"}
+        groups = build_groups(targets, self.chosen, skipped, whole_policy=None if vms else policy,
+                              job_names={job["job"] for job in jobs.values()})
+        running = {job["job"]: job["session_id"] for job in jobs.values() if job["running"]}
         if if_running == "fail":
             violations.extend(running_conflicts(groups, running, {m: r["name"] for m, r in self.records.items()}))
         if violations:
@@ -294,7 +280,7 @@ class BackupRun:
 
         for moref in skipped:
             known_point = self.last_backups.get(self.records[moref].get("spp_id")) or {}
-            version = known_point.get("version") or spp_versions.latest_version(self.spp, self._spp_vm(moref))
+            version = known_point.get("version") or self.backup.latest_point(self._backup_id(moref))
             self.outcomes[moref] = {
                 "outcome": "skipped", "session_id": (version or {}).get("sessionId"), "version": version,
                 "messages": ["skipped: its newest recovery point (%s, read from %s) is within skip_if_backed_up_within"
@@ -317,11 +303,11 @@ class BackupRun:
                     raise self._with_started(error) from None
             if not wait:
                 for record in batch:
-                    self.seen[record["id"]] = spp_jobs.get_session(self.spp, record["id"]) or {}
+                    self.seen[record["id"]] = self.backup.session(record["id"]) or {}
                 return
             try:
-                spp_jobs.wait_for_sessions(self.spp, [r["id"] for r in batch], timeout=deadline.remaining(),
-                                           poll=poll_interval, progress=self._on_poll, seen=self.seen)
+                self.backup.wait_sessions([r["id"] for r in batch], timeout=deadline.remaining(), poll=poll_interval,
+                                          progress=self._on_poll, seen=self.seen)
             except WaitTimeout:
                 self._timed_out(batch, timeout)
             pending = []
@@ -369,15 +355,6 @@ class BackupRun:
         raise _StillRunning(running, timeout)
 
 
-def _may_hold_a_point_since(item, since):
-    """Whether a VM of the recovery catalogue (its search item, None when absent) may hold a point made at or after
-    ``since`` (epoch ms; None: unknown). Absent: it has no point at all. Without a time in the item: it may."""
-    if item is None:
-        return False
-    newest = spp_answers.last_protection_time(item)
-    return newest is None or since is None or newest >= int(since)
-
-
 class _StillRunning(Exception):
     """Internal: the wait ran out while sessions were still running (not a failure).
 
@@ -390,16 +367,22 @@ class _StillRunning(Exception):
         self.timeout = timeout
 
 
-def run_backup(spp, vsphere, vms=None, policy=None, wait=True, timeout=3600, poll_interval=5, if_running="wait",
+def run_backup(backup, inventory, vms=None, policy=None, wait=True, timeout=3600, poll_interval=5, if_running="wait",
                skip_if_backed_up_within=None, check_mode=False, progress=None, now_ms=None):
-    """The whole module run; returns its result, or raises a typed error that carries the per-VM results."""
+    """The whole module run; returns its result, or raises a typed error that carries the per-VM results.
+
+    ``backup``: a ``BackupService``; ``inventory``: a ``VmInventory`` (``seams/``)."""
     if not vms and not policy:
         raise InvalidRequest("name the VMs to back up (vms), an SLA policy (policy), or both")
     if timeout < 0 or poll_interval < 1:
         raise InvalidRequest("timeout must be 0 or more and poll_interval 1 or more (seconds); got %s and %s"
                              % (timeout, poll_interval))
     within = parse_duration(skip_if_backed_up_within, "skip_if_backed_up_within") if skip_if_backed_up_within else None
-    run = BackupRun(spp, vsphere, progress=progress, now_ms=now_ms)
+    if vms or within:  # named VMs, or a policy's VMs less the recent ones: an ad hoc backup
+        backup.require("vm_backup")
+    if within:
+        backup.require("recovery_points")
+    run = BackupRun(backup, inventory, progress=progress, now_ms=now_ms)
     groups, plan, order = run.prepare(vms=vms, policy=policy, within_seconds=within, if_running=if_running)
     changed = bool(groups)
     if check_mode or not groups:

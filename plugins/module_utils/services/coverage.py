@@ -4,12 +4,13 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Service behind ``backup_inventory``: read both servers in bulk, then assess coverage and compliance.
 
-Considered private: only this collection may import it. ``collect_coverage`` reads one paged vCenter listing and
-paged SPP listings of hypervisors, VMs, vdisks, SLA policies, jobs and job sessions; what the flags mean is
-``pure/coverage_model.py``. It reads per VM only what the public record offers no bulk route for, in a bounded pool of
-threads (``spp/listing.py``): each VM's disks when the server has no vdisk search, and the ``latestversion`` of the VMs
-that have recovery points when the VM listing does not carry the last backup time (spp-api.md 14.15). Each record's
-``last_backup_source`` and the summary's ``last_backup_sources`` say where the times came from.
+Considered private: only this collection may import it. ``collect_coverage`` reads, through the two seams, one bulk
+vCenter listing and the backup service's view (with SPP: paged listings of hypervisors, VMs, vdisks, SLA policies,
+jobs and job sessions); what the flags mean is ``pure/coverage_model.py``. The backup service reads per VM only what
+it offers no bulk route for, in a bounded pool of threads (``seams/spp_backup.py``: each VM's disks when the server
+has no vdisk search, and the ``latestversion`` of the VMs that have recovery points when the VM listing does not carry
+the last backup time, spp-api.md 14.15). Each record's ``last_backup_source`` and the summary's
+``last_backup_sources`` say where the times came from.
 """
 
 from __future__ import annotations
@@ -18,12 +19,9 @@ import time
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import coverage_model
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import joined_inventory
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
 
 
-def collect_coverage(spp, vsphere, rpo="24h", include=coverage_model.DEFAULT_INCLUDE, fail_on=(), rescan=False,
+def collect_coverage(backup, inventory, rpo="24h", include=coverage_model.DEFAULT_INCLUDE, fail_on=(), rescan=False,
                      rescan_until_visible=None, rescan_timeout=600, check_mode=False, progress=None,
                      clock=time.time, page_size=1000):
     """The coverage report: the joined inventory with compliance flags, and its summary (see the module's RETURN).
@@ -34,17 +32,17 @@ def collect_coverage(spp, vsphere, rpo="24h", include=coverage_model.DEFAULT_INC
     wanted = coverage_model.validate_include(include, fail_on)
     # The backup server's vdisks are always read (one paged search): without them a VM protected at disk level
     # would look unprotected. vCenter's devices, the costly part, only when asked.
-    reader = joined_inventory.InventoryReader(spp, vsphere, page_size=page_size, with_disks=True,
+    reader = joined_inventory.InventoryReader(backup, inventory, page_size=page_size, with_disks=True,
                                               with_devices=bool(wanted & {"disks", "nics"}))
-    found = joined_inventory.collect_inventory(spp, vsphere, rescan=rescan, rescan_until_visible=rescan_until_visible,
-                                               timeout=rescan_timeout, check_mode=check_mode, progress=progress,
-                                               reader=reader)
+    found = joined_inventory.collect_inventory(backup, inventory, rescan=rescan,
+                                               rescan_until_visible=rescan_until_visible, timeout=rescan_timeout,
+                                               check_mode=check_mode, progress=progress, reader=reader)
     now_ms = int(clock() * 1000)
     with joined_inventory.collector_paused():  # the report's records are as many, and as free of cycles, as the read's
-        held_jobs = spp_answers.held_job_names(spp_jobs.list_jobs(spp, page_size=page_size))
-        held = {policy["name"]: spp_answers.sla_job_name(policy["name"]) in held_jobs
-                for policy in spp_policies.list_sla_policies(spp, page_size=page_size)}
-        sessions = (spp_jobs.list_backup_sessions(spp, now_ms - 7 * coverage_model.DAY_MS, page_size)
+        jobs = backup.policy_jobs(page_size=page_size)
+        held = {policy["name"]: jobs.get(policy["name"], {}).get("held", False)
+                for policy in backup.sla_policies(page_size=page_size)}
+        sessions = (backup.backup_sessions(now_ms - 7 * coverage_model.DAY_MS, page_size)
                     if "jobs" in wanted else None)
         last_backups = reader.last_backups([record["spp_id"] for record in found["vms"]], search_first=True)
         coverage_model.assess(found["vms"], found["vcenter_only"], last_backups, held, now_ms, rpo_seconds, wanted)

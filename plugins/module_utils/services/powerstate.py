@@ -4,10 +4,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Service behind ``vm_powerstate``: plan a power action, check protection before a power-on, then act and wait.
 
-Considered private: only this collection may import it. Reads: one PropertyCollector listing of vCenter VMs (without
-devices) to find the VM; only when the action would power the VM on and protection is enforced, one paged listing
-each of the backup server's hypervisors, VMs, SLA policies, jobs and sites. Check mode runs the same reads and the
-same rule check, and skips the power action.
+Considered private: only this collection may import it. Reads, through the two seams: one bulk listing of vCenter's
+VMs (without devices) to find the VM; only when the action would power the VM on and protection is enforced, the
+backup service's joined view (with SPP: one paged listing each of hypervisors and VMs), its SLA policies, jobs and
+sites. Check mode runs the same reads and the same rule check, and skips the power action. An inventory that cannot
+reset a VM or shut its guest down fails before any action.
 """
 
 from __future__ import annotations
@@ -20,17 +21,13 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import ru
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.vm_resolver import resolve_vm
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._wait import wait_until
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest, RuleViolation, WaitTimeout
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import listing as vsphere_listing
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import vms as vsphere_vms
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
 
 POWERED_ON = "poweredOn"
 POWERED_OFF = "poweredOff"
 SUSPENDED = "suspended"
 STATES = ("powered-on", "powered-off", "restarted", "shutdown-guest")
+# The VM inventory's capability that an action needs, when not every inventory has it (seams/vm_inventory.py).
+NEEDS = {"reset": "reset", "shutdown_guest": "guest_shutdown"}
 UNKNOWN_FIX = ("make the backup server see it (vm_backup_policy with rescan: true, or backup_inventory with "
                "rescan: true) and assign it a policy that is not held (vm_backup_policy), then power it on")
 
@@ -72,25 +69,24 @@ def protection_violations(moref, vm, policies):
 # -- I/O ----------------------------------------------------------------------------------------------------------
 
 
-def read_protection(spp, vsphere, moref, vcenter_vms):
-    """``(vm, policies)``: the VM's ``current["vms"]`` record and the policy catalogue, from the backup server's
-    listings joined with the vCenter listing already read."""
-    reader = joined_inventory.InventoryReader(spp, vsphere, with_disks=False, vcenter_vms=vcenter_vms)
+def read_protection(backup, inventory, moref, vcenter_vms):
+    """``(vm, policies)``: the VM's ``current["vms"]`` record and the policy catalogue, from the backup service's
+    view joined with the vCenter listing already read."""
+    reader = joined_inventory.InventoryReader(backup, inventory, with_disks=False, vcenter_vms=vcenter_vms)
     vms, vcenter_only, _spp_only = reader.read()
     records = [record for record in vms + vcenter_only if record["moref"] == moref]
-    held_jobs = spp_answers.held_job_names(spp_jobs.list_jobs(spp))
-    current = assignment_service.build_current(records, spp_policies.list_sla_policies(spp), held_jobs,
-                                               spp_listing.list_sites(spp))
+    held = {name for name, job in backup.policy_jobs().items() if job["held"]}
+    current = assignment_service.build_current(records, backup.sla_policies(), held, backup.sites())
     return current["vms"].get(moref) or {"moref": moref, "known_to_backup": False}, current["policies"]
 
 
-def wait_powered_off(vsphere, moref, timeout, progress, sleep=time.sleep, clock=time.monotonic, interval=2.0):
+def wait_powered_off(inventory, moref, timeout, progress, sleep=time.sleep, clock=time.monotonic, interval=2.0):
     """Poll the VM's power state until it is off; ``WaitTimeout`` after ``timeout`` seconds (the guest may still be
     shutting down)."""
     last = {}
 
     def check():
-        last["state"] = (vsphere_vms.vm_details(vsphere, moref) or {}).get("power_state")
+        last["state"] = (inventory.vm_details(moref) or {}).get("power_state")
         return last["state"] if last["state"] == POWERED_OFF else None
 
     def timed_out():
@@ -106,23 +102,24 @@ def wait_powered_off(vsphere, moref, timeout, progress, sleep=time.sleep, clock=
                       max_delay=interval, sleep=sleep, clock=clock)
 
 
-def converge(vsphere, ref, state, spp_clients, enforce_protection=True, timeout=600, check_mode=False,
-             progress=None):
+def converge(inventory, ref, state, backups, enforce_protection=True, timeout=600, check_mode=False, progress=None):
     """Bring the VM ``ref`` to ``state``; returns the module result.
 
-    ``spp_clients`` is a context manager factory yielding the backup server's client; it is entered only when the
-    action would power the VM on and ``enforce_protection`` is true.
+    ``inventory``: a ``VmInventory``. ``backups`` is a context manager factory yielding the ``BackupService``; it is
+    entered only when the action would power the VM on and ``enforce_protection`` is true.
     """
     progress = progress or (lambda message: None)
-    vcenter_vms = vsphere_listing.list_vms(vsphere, devices=False)
+    vcenter_vms = inventory.list_vms(devices=False)
     record = resolve_vm(ref, vcenter_vms)
     moref, before = record["moref"], record.get("power_state")
     action, after = plan_action(state, before)
+    if action in NEEDS:
+        inventory.require(NEEDS[action])
 
     policies = protected = None
     if action == "power_on" and enforce_protection:
-        with spp_clients() as spp:
-            vm, catalogue = read_protection(spp, vsphere, moref, vcenter_vms)
+        with backups() as backup:
+            vm, catalogue = read_protection(backup, inventory, moref, vcenter_vms)
         policies = sorted(vm.get("policies") or [])
         violations = protection_violations(moref, dict(vm, name=record["name"]), catalogue)
         protected = not violations
@@ -130,18 +127,17 @@ def converge(vsphere, ref, state, spp_clients, enforce_protection=True, timeout=
             raise RuleViolation(violations, outcome="%s was not powered on" % record["name"])
 
     if action and not check_mode:
-        task_progress = _task_progress(progress)
         if action == "power_on":
-            vsphere_vms.power_on_vm(vsphere, moref, timeout=timeout, progress=task_progress)
+            inventory.power_on(moref, timeout=timeout, progress=progress)
         elif action == "power_off":
-            vsphere_vms.power_off_vm(vsphere, moref, timeout=timeout, progress=task_progress, suspended=True)
+            inventory.power_off(moref, timeout=timeout, progress=progress, suspended=True)
         elif action == "reset":
-            vsphere_vms.reset_vm(vsphere, moref, timeout=timeout, progress=task_progress)
+            inventory.reset(moref, timeout=timeout, progress=progress)
         else:
             progress("asking the guest of %s (%s) to shut down" % (record["name"], moref))
-            vsphere_vms.shutdown_guest(vsphere, moref)
-            wait_powered_off(vsphere, moref, timeout, progress)
-        after = (vsphere_vms.vm_details(vsphere, moref) or {}).get("power_state", after)
+            inventory.shutdown_guest(moref)
+            wait_powered_off(inventory, moref, timeout, progress)
+        after = (inventory.vm_details(moref) or {}).get("power_state", after)
 
     return {
         "changed": action is not None,
@@ -155,9 +151,3 @@ def converge(vsphere, ref, state, spp_clients, enforce_protection=True, timeout=
         "protected": protected,
         "diff": {"before": {"power_state": before}, "after": {"power_state": after}},
     }
-
-
-def _task_progress(progress):
-    def report(info):
-        progress("vSphere task %s: %s" % (info.key, info.state))
-    return report

@@ -8,21 +8,23 @@ Considered private: only this collection may import it. The stages are pure modu
 (options), ``pure/restore_source`` (the source VM, its lineage and the recovery point), ``pure/restore_markers`` and
 ``pure/restore_session_match`` (what an earlier run already did), ``pure/restore_plan`` (the plan, the result and
 the diff). This module reads, plans, and applies the plan's named steps through ``STEPS``;
-``services/restore_sessions`` does the I/O with the backup server's restore sessions. Reads: one
+``services/restore_sessions`` does the I/O with the backup server's restore sessions. Every read and write goes
+through the seams: the backup service's restorer (``BackupService.restorer()``, capability ``restore``) and the VM
+inventory (with its markers, capability ``markers``); a backend without them fails before any call. Reads: one
 PropertyCollector pass over vCenter's VMs with their restore markers, the registered hypervisors, a search of the
 backup server's recovery view for the VM, the VM's versions, and (when no marker settles the question) the restore
 job sessions of the last 24 hours. Writes: at most one restore POST, one test-restore action, and the marker.
 
 Idempotence rests on two records (plus, for ``restore_test``, a third):
 
-* the **marker** on the restored VM (``vsphere.vms``): source, recovery point, mode, session and lifecycle state.
+* the **marker** on the restored VM (``VmInventory.set_marker``): source, recovery point, mode, session and lifecycle state.
   A run that finds a VM whose marker matches changes nothing;
 * the **restore job sessions** of the backup server. A session does not list the VMs it restored (its
   ``postRestoreInfo`` is an object with a message, spp-api.md 14.13), so before posting a restore a run looks for a
   session whose logs mention the source (a run whose POST answer was lost, or one that stopped waiting): it follows a
   running one, and adopts a settled one when vCenter shows the unmarked VM it made under the restore's name, instead
   of starting a second restore;
-* the **test record** (``vsphere.vms.TEST_FIELD``) on the VM whose backup was tested: the recovery point tested, the
+* the **test record** (``VmInventory.set_test_record``) on the VM whose backup was tested: the recovery point tested, the
   result, when, and the test VM's name. ``test_result`` writes it (after a clean-up, or after a promotion, where it
   goes on the promoted VM, which now carries the source's name and instance UUID, so it is the source of the next
   test); ``skip_if_tested`` reads it from the source's current VM and changes nothing when that point passed.
@@ -82,12 +84,6 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.services.resto
     apply,
 )
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import restore as spp_restore
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import versions as spp_versions
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import restore_requests
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import vms as vsphere_vms
 
 
 # -- reading, planning, and the results ---------------------------------------------------------------------------
@@ -95,21 +91,20 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import
 
 def _read_source(task):
     """vCenter VMs, the hypervisors of this vCenter, and the resolved source VM."""
-    vcenter_vms = vsphere_vms.list_vms_with_markers(task.vsphere)
+    vcenter_vms = task.inventory.list_vms_with_markers()
     task.known_morefs = {vm["moref"] for vm in vcenter_vms}
-    hypervisors = spp_listing.list_hypervisors(task.spp)
-    ours = {h.get("id") for h in hypervisors if h.get("uniqueId") == task.vsphere.instance_uuid}
+    ours = task.restorer.hypervisor_ids(task.inventory.instance_uuid)
     if not ours:
         raise InvalidRequest("this vCenter (instance UUID %s) is not registered on the backup server; register it "
-                             "first" % task.vsphere.instance_uuid)
+                             "first" % task.inventory.instance_uuid)
     ref = task.request["vm"]
     names = {ref} | {vm["name"] for vm in vcenter_vms if ref in (vm["moref"], vm["instance_uuid"])}
-    recovery = spp_restore.recovery_vms(task.spp, sorted(names), ours)
+    recovery = task.restorer.recovery_vms(sorted(names), ours)
     try:
         source = resolve_source(ref, vcenter_vms, recovery)
     except NotFound:
         # Named by moref or UUID, or renamed since its backups: look through the whole recovery view once.
-        everything = spp_restore.recovery_vms(task.spp, (), ours)
+        everything = task.restorer.recovery_vms((), ours)
         recorded = _recorded_source(task, ref) if replaces(task.request) else None
         if recorded is None:
             source = resolve_source(ref, vcenter_vms, everything)
@@ -125,7 +120,7 @@ def _read_source(task):
 def _recorded_source(task, ref):
     """The source (``{"name", "instance_uuid", "spp_id", "moref"}``) of a request record of a replacing restore of the
     VM ``ref`` (its name, moref or instance UUID), or None."""
-    for record in restore_requests.read_records(task.vsphere).values():
+    for record in task.inventory.restore_requests().values():
         origin = record.get("source") or {}
         if ref in (origin.get("name"), origin.get("moref"), origin.get("instance_uuid")):
             return origin
@@ -179,7 +174,7 @@ def _plan(task, work, vcenter_vms):
     work.plan = plan_present(request, source, point, work.target_name, vcenter_vms, work.marked, work.follow)
     work.diff = restore_diff(request, source, work.plan, work.target_name, work.marked)
     if work.marked is not None:
-        work.details = vsphere_vms.vm_details(task.vsphere, work.marked["moref"]) or work.marked
+        work.details = task.inventory.vm_details(work.marked["moref"]) or work.marked
         work.session_id = work.marked["marker"].get("session_id")
         work.state = work.marked["marker"].get("state")
     else:
@@ -202,7 +197,7 @@ def _replaced_policies(task, source):
     change; the request record keeps them for the re-protection)."""
     current = source["current"]
     if current is not None:
-        for spp_vm in spp_listing.search_vms(task.spp, current["name"]):
+        for spp_vm in task.restorer.vm_records(current["name"]):
             if spp_identity(spp_vm)[0] == current["moref"]:
                 return sorted(spp_vm.get("storageProfiles") or [])
     return sorted(source["records"][0].get("storageProfiles") or [])
@@ -214,19 +209,19 @@ def _resume(task, work, record, vcenter_vms):
     work.policies = list(record.get("policies") or [])
     work.session_id = record.get("session_id")
     if record.get("restored_moref"):
-        work.details = vsphere_vms.vm_details(task.vsphere, record["restored_moref"])
+        work.details = task.inventory.vm_details(record["restored_moref"])
         if work.details is None:
             raise InvalidRequest("the restore request %s of %s made VM %s, which vCenter no longer shows; the request "
                                  "record on vCenter's root folder (custom attribute %s) keeps this request from "
                                  "running again: look for the VM, or give a new restore_id"
                                  % (work.key, work.source["name"], record["restored_moref"],
-                                    restore_requests.REQUESTS_FIELD))
+                                    task.inventory.REQUESTS_FIELD))
         promoting = task.request["state"] == "promoted"
         work.state = "promoted" if promoting and reached(record, "promoted") else "restored"
         return
     if record.get("session_id"):
         try:
-            work.follow = (spp_jobs.get_session(task.spp, record["session_id"]), None)
+            work.follow = (task.restorer.session(record["session_id"]), None)
         except NotFound:
             raise InvalidRequest("the restore session %s of request %s of %s is no longer on the backup server, so this "
                                  "run cannot tell what it restored; look in vCenter for the restored VM"
@@ -242,7 +237,7 @@ def _plan_replacing(task, work, vcenter_vms, record, fulfilled):
     request, source = task.request, work.source
     if fulfilled is not None:
         work.marked = fulfilled
-        work.details = vsphere_vms.vm_details(task.vsphere, fulfilled["moref"]) or fulfilled
+        work.details = task.inventory.vm_details(fulfilled["moref"]) or fulfilled
         work.session_id = fulfilled["marker"].get("session_id")
         work.state = fulfilled["marker"].get("state")
         work.policies = list(fulfilled["marker"].get("policies") or [])
@@ -254,7 +249,7 @@ def _plan_replacing(task, work, vcenter_vms, record, fulfilled):
             work.marked = next(iter(marked_vms(vcenter_vms, source, work.point["id"], "test", ("restored", "cloned"),
                                                target_name=work.target_name)), None)
         if work.marked is not None:
-            work.details = vsphere_vms.vm_details(task.vsphere, work.marked["moref"]) or work.marked
+            work.details = task.inventory.vm_details(work.marked["moref"]) or work.marked
             work.session_id = work.marked["marker"].get("session_id")
             work.state = "restored"
         elif request["state"] == "promoted":
@@ -274,13 +269,13 @@ def _placement(task, work):
     networks by name on the backup server, the folder in vCenter."""
     request = task.request
     folder = request.get("folder")
-    if folder and vsphere_vms.find_folder(task.vsphere, folder) is None:
+    if folder and task.inventory.find_folder(folder) is None:
         raise InvalidRequest("vCenter has no VM folder %s; give an inventory path such as /DC0/vm/restored, or "
                              "create the folder first" % folder, unknown=[folder])
-    return spp_restore.resolve_destination(task.spp, work.source["hypervisor_id"], work.version,
-                                           host=request.get("host"), cluster=request.get("cluster"),
-                                           datastore_map=request.get("datastore_map"),
-                                           network_map=request.get("network_map"))
+    return task.restorer.resolve_destination(work.source["hypervisor_id"], work.version,
+                                             host=request.get("host"), cluster=request.get("cluster"),
+                                             datastore_map=request.get("datastore_map"),
+                                             network_map=request.get("network_map"))
 
 
 def _result(task, work, state, changed):
@@ -318,13 +313,13 @@ def _applied_result(task, work):
 def _earlier_progress(task, source, key, wanted_point):
     """For a replacing restore: ``(record, fulfilled, point)``: the request record of a run that stopped part-way,
     the VM that already carries this request's result, and the recovery point the run is bound to."""
-    records = restore_requests.read_records(task.vsphere)
+    records = task.inventory.restore_requests()
     record = records.get(record_key(source))
     current = source["current"]
     if record is not None and record.get("request") != key and fulfilled_by(current, source, task.request,
                                                                             record.get("request")):
         if not task.check_mode:  # a finished request whose record was not removed (a stop after its marker)
-            restore_requests.write_record(task.vsphere, record_key(source), None)
+            task.inventory.write_restore_request(record_key(source), None)
         record = None
     if record is not None and record.get("request") != key:
         raise InvalidRequest(
@@ -409,7 +404,7 @@ def _record_test(task, source, result):
     holder = None
     if request["state"] == "promoted":
         if result.get("state") == "promoted" and result.get("moref"):
-            holder = vsphere_vms.vm_details(task.vsphere, result["moref"])
+            holder = task.inventory.vm_details(result["moref"])
     elif source["current"] is not None:
         holder = source["current"]
     record = new_test_record(result["recovery_point"], request["test_result"], task.now_ms(), test_vm)
@@ -433,23 +428,28 @@ def _record_test(task, source, result):
     result["diff"]["after"]["%s test record" % holder["name"]] = public_test_record(record)
     if task.check_mode:
         return
-    vsphere_vms.set_marker(task.vsphere, holder["moref"], record, field=vsphere_vms.TEST_FIELD)
+    task.inventory.set_test_record(holder["moref"], record)
     task.log("recorded on %s (%s): the test of recovery point %s %s"
              % (holder["name"], holder["moref"], record["recovery_point"]["id"], record["result"]))
 
 
-def converge(spp, vsphere, request, check_mode=False, progress=None, clock=time.monotonic, wall=time.time,
+def converge(backup, inventory, request, check_mode=False, progress=None, clock=time.monotonic, wall=time.time,
              sleep=time.sleep):
     """Run the task described by ``request`` (the module's options); return the module result.
 
-    ``request`` keys: vm, recovery_point, copy, mode, name, state, overwrite, host, cluster, datastore_map,
-    network_map, folder, power_on, wait, timeout.
+    ``backup``: a ``BackupService`` that offers ``restore``; ``inventory``: a ``VmInventory`` with ``markers`` (and
+    ``folders`` for ``folder``); ``Unsupported`` before any call otherwise. ``request`` keys: vm, recovery_point,
+    copy, mode, name, state, overwrite, host, cluster, datastore_map, network_map, folder, power_on, wait, timeout.
     """
     check_request(request)
-    task = RestoreTask(spp, vsphere, request, check_mode, progress, clock, wall, sleep)
+    backup.require("restore")
+    inventory.require("markers")
+    if request.get("folder"):
+        inventory.require("folders")
+    task = RestoreTask(backup, inventory, request, check_mode, progress, clock, wall, sleep)
     wanted_point = parse_recovery_point(request.get("recovery_point"))
     vcenter_vms, source = _read_source(task)
-    pairs = merge_versions((record, spp_versions.list_versions(spp, record)) for record in source["records"])
+    pairs = merge_versions((record, task.restorer.versions(record)) for record in source["records"])
     if request["state"] == "absent":
         if wanted_point is None and request.get("test_result"):
             wanted_point = "latest"  # a test result is the result of one recovery point's test
@@ -460,5 +460,5 @@ def converge(spp, vsphere, request, check_mode=False, progress=None, clock=time.
         _record_test(task, source, result)
     point = result.get("recovery_point")
     if point:  # read last: a pre-flight (check mode) looks at it; the restore itself does not depend on it
-        point["session_status"] = restore_sessions.backup_session_status(spp, point.get("session_id"))
+        point["session_status"] = restore_sessions.backup_session_status(task.restorer, point.get("session_id"))
     return result

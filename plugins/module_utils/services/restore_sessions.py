@@ -6,8 +6,8 @@
 posting one, and after a lost answer), post the restore or follow the session, run a test-restore action, wait for a
 session to settle, and read in vCenter what it did.
 
-Considered private: only this collection may import it. ``task`` is the service's ``RestoreTask`` (clients,
-request, deadline, progress log); which sessions match, and which vCenter VM a restore made, is decided by
+Considered private: only this collection may import it. ``task`` is the service's ``RestoreTask`` (the backup
+service's restorer and the VM inventory, request, deadline, progress log); which sessions match, and which vCenter VM a restore made, is decided by
 ``pure/restore_session_match.py``. What a session says is limited to what the public record shows (spp-api.md
 14.3, 14.9, 14.13): its status, its links and its logs. Its session is found by the job name the restore answer
 gives (``response.sessionId`` is a shortcut when present); its outcome is its status, its logs, and the VM in vCenter.
@@ -31,10 +31,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.restore_s
     restored_vm,
 )
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import restore as spp_restore
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers import link_href, restore_phase
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import vms as vsphere_vms
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers import restore_phase
 
 SESSION_LOOKBACK_MS = 24 * 3600 * 1000
 # When a request record says since when to look for its session: how far the backup server's clock may be behind.
@@ -69,7 +66,7 @@ def wait_for_session(task, session_id, test_active_settles=True):
     last = {}
 
     def check():
-        session = spp_jobs.get_session(task.spp, session_id) or {}
+        session = task.restorer.session(session_id) or {}
         last["session"] = session
         task.log(spp_answers.describe_session(session, session_id))
         return session if _settled(session, test_active_settles) else None
@@ -90,7 +87,7 @@ def _lister(task):
     """Lists the restore sessions since ``task.sessions_since_ms`` (a request record's start), else of the last
     ``SESSION_LOOKBACK_MS`` (from now, however long the look-up takes)."""
     since = task.sessions_since_ms if task.sessions_since_ms is not None else task.now_ms() - SESSION_LOOKBACK_MS
-    return lambda: spp_restore.list_restore_sessions(task.spp, since)
+    return lambda: task.restorer.restore_sessions(since)
 
 
 def _logs_of(task):
@@ -100,7 +97,7 @@ def _logs_of(task):
         key = str(session.get("id"))
         if key in task.session_logs:
             return task.session_logs[key]
-        entries = spp_jobs.get_session_logs(task.spp, session.get("id"))
+        entries = task.restorer.session_logs(session.get("id"))
         if restore_phase(session) != "running":
             task.session_logs[key] = entries
         return entries
@@ -170,14 +167,14 @@ def _session_of_answer(task, answer):
     """The session of an accepted restore: ``response.sessionId`` when the server gives it, else the session of the
     job ``response.name`` (IBM ``samples/vmware_restore.py``, ``get_job_infos``), looked for while it shows up."""
     if answer.get("sessionId"):
-        return spp_jobs.get_session(task.spp, answer["sessionId"])
+        return task.restorer.session(answer["sessionId"])
     job_name = answer.get("name")
     if not job_name:
         raise TaskFailed("the backup server accepted the restore but its answer names neither a job nor a session; "
                          "look for the restore job session (onDemandRestore_*) in SPP", answer=answer)
 
     def found():
-        sessions = spp_restore.sessions_of_job(task.spp, job_name)
+        sessions = task.restorer.sessions_of_job(job_name)
         return sessions[-1] if sessions else None
 
     def missing():
@@ -197,7 +194,7 @@ def _failure_detail(task, source):
     current = source["current"]
     if task.request["mode"] != "production" or current is None:
         return ""
-    now = vsphere_vms.vm_details(task.vsphere, current["moref"])
+    now = task.inventory.vm_details(current["moref"])
     if now is None:
         return " vCenter no longer shows the production VM %s (%s)." % (current["name"], current["moref"])
     return (" The production VM %s (%s) is untouched: it still exists, %s, with instance UUID %s."
@@ -205,7 +202,7 @@ def _failure_detail(task, source):
 
 
 def _log_lines(task, session, limit=5):
-    entries = spp_jobs.get_session_logs(task.spp, session.get("id"), types=EXPLAINING_LOG_TYPES)
+    entries = task.restorer.session_logs(session.get("id"), types=EXPLAINING_LOG_TYPES)
     messages = [entry.get("message") for entry in entries if entry.get("message")][:limit]
     return ("; the session's warnings and errors: " + "; ".join(messages)) if messages else ""
 
@@ -222,7 +219,7 @@ def _restored_details(task, session, source, point, target_name, replaced, adopt
     try:
         if restore_phase(session) not in ("succeeded", "test-active"):
             task.restore_failed = True
-            spp_jobs.check_session_result(task.spp, session, what=what)
+            task.restorer.check_session_result(session, what)
             raise TaskFailed("%s ended %s (session %s)" % (what, status, session.get("id")),
                              session_id=str(session.get("id")))
         vm, why = adopted, None
@@ -230,9 +227,9 @@ def _restored_details(task, session, source, point, target_name, replaced, adopt
             exclude = recorded_morefs(source)
             if replaced:
                 exclude = exclude | {replaced}
-            vm, why = restored_vm(vsphere_vms.list_vms_with_markers(task.vsphere), target_name, source, point["id"],
+            vm, why = restored_vm(task.inventory.list_vms_with_markers(), target_name, source, point["id"],
                                   task.request["mode"], exclude, task.known_morefs)
-        details = vsphere_vms.vm_details(task.vsphere, vm["moref"]) if vm is not None else None
+        details = task.inventory.vm_details(vm["moref"]) if vm is not None else None
         if details is None:
             why = why or "VM %s (%s) is no longer in vCenter" % (vm["name"], vm["moref"])
             raise TaskFailed("%s ended %s (session %s), but %s%s" % (what, status, session.get("id"), why,
@@ -253,7 +250,7 @@ def _follow(task, follow, source, point, target_name, recorded):
     if adopted is None and task.request["wait"] and not recorded:
         # Its logs name the source, but not the mode, name or point: once settled, vCenter says what it made.
         session = wait_for_session(task, session.get("id"))
-        vm, _why = restored_vm(vsphere_vms.list_vms_with_markers(task.vsphere), target_name, source, point["id"],
+        vm, _why = restored_vm(task.inventory.list_vms_with_markers(), target_name, source, point["id"],
                                task.request["mode"], recorded_morefs(source))
         if restore_phase(session) not in ("succeeded", "test-active") or vm is None:
             task.log("session %s restored something else; starting this restore" % session.get("id"))
@@ -269,18 +266,14 @@ def _post_restore(task, work):
     placement = work.placement
     # The restored VM is always named through mapvm, so that vCenter can be asked for it by that name afterwards.
     name = target_name if mode != "production" else None
-    destination = spp_restore.build_destination(
-        source_href=link_href(work.spp_vm, "self"), name=name, target=placement["target"],
-        datastore_map=placement["datastore_map"], network_map=placement["network_map"], folder=request.get("folder"))
-    payload = spp_restore.build_restore_payload(
-        work.spp_vm, work.version, mode, copy=work.copy, name=name, destination=destination,
-        power_on=request.get("power_on"), allow_overwrite=bool(request.get("overwrite")) and source["current"] is not None,
-        site_href=spp_restore.site_href(task.spp, work.copy))
+    payload = task.restorer.restore_payload(
+        work.spp_vm, work.version, mode, work.copy, name, placement, request.get("folder"), request.get("power_on"),
+        bool(request.get("overwrite")) and source["current"] is not None)
     task.log("starting the %s restore (SPP mode %s) of %s from %s as %s"
              % (request["mode"], spp_answers.API_MODES[mode], source["name"], point["time_iso"], target_name))
     task.restore_posted = True
     try:
-        answer = spp_restore.start_restore(task.spp, payload)
+        answer = task.restorer.start_restore(payload)
     except AmbiguousResult:
         session = find_after_loss(task, source)
         if session is None:
@@ -317,7 +310,7 @@ def do_restore(task, work, on_session=None):
 def _action_outcome(task, action, source, test_vm):
     """What vCenter shows after ``action`` on the test VM (``{"name", "moref"}``), or None when it does not show
     what the action does: ``cleanup`` removed it; ``clone`` kept it; ``rrp`` put it in the source's place."""
-    details = vsphere_vms.vm_details(task.vsphere, test_vm["moref"])
+    details = task.inventory.vm_details(test_vm["moref"])
     if action == "cleanup":
         return {"name": test_vm["name"], "moref": test_vm["moref"], "removed": True} if details is None else None
     if action == "clone":
@@ -327,9 +320,9 @@ def _action_outcome(task, action, source, test_vm):
         return details if details["name"] == source["name"] else None
     # Else a VM that appeared under the source's name took its place.
     exclude = recorded_morefs(source) | ({source["current"]["moref"]} if source["current"] else set())
-    vm, _why = restored_vm(vsphere_vms.list_vms_with_markers(task.vsphere), source["name"], source, exclude=exclude,
+    vm, _why = restored_vm(task.inventory.list_vms_with_markers(), source["name"], source, exclude=exclude,
                            known=task.known_morefs)
-    return vsphere_vms.vm_details(task.vsphere, vm["moref"]) if vm is not None else None
+    return task.inventory.vm_details(vm["moref"]) if vm is not None else None
 
 
 def do_action(task, action, session_id, source, test_vm):
@@ -342,16 +335,16 @@ def do_action(task, action, session_id, source, test_vm):
     runs or has ended, the action was taken and is followed; still PENDING with its action links, the
     ``AmbiguousResult`` is raised.
     """
-    session = spp_jobs.get_session(task.spp, session_id)
+    session = task.restorer.session(session_id)
     phase = restore_phase(session)
     what = "%s of test restore session %s" % (action, session_id)
     if phase == "test-active":
         task.log("%s on test restore session %s" % (action, session_id))
         try:
-            spp_restore.session_action(task.spp, session, action)
+            task.restorer.session_action(session, action)
         except AmbiguousResult as lost:
             def taken():
-                current = spp_jobs.get_session(task.spp, session_id) or {}
+                current = task.restorer.session(session_id) or {}
                 return current if restore_phase(current) != "test-active" else None
 
             try:
@@ -374,7 +367,7 @@ def do_action(task, action, session_id, source, test_vm):
         return session, None
     session = wait_for_session(task, session_id, test_active_settles=False)
     if restore_phase(session) != "succeeded":
-        spp_jobs.check_session_result(task.spp, session, what=what)
+        task.restorer.check_session_result(session, what)
     outcome = _action_outcome(task, action, source, test_vm)
     if outcome is None:
         effect = {"cleanup": "is still in vCenter", "clone": "is no longer in vCenter",
@@ -385,11 +378,11 @@ def do_action(task, action, session_id, source, test_vm):
     return session, outcome
 
 
-def backup_session_status(spp, session_id):
+def backup_session_status(restorer, session_id):
     """Status of the backup session that made a recovery point; None once the server no longer has it."""
     if not session_id:
         return None
     try:
-        return spp_answers.session_status(spp_jobs.get_session(spp, session_id)) or None
+        return spp_answers.session_status(restorer.session(session_id)) or None
     except NotFound:
         return None

@@ -5,8 +5,9 @@
 """The steps of a ``vm_restore`` plan, by name, and applying them in order.
 
 Considered private: only this collection may import it. ``pure/restore_plan.py`` names the steps; each function
-here does one. A restore that replaces a production VM (a production restore, or a promotion) writes its request
-record (``vsphere/restore_requests.py``) before its first change and updates it after each step, so that a re-run
+here does one, through the seams (the ``RestoreTask``'s restorer and VM inventory). A restore that replaces a
+production VM (a production restore, or a promotion) writes its request record (``VmInventory.write_restore_request``,
+``vsphere/restore_requests.py`` behind it) before its first change and updates it after each step, so that a re-run
 after a crash at any point resumes after the last step done:
 
 ``record`` -> ``rename_current`` (keep_current) -> ``restore`` (record: posted, then restored) -> ``power_off_current``
@@ -35,16 +36,18 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.restore_m
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.restore_plan import ACTIONS
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import assignments
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import restore_sessions
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import restore_requests
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.vsphere import vms as vsphere_vms
 
 
 class RestoreTask:
-    """One task's clients, request, deadline, progress log and warnings."""
+    """One task's seams, request, deadline, progress log and warnings.
 
-    def __init__(self, spp, vsphere, request, check_mode, progress, clock, wall, sleep):
-        self.spp = spp
-        self.vsphere = vsphere
+    ``backup`` is the ``BackupService`` (for the re-protection), ``restorer`` its restore operations
+    (``BackupService.restorer()``), ``inventory`` the ``VmInventory`` (with its markers)."""
+
+    def __init__(self, backup, inventory, request, check_mode, progress, clock, wall, sleep):
+        self.backup = backup
+        self.restorer = backup.restorer()
+        self.inventory = inventory
         self.request = request
         self.check_mode = check_mode
         self.log = progress or (lambda message: None)
@@ -81,7 +84,7 @@ class PlannedRestore:
         self.target_name = target_name
         self.marked = None  # the VM whose marker records this restore
         self.follow = None  # (session, vm or None) of the restore session to follow instead of posting one
-        self.placement = None  # the resolved destination of the restore to post (spp/restore.resolve_destination)
+        self.placement = None  # the resolved destination of the restore to post (the restorer's resolve_destination)
         self.key = None  # the request key of a replacing restore
         self.record = None  # its request record, as last written
         self.policies = []  # the policies of the VM it replaces
@@ -120,7 +123,7 @@ def _progress(task, work, step, **fields):
         return
     record = dict(work.record, step=step, **fields)
     try:
-        work.record = restore_requests.write_record(task.vsphere, record_key(work.source), record)
+        work.record = task.inventory.write_restore_request(record_key(work.source), record)
     except Exception as error:  # pylint: disable=broad-except
         work.unwritten.setdefault("record", {"error": error, "written_step": work.record.get("step", "started")})
         work.record = record
@@ -147,19 +150,19 @@ def _record(task, work):
         record.update(step="restored", restored_moref=work.marked["moref"], session_id=work.session_id)
     task.log("recording the restore request %s of %s (recovery point %s)"
              % (work.key, work.source["name"], work.point["id"]))
-    work.record = restore_requests.write_record(task.vsphere, record_key(work.source), record)
+    work.record = task.inventory.write_restore_request(record_key(work.source), record)
 
 
 def _rename_current(task, work):
     kept = work.kept
     task.log("renaming the current VM %s (%s) to %s" % (kept["name"], kept["moref"], kept["to"]))
-    vsphere_vms.rename_vm(task.vsphere, kept["moref"], kept["to"], timeout=task.deadline.remaining_whole())
+    task.inventory.rename(kept["moref"], kept["to"], timeout=task.deadline.remaining_whole())
 
 
 def _give_name_back(task, work):
     """Undo ``rename_current``; returns the sentence the error adds."""
     kept = work.kept
-    vsphere_vms.rename_vm(task.vsphere, kept["moref"], kept["name"], timeout=task.deadline.remaining_whole())
+    task.inventory.rename(kept["moref"], kept["name"], timeout=task.deadline.remaining_whole())
     return "The current VM %s (%s) was renamed %s for the restore, and has its name back." % (
         kept["name"], kept["moref"], kept["to"])
 
@@ -176,7 +179,7 @@ def _restore(task, work):
     work.state = "restored"
     if work.record is None or task.request["mode"] == "test":
         # A test VM is marked now: if the promotion stops, state absent can still clean it up.
-        details["marker"] = vsphere_vms.set_marker(task.vsphere, details["moref"], new_marker(
+        details["marker"] = task.inventory.set_marker(details["moref"], new_marker(
             work.source, work.point, task.request["mode"], work.session_id, work.state, work.kept))
     _progress(task, work, "restored", restored_moref=details["moref"])
     task.log("restored %s as %s (%s)" % (work.source["name"], details["name"], details["moref"]))
@@ -186,7 +189,7 @@ def _restore(task, work):
 def _power_off_current(task, work):
     kept = work.kept
     task.log("powering off the previous VM %s (%s)" % (kept["to"], kept["moref"]))
-    vsphere_vms.power_off_vm(task.vsphere, kept["moref"], timeout=task.deadline.remaining_whole())
+    task.inventory.power_off(kept["moref"], timeout=task.deadline.remaining_whole())
     _progress(task, work, "old_powered_off")
 
 
@@ -217,7 +220,7 @@ def _protect(task, work):
     moref = work.details["moref"]
     task.log("protecting %s (%s) with the policies of the VM it replaced: %s"
              % (work.details["name"], moref, ", ".join(work.policies)))
-    result = assignments.converge(task.spp, task.vsphere, [{"vm": moref, "policies": list(work.policies)}],
+    result = assignments.converge(task.backup, task.inventory, [{"vm": moref, "policies": list(work.policies)}],
                                   rescan=True, rescan_timeout=max(task.deadline.remaining_whole(), 1),
                                   progress=task.log)
     work.protection = {"policies": list(work.policies), "changed": result["changed"]}
@@ -234,20 +237,20 @@ def _mark(task, work):
     moref = work.details["moref"]
     if any(marker.get(key) != wanted.get(key) for key in ("state", "session_id", "request")):
         try:
-            vsphere_vms.set_marker(task.vsphere, moref, wanted)
+            task.inventory.set_marker(moref, wanted)
         except Exception as error:  # pylint: disable=broad-except
             if work.key is None:
                 raise
             work.unwritten["marker"] = error
-            task.warnings.append(_unmarked(work, error))
+            task.warnings.append(_unmarked(task, work, error))
     try:
-        work.details = vsphere_vms.vm_details(task.vsphere, moref) or work.details
+        work.details = task.inventory.vm_details(moref) or work.details
     except Exception:  # pylint: disable=broad-except
         if "marker" not in work.unwritten:
             raise
 
 
-def _unmarked(work, error):
+def _unmarked(task, work, error):
     """The warning of a replacing restore whose marker could not be written: the restore succeeded, which VM, what
     vCenter keeps of the request, and how a re-run finishes it."""
     details = work.details
@@ -261,13 +264,13 @@ def _unmarked(work, error):
     if unrecorded is None:
         return ("%s, but its restore marker could not be written: %s. The request record on vCenter's root folder "
                 "(custom attribute %s) keeps request %s open (step %s): %s, run the task again; it writes the marker "
-                "and restores nothing again." % (done, _error_text(error), restore_requests.REQUESTS_FIELD, work.key,
+                "and restores nothing again." % (done, _error_text(error), task.inventory.REQUESTS_FIELD, work.key,
                                                  work.record.get("step"), when))
     return ("%s, but neither its restore marker nor the request record could be written (%s; %s). The request record "
             "on vCenter's root folder (custom attribute %s) still says step %s: %s, run the task again; it resumes "
             "from that record, finds restore session %s instead of posting another restore, and writes the marker. "
             "Until then, run no other restore of %s." % (
-                done, _error_text(error), _error_text(unrecorded["error"]), restore_requests.REQUESTS_FIELD,
+                done, _error_text(error), _error_text(unrecorded["error"]), task.inventory.REQUESTS_FIELD,
                 unrecorded["written_step"], when, work.session_id, work.source["name"]))
 
 
@@ -279,7 +282,7 @@ def _forget(task, work):
         task.log("keeping the request record of %s: the restored VM has no marker yet" % work.source["name"])
         return
     try:
-        restore_requests.write_record(task.vsphere, record_key(work.source), None)
+        task.inventory.write_restore_request(record_key(work.source), None)
     except Exception as error:  # pylint: disable=broad-except
         if work.key is None or work.details is None:
             raise
@@ -287,7 +290,7 @@ def _forget(task, work):
             "VM %s (%s) was restored and marked: request %s is done. Its request record could not be removed from "
             "vCenter's root folder (custom attribute %s): %s. It is harmless: a re-run sees from the marker that "
             "the request is done, and the next restore of this VM removes the record."
-            % (work.details["name"], work.details["moref"], work.key, restore_requests.REQUESTS_FIELD,
+            % (work.details["name"], work.details["moref"], work.key, task.inventory.REQUESTS_FIELD,
                _error_text(error)))
     work.record = None
 
@@ -328,7 +331,7 @@ def _production_state(task, work):
     """What vCenter shows of the renamed current VM, for an error after the rename."""
     kept = work.kept
     try:
-        now = vsphere_vms.vm_details(task.vsphere, kept["moref"])
+        now = task.inventory.vm_details(kept["moref"])
     except Exception:  # pylint: disable=broad-except
         now = None
     if now is None:

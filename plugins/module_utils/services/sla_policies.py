@@ -5,7 +5,9 @@
 """Service behind ``backup_sla_policy``: converge one SLA policy and the hold state of its job.
 
 Considered private: only this collection may import it. The plan is computed in both modes; check mode skips only
-the writes.
+the writes. The writes go through the backup service's policy administration (``BackupService.policy_admin``,
+capability ``sla_policy_write``; hold and release: ``hold_release``): a backup service without them (the Cloud Temple
+console, where a new policy is a request to support) fails before any call.
 
 Hold and release: the public record names no endpoint for them (spp-api.md 5.7 and 13.4). The job's ``hold`` and
 ``release`` links are used when the job shows them (decision 14.7); a job that shows none makes the task fail before
@@ -24,25 +26,14 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import sl
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
     ConcurrentChange,
     InvalidRequest,
-    NotFound,
     PolicyInUse,
 )
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import listing as spp_listing
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import jobs as spp_jobs
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import policies as spp_policies
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers import held_state
 
 
 def job_name(policy_name):
     """SPP keeps one job per SLA policy and workload, named ``vmware_<policy>`` (spp-api.md section 4)."""
     return "vmware_%s" % policy_name
-
-
-def _find_job(spp, policy_name):
-    try:
-        return spp_jobs.find_job(spp, job_name(policy_name))
-    except NotFound:
-        return None
 
 
 def view(definition, job):
@@ -74,25 +65,25 @@ def _definition_view(definition):
     return {field: shown.get(field) for field in concurrent_change.DEFINITION_VIEW}
 
 
-def _read_policy(spp, policy_id):
+def _read_policy(backup, policy_id):
     """The policy with this id as the listing shows it (the plan read it there too), or None when it is gone."""
-    return next((p for p in spp_policies.list_sla_policies(spp) if p.get("id") == policy_id), None)
+    return next((p for p in backup.sla_policies() if p.get("id") == policy_id), None)
 
 
-def _update_checked(spp, current, definition, description, wanted):
+def _update_checked(backup, admin, current, definition, description, wanted):
     """PUT ``definition`` over ``current``, between two reads of the policy: one listing before (the policy changed
     since ``current`` was read: ``ConcurrentChange``, nothing written) and one after (a field this task set no longer
     has the value it wrote: ``ConcurrentChange``). Returns ``(the server's answer, warnings)``."""
     name = current.get("name")
-    fresh = _read_policy(spp, current["id"])
+    fresh = _read_policy(backup, current["id"])
     moved = concurrent_change.sla_changed_since_read(current, fresh)
     if moved:
         raise ConcurrentChange(
             concurrent_change.sla_before_write_message(name, _definition_view(current),
                                                        _definition_view(fresh) if fresh else None),
             policy=name, fields=moved, changed=False)
-    answer = spp_policies.update_sla_policy(spp, current["id"], definition)
-    now = _read_policy(spp, current["id"])
+    answer = admin.update(current["id"], definition)
+    now = _read_policy(backup, current["id"])
     lost = sla_definition.changed_fields(now, description=description, subpolicy=wanted) if now else ["(deleted)"]
     if lost:
         fields = [_VIEW_NAMES.get(field, field) for field in lost]
@@ -107,41 +98,38 @@ def _update_checked(spp, current, definition, description, wanted):
     return answer, []
 
 
-def resources_holding(spp, policy_name):
-    """VM and disk names that still have the policy: one paged listing of each, no per-VM call."""
-    all_vms = spp_listing.list_vms(spp)
-    vms = sorted(vm.get("name") for vm in all_vms if policy_name in (vm.get("storageProfiles") or []))
-    disks = sorted("%s / %s" % (disk.get("vmName") or disk.get("vmId") or "?", disk.get("name"))
-                   for disk in spp_listing.list_vdisks(spp, vms=all_vms)
-                   if policy_name in (disk.get("storageProfiles") or []))
-    return vms, disks
-
-
-def ensure_sla_policy(spp, name, state="present", description=None, site=None, retention=None, schedule=None,
+def ensure_sla_policy(backup, name, state="present", description=None, site=None, retention=None, schedule=None,
                       encryption=None, held=None, check_mode=False):
-    """Converge one policy. Returns the module result: ``changed``, ``policy``, ``actions`` and ``diff``."""
+    """Converge one policy. Returns the module result: ``changed``, ``policy``, ``actions`` and ``diff``.
+
+    ``backup``: a ``BackupService`` (``seams/``) that offers ``sla_policy_write`` (and ``hold_release`` when
+    ``held`` is given); ``Unsupported`` before any call otherwise."""
+    backup.require("sla_policy_write")
+    if held is not None:
+        backup.require("hold_release")
+    admin = backup.policy_admin()
     try:
         wanted = sla_definition.desired_subpolicy(site=site, retention=retention, schedule=schedule, encryption=encryption)
     except sla_definition.InvalidDefinition as error:
         raise InvalidRequest(str(error)) from None
     if state != "absent" and site is not None:
-        unknown = sla_definition.site_problem(site, spp_listing.list_sites(spp))
+        unknown = sla_definition.site_problem(site, backup.sites())
         if unknown:
             raise InvalidRequest(unknown + "; nothing was changed", site=site)
-    current = next((p for p in spp_policies.list_sla_policies(spp) if p.get("name") == name), None)
-    job = _find_job(spp, name) if current else None
+    current = next((p for p in backup.sla_policies() if p.get("name") == name), None)
+    job = admin.job(job_name(name)) if current else None
     before = view(current, job)
     actions, warnings = [], []
 
     if state == "absent":
         if current is None:
             return {"changed": False, "policy": {}, "actions": [], "diff": {"before": {}, "after": {}}}
-        vms, disks = resources_holding(spp, name)
+        vms, disks = admin.resources_holding(name)
         if vms or disks:
             raise PolicyInUse(name, vms, disks)
         actions.append("delete")
         if not check_mode:
-            spp_policies.delete_sla_policy(spp, current["id"])
+            admin.delete(current["id"])
         return {"changed": True, "policy": {}, "actions": actions, "diff": {"before": before, "after": {}}}
 
     if held is not None and bool(before.get("held")) != held:
@@ -151,8 +139,8 @@ def ensure_sla_policy(spp, name, state="present", description=None, site=None, r
                 "policy %s has no backup job yet, because no VM or disk is assigned to it: assign it first, then "
                 "set held. (The backup server creates the job %s with the first assignment.) Nothing was changed."
                 % (name, job_name(name)))
-        refused = spp_jobs.missing_action(job, "hold" if held else "release",
-                                          note="Nothing was changed: policy %s is left as it was." % name)
+        refused = admin.missing_action(job, "hold" if held else "release",
+                                       note="Nothing was changed: policy %s is left as it was." % name)
         if refused is not None:
             raise refused
     if current is None:
@@ -161,7 +149,7 @@ def ensure_sla_policy(spp, name, state="present", description=None, site=None, r
         except sla_definition.InvalidDefinition as error:
             raise InvalidRequest(str(error)) from None
         actions.append("create")
-        after_definition = definition if check_mode else spp_policies.create_sla_policy(spp, definition)
+        after_definition = definition if check_mode else admin.create(definition)
     else:
         after_definition = current
         changed = sla_definition.changed_fields(current, description=description, subpolicy=wanted)
@@ -171,7 +159,7 @@ def ensure_sla_policy(spp, name, state="present", description=None, site=None, r
             if check_mode:
                 after_definition = dict(definition, id=current["id"])
             else:
-                after_definition, warnings = _update_checked(spp, current, definition, description, wanted)
+                after_definition, warnings = _update_checked(backup, admin, current, definition, description, wanted)
 
     after_job = job
     if held is not None and bool(before.get("held")) != held:
@@ -179,7 +167,7 @@ def ensure_sla_policy(spp, name, state="present", description=None, site=None, r
         if check_mode:
             after_job = dict(job, status="HELD" if held else "IDLE")
         else:
-            after_job = (spp_jobs.hold_job if held else spp_jobs.release_job)(spp, job)
+            after_job = (admin.hold if held else admin.release)(job)
 
     after = view(after_definition, after_job)
     result = {"changed": bool(actions), "policy": after, "actions": actions, "diff": {"before": before, "after": after}}

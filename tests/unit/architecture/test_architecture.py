@@ -28,6 +28,8 @@ LAYERS = (
     ("module_utils/pure/", "pure"),
     ("module_utils/spp/", "client"),
     ("module_utils/vsphere/", "client"),
+    ("module_utils/cloudtemple/", "client"),
+    ("module_utils/seams/", "seam"),
     ("module_utils/services/", "service"),
     ("module_utils/_connection.py", "glue"),
     ("module_utils/_module.py", "glue"),
@@ -37,13 +39,15 @@ LAYERS = (
 )
 
 # Which layers each layer may import. Clients never import services or planners; pure code imports no client;
-# plugins reach clients only through services and the glue (_connection, _module).
+# services talk to the two seams (the backup service, the VM inventory), never to a client; the seams' backends wrap
+# the clients, and the glue builds them; plugins reach the seams only through services and the glue.
 ALLOWED = {
     "base": {"base"},
     "pure": {"base", "pure", "pure-answers"},
     "client": {"base", "client", "pure-answers"},
-    "service": {"base", "pure", "pure-answers", "client", "service"},
-    "glue": {"base", "client", "glue"},
+    "seam": {"base", "pure", "pure-answers", "client", "seam"},
+    "service": {"base", "pure", "pure-answers", "seam", "service"},
+    "glue": {"base", "client", "seam", "glue"},
     "plugin": {"base", "pure", "pure-answers", "service", "glue", "docs"},
     "docs": set(),
 }
@@ -105,6 +109,25 @@ def test_imports_point_down_the_layers(relative):
                    if target_layer(name) not in ALLOWED[layer])
     assert not wrong, "plugins/%s (layer %s) may import only %s; it imports %s" % (
         relative, layer, ", ".join(sorted(ALLOWED[layer])), ", ".join(wrong))
+
+
+# The client packages: a service that imports one of them talks to a concrete server instead of a seam.
+# (``spp/answers.py`` is not among them: it is pure, the reading of the SPP-shaped answers the seams return.)
+CLIENT_PACKAGES = ("module_utils/spp/", "module_utils/vsphere/", "module_utils/cloudtemple/")
+
+
+def test_services_import_no_client_package():
+    offenders = []
+    for relative in FILES:
+        if layer_of(relative) != "service":
+            continue
+        for name in collection_imports(os.path.join(PLUGINS, relative)):
+            imported = name[len(PREFIX):].replace(".", "/")
+            if imported != "module_utils/spp/answers" and imported.startswith(
+                    tuple(package.rstrip("/") for package in CLIENT_PACKAGES)):
+                offenders.append("plugins/%s imports %s" % (relative, imported))
+    assert not offenders, ("services talk to the seams (module_utils/seams/), never to a client package:\n"
+                           + "\n".join(offenders))
 
 
 def test_pure_code_touches_no_network_or_clock():

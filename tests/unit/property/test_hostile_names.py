@@ -36,7 +36,6 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import co
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import inventory_join
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import rules
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import assignments
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
 
 from hostile_names import VC_UUID, estates, hostile_settings, names
 
@@ -120,8 +119,8 @@ def expected_morefs(item, records, tagged):
 
 
 def current_of(estate, records):
-    held_jobs = {spp_answers.sla_job_name(name) for name, held in estate["held"].items() if held}
-    return assignments.build_current(records, estate["policies"], held_jobs, estate["sites"])
+    held = {name for name, is_held in estate["held"].items() if is_held}
+    return assignments.build_current(records, estate["policies"], held, estate["sites"])
 
 
 @hostile_settings(max_examples=120)

@@ -233,8 +233,8 @@ DRIVER = textwrap.dedent("""
     def vsphere_client_from_params(params):
         return FakeClient(params)
 
-    def collect_coverage(spp, vsphere, **options):
-        calls.append({"params": spp.params, "options": options})
+    def collect_coverage(backup, inventory, **options):
+        calls.append({"params": backup.client.params, "options": options})  # the seam over the fake client
         with open(report_file) as handle:
             data = json.load(handle)
         if "error" in data:
@@ -274,7 +274,9 @@ DRIVER = textwrap.dedent("""
 def run_plugin(tmp_path, monkeypatch):
     """``run(config_text, report, flush=False, env=None)`` -> (result, calls) of one parse in a fresh interpreter."""
     for name in ("SPP_URL", "SPP_USERNAME", "SPP_PASSWORD", "SPP_VALIDATE_CERTS", "SPP_CA_PATH", "VMWARE_HOST",
-                 "VMWARE_PORT", "VMWARE_USER", "VMWARE_PASSWORD", "VMWARE_VALIDATE_CERTS", "VMWARE_CA_PATH"):
+                 "VMWARE_PORT", "VMWARE_USER", "VMWARE_PASSWORD", "VMWARE_VALIDATE_CERTS", "VMWARE_CA_PATH",
+                 "SPP_ALLOW_HTTP", "VM_BACKUP_SERVICE", "CLOUDTEMPLE_URL", "CLOUDTEMPLE_CLIENT_ID",
+                 "CLOUDTEMPLE_SECRET_ID", "CLOUDTEMPLE_VALIDATE_CERTS", "CLOUDTEMPLE_CA_PATH", "CLOUDTEMPLE_TIMEOUT"):
         monkeypatch.delenv(name, raising=False)
 
     def run(config_text, data, flush=False, env=None):
@@ -397,15 +399,19 @@ def test_the_cache_key_covers_the_servers_and_never_a_password(run_plugin, tmp_p
     _first, calls = run_plugin(config, report(), env=env)
     assert len(calls) == 1
     for other in ({"SPP_URL": "https://spp-dr.example.com"}, {"VMWARE_HOST": "vc-dr.example.com"},
-                  {"VMWARE_PORT": "443"}, {"SPP_USERNAME": "auditor"}, {"VMWARE_USER": "auditor@vsphere.local"}):
+                  {"VMWARE_PORT": "443"}, {"SPP_USERNAME": "auditor"}, {"VMWARE_USER": "auditor@vsphere.local"},
+                  {"VM_BACKUP_SERVICE": "cloudtemple"}, {"CLOUDTEMPLE_URL": "https://pp-shiva.cloud-temple.com"},
+                  {"CLOUDTEMPLE_CLIENT_ID": "another-token"}):
         _result, calls = run_plugin(config, report(), env=dict(env, **other))
         assert len(calls) == 1, "%s: read from that server, not served the other one's report" % other
     _result, calls = run_plugin(config + "rpo: 12h\n", report(), env=env)
     assert len(calls) == 1, "another rpo computes other flags"
     _result, calls = run_plugin(config, report(), env=dict(env, SPP_PASSWORD="another-password"))
     assert calls == [], "the password is no part of the key: the same servers, the same report"
+    _result, calls = run_plugin(config, report(), env=dict(env, CLOUDTEMPLE_SECRET_ID="ct-secret-in-env"))
+    assert calls == [], "nor is the Cloud Temple secret"
     stored = "".join(name + path.read_text() for path in cache.iterdir() for name in [path.name])
-    for secret in ("spp-pass-in-env", "another-password", CONNECTION["VMWARE_PASSWORD"]):
+    for secret in ("spp-pass-in-env", "another-password", CONNECTION["VMWARE_PASSWORD"], "ct-secret-in-env"):
         assert secret not in stored
 
 
@@ -427,6 +433,36 @@ def test_an_http_spp_url_warns_unless_allowed(run_plugin):
     assert "spp_url uses http://" not in run_plugin.stderr
     run_plugin("plugin: sovereign.vm_backup.coverage\n", report(), env=dict(env, SPP_URL="https://spp.example.com"))
     assert "http://" not in run_plugin.stderr
+
+
+def test_an_http_cloudtemple_url_warns_with_that_service_only(run_plugin):
+    """Issue 15: the personal access token goes out for every bearer token; there is no option to quiet it. The
+    warnings follow backup_service: an http:// spp_url says nothing when Cloud Temple is the service, and the other
+    way round."""
+    env = dict(CONNECTION, SPP_PASSWORD="x", SPP_URL="http://spp.example.com", VM_BACKUP_SERVICE="cloudtemple",
+               CLOUDTEMPLE_URL="http://shiva.example.com", CLOUDTEMPLE_CLIENT_ID="id", CLOUDTEMPLE_SECRET_ID="s")
+    result, calls = run_plugin("plugin: sovereign.vm_backup.coverage\n", report(), env=env)
+    assert "error" not in result
+    warned = " ".join(run_plugin.stderr.split())
+    assert "cloudtemple_url uses http://" in warned and "spp_url uses http://" not in warned, run_plugin.stderr
+    assert calls[0]["params"]["backup_service"] == "cloudtemple"
+    assert calls[0]["params"]["cloudtemple_url"] == "http://shiva.example.com"
+    run_plugin("plugin: sovereign.vm_backup.coverage\nbackup_service: spp\n", report(), env=env)
+    warned = " ".join(run_plugin.stderr.split())
+    assert "spp_url uses http://" in warned and "cloudtemple_url" not in warned, run_plugin.stderr
+
+
+def test_the_cloudtemple_options_default_and_read_their_variables(run_plugin):
+    _result, calls = run_plugin("plugin: sovereign.vm_backup.coverage\n", report(), env=dict(CONNECTION))
+    params = calls[0]["params"]
+    assert params["backup_service"] == "spp" and params["cloudtemple_url"] == "https://shiva.cloud-temple.com"
+    assert params["cloudtemple_validate_certs"] is True and params["cloudtemple_timeout"] == 60
+    env = dict(CONNECTION, CLOUDTEMPLE_VALIDATE_CERTS="false", CLOUDTEMPLE_TIMEOUT="15",
+               CLOUDTEMPLE_CA_PATH="/etc/pki/ct.pem", CLOUDTEMPLE_CLIENT_ID="token-id")
+    _result, calls = run_plugin("plugin: sovereign.vm_backup.coverage\n", report(), env=env)
+    params = calls[0]["params"]
+    assert (params["cloudtemple_validate_certs"], params["cloudtemple_timeout"]) == (False, 15)
+    assert (params["cloudtemple_ca_path"], params["cloudtemple_client_id"]) == ("/etc/pki/ct.pem", "token-id")
 
 
 def test_names_from_the_servers_are_data_never_templates(run_plugin, tmp_path):

@@ -178,6 +178,7 @@ def module_spec(name, monkeypatch):
         spec = {}
         if spp:
             spec.update(_connection.spp_argument_spec())
+            spec.update(_connection.service_argument_spec())  # as _module.connected_module does (issue 15)
         if vcenter:
             spec.update(_connection.vcenter_argument_spec())
         spec.update(options)

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import types
 
 import pytest
 import yaml
@@ -20,7 +21,14 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
 
 ENV_VARIABLES = ("SPP_URL", "SPP_USERNAME", "SPP_PASSWORD", "SPP_VALIDATE_CERTS", "SPP_CA_PATH", "SPP_ALLOW_HTTP",
                  "VMWARE_HOST",
-                 "VMWARE_PORT", "VMWARE_USER", "VMWARE_PASSWORD", "VMWARE_VALIDATE_CERTS", "VMWARE_CA_PATH")
+                 "VMWARE_PORT", "VMWARE_USER", "VMWARE_PASSWORD", "VMWARE_VALIDATE_CERTS", "VMWARE_CA_PATH",
+                 "VM_BACKUP_SERVICE", "CLOUDTEMPLE_URL", "CLOUDTEMPLE_CLIENT_ID", "CLOUDTEMPLE_SECRET_ID",
+                 "CLOUDTEMPLE_VALIDATE_CERTS", "CLOUDTEMPLE_CA_PATH", "CLOUDTEMPLE_TIMEOUT")
+CLOUDTEMPLE = {"backup_service": "cloudtemple", "cloudtemple_url": "https://shiva.cloud-temple.com",
+               "cloudtemple_client_id": "token-id", "cloudtemple_secret_id": "token-secret-1"}
+CLIENT_MODULE = "ansible_collections.sovereign.vm_backup.plugins.module_utils.cloudtemple._client"
+REQUIRED = {**_connection.REQUIRED_SPP_OPTIONS, **_connection.REQUIRED_VCENTER_OPTIONS,
+            **_connection.REQUIRED_CLOUDTEMPLE_OPTIONS}
 
 
 @pytest.fixture
@@ -31,7 +39,8 @@ def clean_env(monkeypatch):
 
 
 @pytest.mark.parametrize("fragment, spec", [
-    (ModuleDocFragment.SPP, _connection.spp_argument_spec()),
+    # The spp fragment documents the whole backup side: backup_service and Cloud Temple's options come with SPP's.
+    (ModuleDocFragment.SPP, {**_connection.service_argument_spec(), **_connection.spp_argument_spec()}),
     (ModuleDocFragment.VCENTER, _connection.vcenter_argument_spec()),
 ])
 def test_doc_fragment_mirrors_the_spec(fragment, spec):
@@ -42,13 +51,14 @@ def test_doc_fragment_mirrors_the_spec(fragment, spec):
         assert doc["type"] == option["type"], name
         assert doc.get("default") == option.get("default"), name
         assert doc.get("required", False) == option.get("required", False), name
+        assert doc.get("choices") == option.get("choices"), name
         text = " ".join(doc["description"])
         documented_env = re.findall(r"E\(([A-Z_]+)\)", text)
         fallback_env = option["fallback"][1] if "fallback" in option else []
         assert documented_env == fallback_env, name
         if option.get("no_log"):
             assert "never logged" in text, name
-        if name in _connection.REQUIRED_SPP_OPTIONS or name in _connection.REQUIRED_VCENTER_OPTIONS:
+        if name in REQUIRED:
             assert "Required" in text, name
 
 
@@ -56,13 +66,20 @@ def test_common_fragment_is_valid_yaml():
     assert yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"] == {}
 
 
-def test_connection_spec_is_both_groups():
-    assert _connection.connection_argument_spec() == {**_connection.spp_argument_spec(), **_connection.vcenter_argument_spec()}
+def test_connection_spec_is_every_group():
+    assert _connection.connection_argument_spec() == {
+        **_connection.service_argument_spec(), **_connection.spp_argument_spec(), **_connection.vcenter_argument_spec()}
+
+
+def test_the_groups_share_no_option():
+    groups = [_connection.service_argument_spec(), _connection.spp_argument_spec(), _connection.vcenter_argument_spec()]
+    assert sum(len(group) for group in groups) == len(_connection.connection_argument_spec())
 
 
 def test_secrets_are_no_log():
     spec = _connection.connection_argument_spec()
-    assert [name for name, option in spec.items() if option.get("no_log")] == ["spp_password", "vcenter_password"]
+    assert [name for name, option in spec.items() if option.get("no_log")] == [
+        "cloudtemple_secret_id", "spp_password", "vcenter_password"]
 
 
 def test_environment_fallbacks(clean_env):
@@ -196,9 +213,207 @@ def test_module_utils_import_without_requests_and_pyvmomi():
 def test_no_ansible_module_in_the_clients():
     root = os.path.dirname(_connection.__file__)
     files = [os.path.join(root, "_connection.py")] + [
-        os.path.join(root, folder, name) for folder in ("spp", "vsphere")
+        os.path.join(root, folder, name) for folder in ("spp", "vsphere", "cloudtemple")
         for name in os.listdir(os.path.join(root, folder)) if name.endswith(".py")]
     for path in files:
         with open(path, encoding="utf-8") as handle:
             imports = [line for line in handle if re.match(r"\s*(from|import)\s", line)]
         assert not [line for line in imports if "AnsibleModule" in line or "module_utils.basic" in line], path
+
+
+# -- backup_service and the Cloud Temple options (issue 15) ----------------------------------------------------------
+
+def test_the_service_options_default_to_spp_and_the_public_console(clean_env):
+    params = ArgumentSpecValidator(_connection.service_argument_spec()).validate({}).validated_parameters
+    assert params == {"backup_service": "spp", "cloudtemple_url": "https://shiva.cloud-temple.com",
+                      "cloudtemple_client_id": None, "cloudtemple_secret_id": None,
+                      "cloudtemple_validate_certs": True, "cloudtemple_ca_path": None, "cloudtemple_timeout": 60}
+
+
+def test_the_service_options_read_their_environment_variables(clean_env):
+    for name, value in (("VM_BACKUP_SERVICE", "cloudtemple"), ("CLOUDTEMPLE_URL", "https://pp-shiva.cloud-temple.com"),
+                        ("CLOUDTEMPLE_CLIENT_ID", "token-id"), ("CLOUDTEMPLE_SECRET_ID", "token-secret"),
+                        ("CLOUDTEMPLE_VALIDATE_CERTS", "no"), ("CLOUDTEMPLE_CA_PATH", "~/ct.pem"),
+                        ("CLOUDTEMPLE_TIMEOUT", "15")):
+        clean_env.setenv(name, value)
+    result = ArgumentSpecValidator(_connection.service_argument_spec()).validate({"cloudtemple_client_id": "task-id"})
+    assert not result.error_messages
+    params = result.validated_parameters
+    assert params["backup_service"] == "cloudtemple"
+    assert params["cloudtemple_url"] == "https://pp-shiva.cloud-temple.com"
+    assert params["cloudtemple_client_id"] == "task-id"  # the task wins over the environment
+    assert params["cloudtemple_secret_id"] == "token-secret"
+    assert params["cloudtemple_validate_certs"] is False
+    assert params["cloudtemple_ca_path"] == os.path.expanduser("~/ct.pem")
+    assert params["cloudtemple_timeout"] == 15
+    assert "token-secret" in result._no_log_values  # pylint: disable=protected-access
+
+
+def test_an_unknown_backup_service_is_refused_by_the_spec(clean_env):
+    clean_env.setenv("VM_BACKUP_SERVICE", "veeam")
+    result = ArgumentSpecValidator(_connection.service_argument_spec()).validate({})
+    assert any("backup_service" in message and "veeam" in message for message in result.error_messages)
+
+
+def test_the_timeouts_share_one_range():
+    assert _connection.connection_ranges(spp=True, vcenter=False) == {"spp_timeout": (1, 3600),
+                                                                      "cloudtemple_timeout": (1, 3600)}
+    assert _connection.connection_ranges(spp=False, vcenter=True) == {"vcenter_port": (1, 65535)}
+    with pytest.raises(ConfigurationError) as caught:
+        _connection.check_connection_ranges({"cloudtemple_timeout": 0}, spp=True)
+    assert caught.value.details["problems"] == ["cloudtemple_timeout must be from 1 to 3600, got 0"]
+
+
+@pytest.mark.parametrize("params, expected", [
+    ({}, "spp"), ({"backup_service": None}, "spp"), ({"backup_service": "spp"}, "spp"),
+    ({"backup_service": "cloudtemple"}, "cloudtemple"),
+])
+def test_backup_service(params, expected):
+    assert _connection.backup_service(params) == expected
+
+
+def test_with_cloudtemple_the_client_id_and_secret_are_required_and_not_spp():
+    params = {"backup_service": "cloudtemple", "cloudtemple_url": "https://shiva.cloud-temple.com",
+              "cloudtemple_client_id": "", "cloudtemple_secret_id": None, "spp_url": None, "spp_username": None,
+              "spp_password": None}
+    assert _connection.missing_connection_options(params) == [
+        "cloudtemple_client_id (environment variable CLOUDTEMPLE_CLIENT_ID)",
+        "cloudtemple_secret_id (environment variable CLOUDTEMPLE_SECRET_ID)"]
+    assert _connection.missing_connection_options(dict(params, cloudtemple_url="")) == [
+        "cloudtemple_url (environment variable CLOUDTEMPLE_URL)",
+        "cloudtemple_client_id (environment variable CLOUDTEMPLE_CLIENT_ID)",
+        "cloudtemple_secret_id (environment variable CLOUDTEMPLE_SECRET_ID)"]
+    assert _connection.missing_connection_options(CLOUDTEMPLE, spp=True) == []
+
+
+def test_with_spp_the_cloudtemple_options_are_not_required():
+    params = {"backup_service": "spp", "spp_url": "https://spp", "spp_username": "u", "spp_password": "p",
+              "cloudtemple_client_id": None, "cloudtemple_secret_id": None}
+    assert _connection.missing_connection_options(params) == []
+    assert _connection.missing_connection_options(dict(params, spp_password=None)) == [
+        "spp_password (environment variable SPP_PASSWORD)"]
+
+
+VCENTER_NONE = {"vcenter_hostname": None, "vcenter_username": None, "vcenter_password": None}
+
+
+@pytest.mark.parametrize("vcenter, missing", [
+    ({}, []),  # no vCenter login: the VMs come from the console's compute API
+    ({"vcenter_hostname": "vc"}, ["vcenter_username (environment variable VMWARE_USER)",
+                                  "vcenter_password (environment variable VMWARE_PASSWORD)"]),  # all or nothing
+    ({"vcenter_password": "p"}, ["vcenter_hostname (environment variable VMWARE_HOST)",
+                                 "vcenter_username (environment variable VMWARE_USER)"]),
+    ({"vcenter_hostname": "vc", "vcenter_username": "u", "vcenter_password": "p"}, []),
+])
+def test_with_cloudtemple_the_vcenter_options_are_optional_but_go_together(vcenter, missing):
+    params = dict(CLOUDTEMPLE, **dict(VCENTER_NONE, **vcenter))
+    assert _connection.missing_connection_options(params) == missing
+    assert _connection.uses_vcenter(params) is bool(vcenter)
+
+
+def test_with_spp_the_vcenter_options_stay_required():
+    params = dict({"spp_url": "https://spp", "spp_username": "u", "spp_password": "p"}, **VCENTER_NONE)
+    assert len(_connection.missing_connection_options(params)) == 3
+    assert _connection.uses_vcenter(params) is True
+
+
+def test_vcenter_true_checks_the_vcenter_options_whatever_the_service():
+    """A vSphere client being built needs them, with Cloud Temple too."""
+    assert len(_connection.missing_connection_options(CLOUDTEMPLE, vcenter=True)) == 3
+    with pytest.raises(ConfigurationError):
+        _connection.vsphere_client_from_params(dict(CLOUDTEMPLE, **VCENTER_NONE))
+
+
+def test_the_one_message_says_which_service_asked():
+    spp = _connection.missing_options_message(["spp_url (environment variable SPP_URL)"])
+    assert spp.startswith("missing connection option(s): spp_url (environment variable SPP_URL) (needed with "
+                          "backup_service spp, the default;")
+    assert "VM_BACKUP_SERVICE environment variable to cloudtemple" in spp and "group/sovereign.vm_backup.all" in spp
+    cloudtemple = _connection.missing_options_message(["cloudtemple_secret_id (environment variable "
+                                                       "CLOUDTEMPLE_SECRET_ID)"])
+    assert "(needed with backup_service cloudtemple)." in cloudtemple
+    vcenter = _connection.missing_options_message(["vcenter_hostname (environment variable VMWARE_HOST)"])
+    assert "backup_service" not in vcenter
+
+
+def test_the_cloudtemple_client_is_built_from_params(monkeypatch):
+    made = {}
+
+    class FakeClient:
+        def __init__(self, **kwargs):
+            made.update(kwargs)
+
+    fake = types.ModuleType(CLIENT_MODULE)
+    fake.CloudTempleClient = FakeClient
+    monkeypatch.setitem(sys.modules, CLIENT_MODULE, fake)
+    lines = []
+    params = dict(CLOUDTEMPLE, cloudtemple_validate_certs=None, cloudtemple_ca_path="/ca.pem", cloudtemple_timeout=None)
+    assert isinstance(_connection.cloudtemple_client_from_params(params, logger=lines.append), FakeClient)
+    assert made == {"base_url": "https://shiva.cloud-temple.com", "client_id": "token-id",
+                    "secret_id": "token-secret-1", "validate_certs": True, "ca_path": "/ca.pem", "timeout": 60,
+                    "logger": lines.append}
+    _connection.cloudtemple_client_from_params(dict(params, cloudtemple_validate_certs=False, cloudtemple_timeout=7))
+    assert (made["validate_certs"], made["timeout"]) == (False, 7)
+
+
+def test_the_real_cloudtemple_client_takes_what_the_factory_gives(tmp_path):
+    client_module = pytest.importorskip(CLIENT_MODULE)
+    if not client_module.HAS_REQUESTS:
+        pytest.skip("requests is not installed")
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-")
+    params = dict(CLOUDTEMPLE, cloudtemple_url="https://shiva.cloud-temple.com/api/", cloudtemple_ca_path=str(ca),
+                  cloudtemple_validate_certs=True, cloudtemple_timeout=12)
+    with _connection.cloudtemple_client_from_params(params) as client:
+        assert client.base_url == "https://shiva.cloud-temple.com" and client.timeout == (12, 12)
+        assert client.client_id == "token-id" and "token-secret-1" not in repr(client)
+
+
+def test_the_cloudtemple_factory_names_what_is_missing_and_checks_the_timeout():
+    with pytest.raises(ConfigurationError) as caught:
+        _connection.cloudtemple_client_from_params({"cloudtemple_url": "https://shiva.cloud-temple.com"})
+    assert caught.value.details["missing"] == ["cloudtemple_client_id (environment variable CLOUDTEMPLE_CLIENT_ID)",
+                                               "cloudtemple_secret_id (environment variable CLOUDTEMPLE_SECRET_ID)"]
+    with pytest.raises(ConfigurationError) as caught:
+        _connection.cloudtemple_client_from_params(dict(CLOUDTEMPLE, cloudtemple_timeout=3601))
+    assert "cloudtemple_timeout must be from 1 to 3600, got 3601" in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ["https://token-id:token-secret-1@shiva.cloud-temple.com", "https://tok-9@shiva",
+                                 "token-id:token-secret-1@shiva.cloud-temple.com"])
+def test_credentials_in_cloudtemple_url_are_refused_unrepeated(url):
+    with pytest.raises(ConfigurationError) as caught:
+        _connection.cloudtemple_client_from_params(dict(CLOUDTEMPLE, cloudtemple_url=url))
+    message = str(caught.value)
+    assert "cloudtemple_client_id and cloudtemple_secret_id" in message
+    for hidden in _connection.secrets_in_url(url):
+        assert hidden not in message
+
+
+def test_url_secrets_covers_both_backup_urls():
+    assert _connection.url_secrets({"spp_url": "https://a:pw-1@spp", "cloudtemple_url": "https://id:sec-2@shiva"}) == [
+        "a:pw-1", "pw-1", "id:sec-2", "sec-2"]
+    assert _connection.url_secrets({"cloudtemple_url": "https://shiva.cloud-temple.com"}) == []
+    assert _connection.url_secrets({}) == []
+
+
+@pytest.mark.parametrize("params, warnings", [
+    ({"cloudtemple_url": "http://shiva.example.com"}, ["cloudtemple"]),
+    ({"cloudtemple_url": " HTTP://shiva"}, ["cloudtemple"]),
+    ({"cloudtemple_url": "https://shiva.cloud-temple.com"}, []),
+    ({"cloudtemple_url": "shiva.cloud-temple.com"}, []),  # no scheme means https
+    ({"cloudtemple_url": None}, []),
+])
+def test_cloudtemple_warnings(params, warnings):
+    expected = [_connection.CLOUDTEMPLE_HTTP_WARNING] if warnings else []
+    assert _connection.cloudtemple_warnings(params) == expected
+    assert _connection.connection_warnings(dict(params, backup_service="cloudtemple", spp_url="http://spp")) == expected
+
+
+def test_the_warnings_follow_the_service():
+    params = {"spp_url": "http://spp", "cloudtemple_url": "http://shiva"}
+    assert _connection.connection_warnings(params) == [_connection.HTTP_WARNING]
+    assert _connection.connection_warnings(dict(params, backup_service="spp")) == [_connection.HTTP_WARNING]
+    assert _connection.connection_warnings(dict(params, backup_service="cloudtemple")) == [
+        _connection.CLOUDTEMPLE_HTTP_WARNING]
+    assert "http://shiva" not in " ".join(_connection.connection_warnings(dict(params, backup_service="cloudtemple")))

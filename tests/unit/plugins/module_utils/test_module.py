@@ -12,6 +12,8 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils import _connection
 from ansible_collections.sovereign.vm_backup.plugins.module_utils import _module
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.seams.spp_backup import SppBackupService
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.seams.vsphere_inventory import VsphereInventory
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
     ApiError,
     PolicyInUse,
@@ -167,7 +169,7 @@ def test_missing_pyvmomi_is_reported_with_missing_required_lib(monkeypatch):
     assert "pyvmomi" in module.calls[0][1]["msg"]
 
 
-# -- clients and run_with_clients ----------------------------------------------------------------------------------
+# -- clients, seams and run_with_seams -------------------------------------------------------------------------------
 
 @pytest.fixture
 def factories(monkeypatch):
@@ -243,55 +245,86 @@ def test_clients_check_the_options_before_building_any_client(factories):
     assert "vcenter_hostname (environment variable VMWARE_HOST)" in module.calls[0][1]["missing"]
 
 
-def run_with_clients_or_skip():
-    helper = getattr(_module, "run_with_clients", None)
-    if helper is None:
-        pytest.skip("_module.run_with_clients does not exist")
-    return helper
+def test_seams_wrap_the_clients_in_the_backends_and_close_them(factories):
+    events, _made = factories
+    module = FakeModule(dict(SPP_PARAMS, **VCENTER_PARAMS), events=events)
+    with _module.seams(module) as (backup, inventory):
+        events.append("work")
+    assert isinstance(backup, SppBackupService) and backup.client == "spp-client"
+    assert isinstance(inventory, VsphereInventory) and inventory.client == "vsphere-client"
+    assert events == ["open spp", "open vsphere", "work", "close vsphere", "close spp"]
 
 
-def test_run_with_clients_calls_with_the_clients_and_exits_after_closing_them(factories):
-    run_with_clients = run_with_clients_or_skip()
+@pytest.mark.parametrize("backup, inventory", [(True, False), (False, True)])
+def test_seams_yield_none_for_the_side_not_asked_for(factories, backup, inventory):
+    _events, made = factories
+    with _module.seams(FakeModule(dict(SPP_PARAMS, **VCENTER_PARAMS)), backup=backup, inventory=inventory) as pair:
+        assert [side is not None for side in pair] == [backup, inventory]
+    assert set(made) == {"spp" if backup else "vsphere"}
+
+
+def test_run_with_seams_calls_with_the_seams_and_exits_after_closing_them(factories):
     events, _made = factories
     module = FakeModule(SPP_PARAMS, events=events)
     seen = []
 
-    def call(spp, vsphere):
-        seen.append((spp, vsphere))
+    def call(backup, inventory):
+        seen.append((backup, inventory))
         events.append("call")
         return {"changed": True, "diff": {"before": "", "after": ""}, "warnings": ["careful"]}
 
     with pytest.raises(SystemExit):
-        run_with_clients(module, call, spp=True, vsphere=False)
-    assert seen == [("spp-client", None)]
+        _module.run_with_seams(module, call, backup=True, inventory=False)
+    assert [(backup.client, inventory) for backup, inventory in seen] == [("spp-client", None)]
     assert events == ["open spp", "call", "close spp", "exit_json"]
     assert module.calls == [("warn", "careful"), ("exit_json", {"changed": True})]
 
 
-def test_run_with_clients_fails_once_after_closing_the_clients(factories):
-    run_with_clients = run_with_clients_or_skip()
+def test_run_with_seams_fails_once_after_closing_the_clients(factories):
     events, _made = factories
     module = FakeModule(dict(SPP_PARAMS, **VCENTER_PARAMS), events=events)
 
-    def call(spp, vsphere):
+    def call(backup, inventory):
         raise PolicyInUse("Gold", ["web01"], [])
 
     with pytest.raises(SystemExit):
-        run_with_clients(module, call)
+        _module.run_with_seams(module, call)
     assert events == ["open spp", "open vsphere", "close vsphere", "close spp", "fail_json"]
     assert [name for name, _kwargs in module.calls] == ["fail_json"] and module.calls[0][1]["vms"] == ["web01"]
 
 
-def test_run_with_clients_missing_options_fail_once_without_calling(factories):
-    run_with_clients = run_with_clients_or_skip()
+def test_run_with_seams_missing_options_fail_once_without_calling(factories):
     events, made = factories
     module = FakeModule(VCENTER_PARAMS)
     with pytest.raises(SystemExit):
-        run_with_clients(module, lambda spp, vsphere: pytest.fail("called"), spp=True, vsphere=True)
+        _module.run_with_seams(module, lambda backup, inventory: pytest.fail("called"), backup=True, inventory=True)
     assert made == {} and [name for name, _kwargs in module.calls] == ["fail_json"]
-    assert module.calls[0][1]["missing"] == ["spp_url (environment variable SPP_URL)",
-                                             "spp_username (environment variable SPP_USERNAME)",
-                                             "spp_password (environment variable SPP_PASSWORD)"]
+    assert module.calls[0][1]["missing"][:3] == ["spp_url (environment variable SPP_URL)",
+                                                 "spp_username (environment variable SPP_USERNAME)",
+                                                 "spp_password (environment variable SPP_PASSWORD)"]
+
+
+def test_an_unsupported_operation_fails_the_task_once_with_its_details(factories):
+    """``Unsupported`` (a backend without the capability, raised before any call) becomes one fail_json."""
+    events, _made = factories
+    module = FakeModule(dict(SPP_PARAMS, **VCENTER_PARAMS), events=events)
+
+    class NoRestore(SppBackupService):
+        OFFERS = SppBackupService.OFFERS - {"restore"}
+        REFUSALS = {"restore": "this backend has no restore route"}
+
+    def call(backup, inventory):
+        NoRestore(backup.client).restorer()
+        pytest.fail("restorer() returned")
+
+    with pytest.raises(SystemExit):
+        _module.run_with_seams(module, call)
+    (name, kwargs), = module.calls
+    assert name == "fail_json"
+    assert kwargs["msg"] == ("restoring a VM (vm_restore) is not offered by IBM Storage Protect Plus: this backend has "
+                             "no restore route.")
+    assert (kwargs["capability"], kwargs["backend"]) == ("restore", "spp")
+    assert kwargs["service"] == "IBM Storage Protect Plus"
 
 
 # -- connected_module -------------------------------------------------------------------------------------------------

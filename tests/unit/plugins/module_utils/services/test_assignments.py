@@ -9,6 +9,8 @@ import copy
 
 import pytest
 
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.seams.spp_backup import SppBackupService
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.seams.vsphere_inventory import VsphereInventory
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import assignments
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
     ApiError,
@@ -201,7 +203,7 @@ JOINED = [
 def test_build_current_maps_records_sites_and_held_policies():
     policies = [policy("Gold", "Primary"), policy("DR", "Secondary"),
                 {"name": "Odd", "id": "id-Odd", "spec": {"subpolicy": [{"type": "SNAPSHOT"}]}}]
-    current = assignments.build_current(JOINED, policies, {"vmware_DR", "vmware_Other"},
+    current = assignments.build_current(JOINED, policies, {"DR", "Other"},
                                         [{"id": "1", "name": "Primary"}, {"id": "2", "name": "Secondary"}])
     assert current["vms"]["vm-1"] == {
         "name": "web01", "moref": "vm-1", "instance_uuid": "u1", "spp_id": "s1", "power_state": "poweredOn",
@@ -268,7 +270,7 @@ def test_with_planned_policies_adds_only_new_present_policies():
     assert len(existing) == 1
 
 
-# -- converge, with fake clients ------------------------------------------------------------------------------------
+# -- converge, through the seams over fake clients ------------------------------------------------------------------
 
 VC_UUID = "vc-instance-uuid"
 
@@ -367,7 +369,7 @@ def world(monkeypatch):
 
 
 def converge(**kwargs):
-    return assignments.converge(object(), FakeVsphere(), **kwargs)
+    return assignments.converge(SppBackupService(object()), VsphereInventory(FakeVsphere()), **kwargs)
 
 
 def test_converge_batches_one_apply_call_per_distinct_resulting_set(world):

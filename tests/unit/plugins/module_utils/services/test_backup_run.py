@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.seams import spp_backup as spp_backup_seam
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.seams.spp_backup import SppBackupService
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import backup_run as br
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
     AmbiguousResult,
@@ -219,7 +221,7 @@ class _NoClient:
 
 
 def test_a_409_after_another_group_started_names_the_started_session(monkeypatch):
-    run = br.BackupRun(_NoClient(), None)
+    run = br.BackupRun(SppBackupService(_NoClient()), None)
     run.records = {"vm-1": record("a", "vm-1"), "vm-2": record("b", "vm-2")}
     answers = iter(["101", Conflict(409, "JobAlreadyRunningException", "concurrent runs")])
 
@@ -244,7 +246,7 @@ def test_a_409_after_another_group_started_names_the_started_session(monkeypatch
 
 
 def test_a_409_without_a_running_session_is_not_hidden(monkeypatch):
-    run = br.BackupRun(_NoClient(), None)
+    run = br.BackupRun(SppBackupService(_NoClient()), None)
     run.records = {"vm-1": record("a", "vm-1")}
 
     def start(_client, _sla, _vms):
@@ -258,13 +260,13 @@ def test_a_409_without_a_running_session_is_not_hidden(monkeypatch):
 
 
 def test_settle_gives_each_vm_the_log_lines_about_it(monkeypatch):
-    run = br.BackupRun(_NoClient(), None)
+    run = br.BackupRun(SppBackupService(_NoClient()), None)
     run.records = {"vm-1": record("web01", "vm-1"), "vm-2": record("web010", "vm-2"), "vm-3": record("db01", "vm-3")}
     error = {"type": "ERROR", "messageId": "E1", "message": "Backup of virtual machine web01 failed: boom"}
     warn = {"type": "WARN", "messageId": "W1", "message": "Disk Hard disk 2 of virtual machine web010 is rdm"}
     monkeypatch.setattr(spp_jobs, "get_session", lambda client, session_id: {"id": session_id, "status": "PARTIAL"})
     monkeypatch.setattr(spp_jobs, "get_session_logs", lambda client, session_id, types: [error, warn])
-    run.reader.spp_vms_by_id = {"spp-vm-3": {"id": "spp-vm-3", "name": "db01"}}
+    run.backup.vms_by_id = {"spp-vm-3": {"id": "spp-vm-3", "name": "db01"}}
     monkeypatch.setattr(spp_versions, "version_of_session",
                         lambda client, vm, session_id, since=None: {"id": "v3"} if vm.get("name") == "db01" else None)
     leftover = run._settle({"id": "7", "started": True, "morefs": ["vm-1", "vm-2", "vm-3"]})
@@ -287,12 +289,12 @@ def _prepared(monkeypatch, records, last_backups, **options):
         asked.append(sorted(vm["id"] for vm in vms))
         return {vm["id"]: last_backups[vm["id"]] for vm in vms}
 
-    run = br.BackupRun(_NoClient(), None, now_ms=10_000_000)
+    run = br.BackupRun(SppBackupService(_NoClient()), None, now_ms=10_000_000)
     monkeypatch.setattr(run.reader, "read", lambda: (records, [], []))
-    run.reader.spp_vms_by_id = {r["spp_id"]: {"id": r["spp_id"], "name": r["name"]} for r in records}
+    run.backup.vms_by_id = {r["spp_id"]: {"id": r["spp_id"], "name": r["name"]} for r in records}
     monkeypatch.setattr(spp_listing, "last_backups", read_last)
-    monkeypatch.setattr(spp_policies, "list_sla_policies", lambda client: [{"name": "Gold"}])
-    monkeypatch.setattr(spp_jobs, "list_jobs", lambda client: [{"name": "vmware_Gold", "status": "IDLE"}])
+    monkeypatch.setattr(spp_policies, "list_sla_policies", lambda client, **_kwargs: [{"name": "Gold"}])
+    monkeypatch.setattr(spp_jobs, "list_jobs", lambda client, **_kwargs: [{"name": "vmware_Gold", "status": "IDLE"}])
     monkeypatch.setattr(spp_versions, "latest_version", lambda client, vm: pytest.fail("read again"))
     return run, run.prepare(**options), asked
 
@@ -332,9 +334,9 @@ def _bulk_lab(fake_spp, make_client, count, catalogue_answer=None, session_of=la
     date when i % 4 is 2, and no point at all when i % 4 is 3 (absent from the catalogue). One ERROR line names vm-0003."""
     import threading  # pylint: disable=import-outside-toplevel
 
-    run = br.BackupRun(make_client(fake_spp), None)
+    run = br.BackupRun(SppBackupService(make_client(fake_spp)), None)
     run.records = {"vm-%d" % i: record("web %04d" % i, "vm-%d" % i) for i in range(count)}
-    run.reader.spp_vms_by_id = {
+    run.backup.vms_by_id = {
         "spp-vm-%d" % i: {"id": "spp-vm-%d" % i, "name": "web %04d" % i, "links": {"latestversion": {
             "href": fake_spp.href("/api/hypervisor/1001/vm/spp-vm-%d/latestversion" % i)}}} for i in range(count)}
     run.seen["77"] = {"id": "77", "status": "PARTIAL", "start": SESSION_START}
@@ -449,4 +451,4 @@ def test_the_log_matcher_is_built_once_per_run(fake_spp, make_client, monkeypatc
     ({"protectionInfo": {"protectionTime": 5}}, None, True),
 ])
 def test_may_hold_a_point_since(item, since, expected):
-    assert br._may_hold_a_point_since(item, since) is expected
+    assert spp_backup_seam._may_hold_a_point_since(item, since) is expected

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.seams import vsphere_inventory
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import powerstate as powerstate_service
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.vm_resolver import resolve_vm
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest, WaitTimeout
@@ -82,17 +83,20 @@ class FakeClock:
         self.now += seconds
 
 
+VCENTER = vsphere_inventory.VsphereInventory(None)  # the seam over no client: the tests replace vm_details
+
+
 def test_wait_powered_off_is_bounded_with_progress(monkeypatch):
     clock, messages = FakeClock(), []
-    monkeypatch.setattr(powerstate_service.vsphere_vms, "vm_details", lambda client, moref: {"power_state": "poweredOn"})
+    monkeypatch.setattr(vsphere_inventory.vsphere_vms, "vm_details", lambda client, moref: {"power_state": "poweredOn"})
     with pytest.raises(WaitTimeout, match="still poweredOn 5 s after the shutdown request"):
-        powerstate_service.wait_powered_off(None, "vm-1", 5, messages.append, sleep=clock.sleep, clock=clock)
+        powerstate_service.wait_powered_off(VCENTER, "vm-1", 5, messages.append, sleep=clock.sleep, clock=clock)
     assert messages and all("waiting for the guest of vm-1" in m for m in messages)
     assert clock.now <= 5.1
 
 
 def test_wait_powered_off_returns_once_off(monkeypatch):
     states = iter(["poweredOn", "poweredOn", "poweredOff"])
-    monkeypatch.setattr(powerstate_service.vsphere_vms, "vm_details", lambda client, moref: {"power_state": next(states)})
+    monkeypatch.setattr(vsphere_inventory.vsphere_vms, "vm_details", lambda client, moref: {"power_state": next(states)})
     clock = FakeClock()
-    assert powerstate_service.wait_powered_off(None, "vm-1", 60, lambda m: None, sleep=clock.sleep, clock=clock) == "poweredOff"
+    assert powerstate_service.wait_powered_off(VCENTER, "vm-1", 60, lambda m: None, sleep=clock.sleep, clock=clock) == "poweredOff"

@@ -11,6 +11,8 @@ import types
 import pytest
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import PermissionDenied
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.seams import vsphere_inventory
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.seams.vsphere_inventory import VsphereInventory
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import restore_steps
 
 DENIED = PermissionDenied("vCenter refused to set a custom attribute value on VirtualMachine vm-77: the user lacks "
@@ -25,9 +27,9 @@ class FakeVcenter:
         self.refuse = set(refuse)
         self.records = {}
         self.markers = {}
-        monkeypatch.setattr(restore_steps.restore_requests, "write_record", self.write_record)
-        monkeypatch.setattr(restore_steps.vsphere_vms, "set_marker", self.set_marker)
-        monkeypatch.setattr(restore_steps.vsphere_vms, "vm_details", self.vm_details)
+        monkeypatch.setattr(vsphere_inventory.restore_requests, "write_record", self.write_record)
+        monkeypatch.setattr(vsphere_inventory.vsphere_vms, "set_marker", self.set_marker)
+        monkeypatch.setattr(vsphere_inventory.vsphere_vms, "vm_details", self.vm_details)
 
     def write_record(self, _client, key, record):
         if ("forget" if record is None else "record") in self.refuse:
@@ -49,7 +51,7 @@ class FakeVcenter:
 
 
 def task_and_work(request_key="restore_id:CHG-1", wait=True):
-    task = types.SimpleNamespace(vsphere=None, request={"mode": "production", "state": "present", "wait": wait},
+    task = types.SimpleNamespace(inventory=VsphereInventory(None), request={"mode": "production", "state": "present", "wait": wait},
                                  warnings=[], log=lambda message: None)
     work = restore_steps.PlannedRestore(dict(SOURCE), {"id": "v9", "time": 1000})
     work.key = request_key

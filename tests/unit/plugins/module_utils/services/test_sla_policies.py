@@ -10,6 +10,7 @@ import copy
 
 import pytest
 
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.seams.spp_backup import SppBackupService
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import sla_policies
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
     ConcurrentChange,
@@ -96,7 +97,7 @@ def spp(monkeypatch):
 
 
 def ensure(spp, **options):
-    return sla_policies.ensure_sla_policy(spp, options.pop("name", "Gold"), **options)
+    return sla_policies.ensure_sla_policy(SppBackupService(spp), options.pop("name", "Gold"), **options)
 
 
 # -- create ---------------------------------------------------------------------------------------------------------
