@@ -127,6 +127,15 @@ notes:
     serving the other one's report.
   - The plugin never runs the backup server's inventory job; VMs created since its last run are in
     C(unknown_to_backup).
+  - "With O(backup_service=cloudtemple), the groups and flags keep their meanings. The console has no list of the
+    backup service's VMs, so the plugin reads each VM's record by its id (in parallel), and each disk's policies one
+    disk at a time, only when O(include) has V(disks) (the default): without it, a VM protected on its disks only
+    is in C(unprotected) and not in the C(policy_<name>) group of its disk policies. C(sovereign_backup_last_backup)
+    is inferred from the policies' job sessions (C(sovereign_backup_last_backup_source) V(policy_sessions_inferred))
+    and held from the status of each policy's job. Without C(vcenter_*) options, the VMs come from the console's
+    compute API: C(sovereign_backup_instance_uuid) is the console's id of the VM (also what O(hostnames=instance_uuid)
+    names hosts by), and C(sovereign_backup_folder), C(sovereign_backup_esxi_host) and C(sovereign_backup_nics) are
+    null (unavailable through the console)."
 """
 
 EXAMPLES = r"""
@@ -444,13 +453,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             # Bad options fail before any connection.
             coverage_model.parse_rpo(rpo)
             coverage_model.validate_include(include)
-            params = self._connection_params()
-            for warning in _connection.connection_warnings(params):
-                display.warning(warning)
-            spp = _connection.spp_client_from_params(params, logger=display.vvvv)
-            vsphere = _connection.vsphere_client_from_params(params)
-            with spp, vsphere:
-                backup, inventory = _module.seams_of(spp, vsphere)
+            # The backends backup_service chooses, as for the modules (one console client for both seams with
+            # cloudtemple and no vcenter_*); the connection warnings go to display.warning.
+            with _module.open_seams(self._connection_params(), logger=display.vvvv,
+                                    warn=display.warning) as (backup, inventory):
                 report = coverage_service.collect_coverage(backup, inventory, rpo=rpo, include=include,
                                                            progress=display.vvv)
         except VmBackupError as error:

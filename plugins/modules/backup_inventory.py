@@ -30,6 +30,7 @@ description:
     7 days); it makes no per-VM call, so it stays fast on vCenters with thousands of VMs. O(include) leaves out what
     a run does not need.
   - Read-only, apart from the optional rescan, which runs the SPP C(Hypervisor Inventory) job.
+  - Works with O(backup_service=cloudtemple) too; see the notes.
 author:
   - sovereign.vm_backup maintainers (@sovereign-cloud)
 extends_documentation_fragment:
@@ -103,6 +104,19 @@ options:
     elements: str
     choices: [unknown_to_backup, unprotected, held_only, stale, blocked_first_backup, partially_covered, violation]
     default: []
+notes:
+  - "With O(backup_service=cloudtemple) (Cloud Temple's console API, docs/cloudtemple-api.md in the collection): the
+    same report, flags with the same meanings, O(fail_on) and O(rescan) (the console's C(Hypervisor Inventory) job,
+    run again until the VMs of O(rescan_until_visible) are visible, within O(rescan_timeout)). The console has no
+    list of the backup service's VMs (section 8.1), so each VM's record is read by its id, in parallel, and
+    RV(spp_only) is always empty. Disk-level policies are read one disk at a time (section 6.1), so only when
+    O(include) has V(disks): without it, a VM protected on its disks only shows no policy and is flagged
+    C(unprotected). Inferred values: RV(vms[].last_backup), from the policies' job sessions (see
+    RV(vms[].last_backup_source)); held, from the status of the policy's job (the console's policy object has no
+    status, section 16.6). C(jobs) comes from the console's session list (counts, no per-VM detail)."
+  - "With O(backup_service=cloudtemple) and no C(vcenter_*) options, the VMs come from the console's compute API
+    (section 12): RV(vms[].instance_uuid) is the console's id of the VM, RV(vms[].folder) is null (unavailable:
+    the console links no VM to a folder), RV(vms[].host) is null and RV(vms[].nics) is null."
 """
 
 EXAMPLES = r"""
@@ -164,10 +178,11 @@ vms:
       type: str
       sample: vm-42
     instance_uuid:
-      description: The VM's vCenter instance UUID.
+      description: The VM's vCenter instance UUID; with O(backup_service=cloudtemple) and no C(vcenter_*) options,
+        the console's id of the VM.
       type: str
     spp_id:
-      description: The VM's id on the backup server.
+      description: The VM's id on the backup server (on Cloud Temple's console, its compute id).
       type: str
     known_to_backup:
       description: Always true in this list.
@@ -179,7 +194,8 @@ vms:
       description: Whether the VM has vSphere snapshots.
       type: bool
     folder:
-      description: Inventory path of the VM's folder.
+      description: Inventory path of the VM's folder; null when the VMs come from Cloud Temple's console, which links
+        no VM to a folder.
       type: str
       sample: /DC0/vm/prod
     datacenter:
@@ -233,6 +249,9 @@ vms:
           have recovery points; V(latestversion) is the VM's own C(latestversion) link, read only for the VMs that
           neither of the first two settles (bounded parallel reads). Null when the backup server does not know the
           VM.
+        - V(policy_sessions_inferred) with O(backup_service=cloudtemple), whose console has no recovery points, for
+          the start of the newest C(COMPLETED) job session of a policy the VM holds now (a VM assigned after that
+          session counts as backed up by it).
       type: str
       sample: recovery_search
     flags:

@@ -18,6 +18,7 @@ description:
     sends the full definition with the policy's current name, so it never triggers SPP's rename-and-copy behaviour.
   - A policy that is still assigned to VMs or disks is not deleted; the error lists them.
   - A held policy runs no scheduled backup, and a VM whose policies are all held is not protected.
+  - With O(backup_service=cloudtemple), reads and checks the policy only; see the notes.
 author:
   - sovereign.vm_backup maintainers (@sovereign-cloud)
 extends_documentation_fragment:
@@ -109,6 +110,16 @@ notes:
     task fails with C(concurrent change), naming the policy, what it wrote and what is there now. A re-run converges."
   - "The check narrows the window but cannot close it, so plays that change the same policy must be serialised, for
     example with C(throttle: 1), C(serial) or one job at a time per AWX job template."
+  - "With O(backup_service=cloudtemple), the module is B(read-only): Cloud Temple's console API only reads policies
+    (docs/cloudtemple-api.md sections 6 and 14), and new policies are created by Cloud Temple support, through a
+    service request made from the lifebuoy icon at the top right of the Cloud Temple console
+    (U(https://shiva.cloud-temple.com)). O(state=present) of an existing policy, given by name alone or with options
+    that match what the console holds, is V(ok) (C(changed=false)) and returns RV(policy). O(state=absent) of a
+    policy the console does not have is V(ok). Creating, changing (any option that differs, O(description)
+    included: the console's policies have none) or deleting a policy fails after the reads and before any write,
+    with C(policies are created by Cloud Temple support) and where to ask. O(held) is a check: it is V(ok) when the
+    policy is in that state (read from the status of its job, C(HELD); inferred, section 16.6) and fails
+    otherwise, saying which state it is in (the console has no hold or release route). Check mode does the same."
 """
 
 EXAMPLES = r"""
@@ -179,6 +190,7 @@ policy:
       description:
         - The field of the policy's job that RV(policy.held) was read from (C(status), or on servers whose jobs
           carry no status, C(lastSessionStatus) or C(lastrun.status)). Null when the policy has no job yet.
+        - "With O(backup_service=cloudtemple), C(job status (inferred: the policy object has no status))."
       type: str
       sample: status
     job:

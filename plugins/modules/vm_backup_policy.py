@@ -24,6 +24,7 @@ description:
     server (O(rescan=true) runs the inventory job first). One error lists every offending VM with its fix."
   - A disk-level policy applies to that disk only; the VM does not inherit it, and VM-level assignments never change
     a disk's own policies.
+  - Works with O(backup_service=cloudtemple) too, where the console checks the disk policy site rule; see the notes.
 author:
   - sovereign.vm_backup maintainers (@sovereign-cloud)
 extends_documentation_fragment:
@@ -71,7 +72,12 @@ options:
         description: A disk label (C(Hard disk 2)); the policies then apply to that disk only.
         type: str
       policies:
-        description: SLA policy names.
+        description:
+          - SLA policy names.
+          - "An empty list with O(state=present) is refused before any call unless O(purge=true) (the set becomes
+            empty: every policy of the VM or disk is removed, the rules permitting), O(scope) is set (nothing is
+            declared for those VMs), or the item sets a backup option. To remove policies, list them with
+            O(state=absent)."
         type: list
         elements: str
         required: true
@@ -179,6 +185,28 @@ notes:
     reads back is seen by neither), so plays that change the same VMs must be serialised, for example with
     C(throttle: 1) on the task, C(serial) on the play, one job at a time per AWX job template, or AWX slices that never
     share a VM. Backup options are not read back."
+  - "A write that fails after earlier writes of the task were applied (an HTTP error, a failed or timed-out
+    activity, an answer lost on the way) fails the task with C(N of M write call(s) were applied); a re-run
+    converges from what the server holds."
+  - "With O(backup_service=cloudtemple) (Cloud Temple's console API, docs/cloudtemple-api.md in the collection): VM
+    and disk assignments, O(purge), O(scope) (V(all) only: the console links no VM to a folder, so O(folder) and a
+    folder scope are refused before any call, as are O(tag), without a vCenter login, and the backup options
+    O(quiesce) and O(fallback_to_crash_consistent), which the console sets in its UI only), drift, O(rescan) (the
+    console's C(Hypervisor Inventory) job, then a bounded wait until the VMs are visible) and the rules, checked
+    before any write. The console reads the backup service's VMs one at a time: the module reads the VMs the task
+    names (and those of O(scope)), not the whole tenant. One C(assign/virtual_machine) call per distinct policy set
+    and one C(assign/virtual_disk) call per disk, each followed through its activity with a deadline; the disks are
+    written first."
+  - "With O(backup_service=cloudtemple), the disk policy site rule (O(enforce.disk_policy_site)) cannot be checked
+    here: the console names no VM's availability zone (docs/cloudtemple-api.md section 16.7). The console checks it
+    itself when it assigns a disk policy; its refusal fails the task with the console's reason. The result then
+    carries a warning naming the disks concerned, and the disks are written before any VM-level change, so that a
+    refusal leaves no VM-level change applied."
+  - "With O(backup_service=cloudtemple), removing every policy of a VM or disk (an empty resulting set) is sent like
+    any set; as that activity may never start on the console (provider issue 306), it gets a short deadline and a
+    message that says what to check. A powered-on VM keeps its last policy (the rule, and the console)."
+  - "With O(backup_service=cloudtemple) and no C(vcenter_*) options, the VMs come from the console's compute API: a
+    VM's instance UUID in O(vm) is the console's id of the VM."
 """
 
 EXAMPLES = r"""
@@ -284,6 +312,14 @@ def main():
         module.fail_json(msg="policies needs vm, folder, name_pattern or tag (or use assignments)")
 
     option_defaults = {key: params[key] for key in ("quiesce", "fallback_to_crash_consistent")}
+
+    def refuse_empty_lists():
+        problem = assignment_service.empty_policy_problems(items, params["state"], params["purge"], params["scope"],
+                                                           option_defaults)
+        if problem:
+            raise problem
+
+    _module.precheck(module, refuse_empty_lists)  # before any call (the service checks it again)
     _module.run_with_seams(module, lambda backup, inventory: assignment_service.converge(
         backup, inventory, items, state=params["state"], purge=params["purge"], scope=params["scope"],
         purge_scope=params["purge_scope"], option_defaults=option_defaults, enforce=params["enforce"],

@@ -30,6 +30,8 @@ description:
     log lines about it; and, for the run, the sessions with their status and duration and the WARN and ERROR log lines.
   - When a VM's backup fails, the task fails with a message naming each failed VM with its ERROR log line, and still
     returns the per-VM results.
+  - With O(backup_service=cloudtemple), runs whole policies only and infers each VM's outcome from its session; see
+    O(whole_policy) and the notes.
 author:
   - sovereign.vm_backup maintainers (@sovereign-cloud)
 extends_documentation_fragment:
@@ -102,8 +104,23 @@ options:
         (units C(s), C(m), C(h), C(d), C(w)), longer than 0. Such a VM is reported as V(skipped), with that recovery
         point.
       - When every target is that recent, nothing runs and C(changed) is false. When only some are, only the others
-        are backed up.
+        are backed up (with O(backup_service=cloudtemple), a policy whose VMs are not all that recent runs its whole
+        job, which backs them all up).
     type: str
+  whole_policy:
+    description:
+      - Confirms that backing up the VMs of O(vms) may back up the other VMs of their policies too, on a backup service
+        that runs a policy's whole job only.
+      - "With O(backup_service=cloudtemple), the console API has no backup of chosen VMs: its job run takes a job and
+        no VM list (docs/cloudtemple-api.md sections 10.2 and 14). Each VM is backed up by running the whole job of
+        the policy it is backed up with, which backs up every VM and disk that policy protects. Without
+        O(whole_policy=true), a task whose policies protect VMs it does not name fails before anything starts, listing
+        those VMs per policy; with it, the run goes ahead, RV(scope) is V(policy), RV(plan[].covers) names every VM
+        each run backs up, and a warning says so. A task whose VMs are all the VMs of their policies needs no
+        confirmation."
+      - No effect with O(backup_service=spp), which backs up the named VMs alone.
+    type: bool
+    default: false
 notes:
   - The time of each VM's newest recovery point comes from the backup server's VM listing, so the skip test and the
     first-backup test need no per-VM call. After the run, the module reads the newest recovery point of each VM that
@@ -113,6 +130,19 @@ notes:
     backed up by the job too, but they are neither checked nor reported per VM; their log lines are in RV(log).
   - "Attaching to a running job (O(if_running=wait)) cannot tell in advance whether that run includes the task's VMs:
     after it ends, the VMs it did not back up get an ad hoc backup of their own."
+  - "With O(backup_service=cloudtemple) (Cloud Temple's console API; docs/cloudtemple-api.md in the collection):
+    runs each policy's job (C(POST /api/backup/v1/spp/jobs/run)), follows it to the end through the console's
+    session list, and reports what the console can tell. The console runs B(whole policies only) (see
+    O(whole_policy)). It gives no job log and no recovery point (sections 10.3 and 14), so each VM's outcome is
+    its session's, inferred from the session's status and counts: C(COMPLETED) with no failed VM gives V(success),
+    C(FAILED) gives V(failed), C(PARTIAL) gives V(unknown) with a warning (the console does not say which VMs
+    failed). RV(vms[].outcome_source) is then V(session_status_inferred); RV(vms[].recovery_point),
+    RV(vms[].consistency) and RV(log) are empty. The time O(skip_if_backed_up_within) compares is the start of the
+    newest completed session of the VM's policies (inferred: a VM assigned after that session counts as backed up by
+    it). Attaching to a running job of the policy (O(if_running=wait)) covers every VM of the policy. The pre-flight
+    checks are the same as with SPP."
+  - "With O(backup_service=cloudtemple) and no C(vcenter_*) options, the VMs come from the console's compute API:
+    a VM's instance UUID in O(vms) and RV(vms[].spp_id) is the console's id of the VM."
 seealso:
   - module: sovereign.vm_backup.vm_backup_policy
   - module: sovereign.vm_backup.backup_inventory
@@ -151,6 +181,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+scope:
+  description:
+    - V(policy) when a run backs up a policy's whole job (O(policy) alone, or O(whole_policy=true) on a backup service
+      that runs whole policies only), V(vms) when the runs back up the named VMs only.
+  returned: always
+  type: str
+  sample: vms
 plan:
   description: The sessions this run starts (or, in check mode, would start), one per SLA policy.
   returned: always
@@ -161,20 +198,28 @@ plan:
       description: The SLA policy.
       type: str
     job:
-      description: The policy's job, C(vmware_<policy>).
+      description: The policy's job, C(vmware_<policy>) on SPP.
       type: str
     action:
       description: C(adhoc) (an ad hoc backup of the listed VMs) or C(start_job) (the policy's job, for all its VMs).
       type: str
+    scope:
+      description: V(policy) for C(start_job) (every VM of the policy), V(vms) for C(adhoc).
+      type: str
     vms:
-      description: Names of the VMs.
+      description: Names of the task's VMs in this run.
+      type: list
+      elements: str
+    covers:
+      description: Names of every VM this run backs up that the inventory shows, the VMs of the policy that the task
+        did not name included (C(start_job)).
       type: list
       elements: str
     running_session:
       description: The session of the job that was running when the plan was made, else null.
       type: str
-  sample: [{"policy": "Gold", "job": "vmware_Gold", "action": "adhoc", "vms": ["web01", "db01"],
-            "running_session": null}]
+  sample: [{"policy": "Gold", "job": "vmware_Gold", "action": "adhoc", "scope": "vms", "vms": ["web01", "db01"],
+            "covers": ["db01", "web01"], "running_session": null}]
 sessions:
   description: The SPP job sessions of the run.
   returned: always
@@ -226,7 +271,16 @@ vms:
       description:
         - V(success), V(failed), V(skipped) (a recent recovery point exists, or nothing of it could be captured) or
           V(running) (O(wait=false), or the wait ran out).
+        - V(unknown) when the backup service cannot tell (O(backup_service=cloudtemple), a C(PARTIAL) session).
         - V(planned) in check mode.
+      type: str
+    outcome_source:
+      description:
+        - "What decided the outcome. V(recovery_point) (the point the session made for the VM), V(job_log) (the
+          session's log lines about the VM), V(session_status) (the session's status, with neither),
+          V(session_status_inferred) (the session's status and counts, the same for every VM of the session, from a
+          backup service without per-VM results), V(last_backup) or V(last_backup_inferred) (skipped for a recent
+          backup; inferred from the policies' job sessions), or null (planned or running)."
       type: str
     session_id:
       description: The job session that backed it up (for a skipped VM, the one that made its recent point).
@@ -250,7 +304,7 @@ vms:
   sample: [{"name": "web01", "moref": "vm-42", "spp_id": "4f0c...", "policy": "Gold", "outcome": "success",
             "session_id": "1767650400123", "recovery_point": {"id": "1767650402001", "time": 1767650402001,
             "time_iso": "2026-01-05T21:00:02Z"}, "consistency": "application", "not_captured_disks": [],
-            "messages": []}]
+            "messages": [], "outcome_source": "recovery_point"}]
 log:
   description: The WARN and ERROR log lines of the sessions, in time order.
   returned: always
@@ -315,6 +369,7 @@ def main():
             poll_interval=dict(type="int", default=5),
             if_running=dict(type="str", choices=["wait", "fail"], default="wait"),
             skip_if_backed_up_within=dict(type="str"),
+            whole_policy=dict(type="bool", default=False),
         ),
         required_one_of=[("vms", "policy")],
         supports_check_mode=True,
@@ -327,7 +382,7 @@ def main():
         backup, inventory, vms=params["vms"], policy=params["policy"], wait=params["wait"], timeout=params["timeout"],
         poll_interval=params["poll_interval"], if_running=params["if_running"],
         skip_if_backed_up_within=params["skip_if_backed_up_within"], check_mode=module.check_mode,
-        progress=module.log))
+        progress=module.log, whole_policy=params["whole_policy"]))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ description:
     the vCenter connection only.
   - Reads vCenter once (one PropertyCollector listing, without devices) to find the VM, and the backup server with
     one paged listing each of VMs, SLA policies, jobs and sites.
+  - Works with O(backup_service=cloudtemple) too (power on and off only without vCenter); see the notes.
 author:
   - sovereign.vm_backup maintainers (@sovereign-cloud)
 extends_documentation_fragment:
@@ -80,6 +81,15 @@ options:
 notes:
   - The vCenter simulator (vcsim) accepts C(ShutdownGuest) without VMware Tools and powers the VM off at once; a real
     vCenter needs VMware Tools running in the guest.
+  - "With O(backup_service=cloudtemple) (Cloud Temple's console API, docs/cloudtemple-api.md in the collection): the
+    protection check reads the VM's record on the console's backup service (that VM only), its policies and their
+    jobs (held: the job's status, inferred). Without C(vcenter_*) options, the VM is found and powered through the
+    console's compute API, over the same console connection: V(powered-on) (with the console's placement
+    recommendation) and V(powered-off) only, as the console's power route takes C(on) and C(off) only (section
+    12.5): V(restarted) of a running VM and V(shutdown-guest) fail before any action; a VM's instance UUID is the
+    console's id of the VM. The console refuses to power on a VM without a usable policy itself (issues 38 and
+    194); this module checks first, and should the console still refuse, the task fails as a rule violation
+    (C(protected_before_power_on)) with the console's own words."
 seealso:
   - module: sovereign.vm_backup.vm_backup_policy
   - module: sovereign.vm_backup.backup_sla_policy
@@ -151,8 +161,6 @@ violations:
             "fix": "assign one with sovereign.vm_backup.vm_backup_policy, then power it on"}]
 """
 
-import contextlib
-
 from ansible_collections.sovereign.vm_backup.plugins.module_utils import _arguments, _module
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import powerstate as powerstate_service
 
@@ -171,14 +179,12 @@ def main():
     )
     params = module.params
 
-    @contextlib.contextmanager
-    def backup_service():
-        with _module.seams(module, inventory=False) as (backup, _inventory):
-            yield backup
-
+    # The backup service is read only before a power-on; with Cloud Temple's console on both sides, over the
+    # inventory's own client (_module.backup_beside).
     _module.run_with_seams(module, lambda _backup, inventory: powerstate_service.converge(
-        inventory, params["vm"], params["state"], backup_service, enforce_protection=params["enforce_protection"],
-        timeout=params["timeout"], check_mode=module.check_mode, progress=module.log), backup=False)
+        inventory, params["vm"], params["state"], _module.backup_beside(module, inventory),
+        enforce_protection=params["enforce_protection"], timeout=params["timeout"], check_mode=module.check_mode,
+        progress=module.log), backup=False)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ description:
     looks for the session it started.
   - Check mode resolves everything and returns the plan (RV(plan)) - the recovery point with its time, the target, the
     name, and the VMs that would be destroyed - without sending any restore or action.
+  - Not available with O(backup_service=cloudtemple), whose public API offers no restore; see the notes.
 author:
   - sovereign.vm_backup maintainers (@sovereign-cloud)
 extends_documentation_fragment:
@@ -241,6 +242,11 @@ notes:
     marker and restores nothing again. Other vSphere faults fail the task with the privilege or the state at fault
     and a fix.
   - Concurrent plays must not restore the same VM at the same time.
+  - "With O(backup_service=cloudtemple), the module fails before any call (vCenter's login included), in check
+    mode too: Cloud Temple's public console API offers no restore route (docs/cloudtemple-api.md section 14).
+    Restores are made in the Cloud Temple console (U(https://shiva.cloud-temple.com)): the VM's Backups tab
+    (C(Sauvegardes)), then Restore (C(Restaurer)), in mode TEST, CLONE or PRODUCTION. The module is ready for a
+    restore route, should the console publish one."
 seealso:
   - module: sovereign.vm_backup.vm_backup_policy
 """
@@ -508,8 +514,10 @@ def main():
     # The option combinations and recovery_point are checked again by the service; here, before any call.
     _module.precheck(module, lambda: (restore_request.check_request(request),
                                       restore_request.parse_recovery_point(request["recovery_point"])))
+    # requires: a backup service without restores (Cloud Temple's console API) is refused before any call, vCenter's
+    # login included.
     _module.run_with_seams(module, lambda backup, inventory: restore_service.converge(
-        backup, inventory, request, check_mode=module.check_mode, progress=module.log))
+        backup, inventory, request, check_mode=module.check_mode, progress=module.log), requires=("restore",))
 
 
 if __name__ == "__main__":

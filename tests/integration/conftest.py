@@ -164,3 +164,20 @@ def fresh_lab(lab_env):
         lab_env.admin("DELETE", "/faults")
         lab_env.admin("POST", "/reset", {"inventory": True})
     return lab_env
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "covers(name): the module, role or plugin of the collection a test covers "
+                                       "(the test_cloudtemple_* modules)")
+
+
+@pytest.fixture
+def console(fresh_lab):
+    """``fresh_lab`` seen by a Cloud Temple customer (``cloudtemple_console.Console``: runs with the CLOUDTEMPLE_*
+    connection only), with the console emulator reset (no activity, fault, rule, lag or count left)."""
+    from cloudtemple_console import Console, skip_unless_console  # pylint: disable=import-outside-toplevel
+
+    skip_unless_console(fresh_lab)
+    reached = Console(fresh_lab)
+    reached.reset()
+    return reached

@@ -49,8 +49,9 @@ def test_one_vm(fresh_lab):
 
     def after_each(index, result):
         if index in (0, 2):  # check mode: the plan, and nothing started
-            assert result["plan"] == [{"policy": "Gold", "job": "vmware_Gold", "action": "adhoc",
-                                       "vms": ["DC0_H0_VM0"], "running_session": None}]
+            assert result["plan"] == [{"policy": "Gold", "job": "vmware_Gold", "action": "adhoc", "scope": "vms",
+                                       "vms": ["DC0_H0_VM0"], "covers": ["DC0_H0_VM0"], "running_session": None}]
+            assert result["scope"] == "vms"
             assert result["sessions"] == [] and result["vms"][0]["outcome"] == "planned"
             assert backup_writes(fresh_lab) == {} and fresh_lab.spp.session_ids() == before
             assert len(fresh_lab.spp.versions_of("DC0_H0_VM0")) == (0 if index == 0 else 1)
@@ -115,8 +116,10 @@ def test_whole_policy(fresh_lab):
     results = fresh_lab.four_runs(TARGET, dict(FAST, policy="Silver"))
     assert changed_pattern(results) == ALWAYS
     result = results[3]
-    assert result["plan"] == [{"policy": "Silver", "job": "vmware_Silver", "action": "start_job",
-                               "vms": ["DC0_H0_VM0", "DC0_H0_VM1"], "running_session": None}]
+    assert result["plan"] == [{"policy": "Silver", "job": "vmware_Silver", "action": "start_job", "scope": "policy",
+                               "vms": ["DC0_H0_VM0", "DC0_H0_VM1"], "covers": ["DC0_H0_VM0", "DC0_H0_VM1"],
+                               "running_session": None}]
+    assert result["scope"] == "policy"
     assert [vm["name"] for vm in result["vms"]] == ["DC0_H0_VM0", "DC0_H0_VM1"]
     assert len(fresh_lab.spp.sessions("vmware_Silver")) == 2, "the policy's own job ran, once per real run"
     assert fresh_lab.spp.sessions("vmware_Gold") == []

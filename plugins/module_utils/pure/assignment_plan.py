@@ -261,13 +261,37 @@ def plan_options(current_options, desired_options):
     return {"changes": changes, "batches": [groups[key] for key in sorted(groups)]}
 
 
-def summarize(plan, options_plan=None):
+def write_calls(plan, options_plan=None, disks_first=False):
+    """The write calls of a plan, in the order they are sent: ``[("assign", {"policies", "resources"}) ...,
+    ("options", {"vms", "options"}) ...]``. Pure.
+
+    By default one assignment call per batch (one distinct resulting set, VMs and disks together, as SPP's
+    ``applySLAPolicies`` takes them), then the options. ``disks_first``: for a backup service that may refuse a disk
+    write this collection could not check (the Cloud Temple console and its availability zone rule), each disk is its
+    own call (the console's disk route takes one disk, docs/cloudtemple-api.md section 7.2), and every disk call comes
+    before the VM calls, so that a refused disk leaves no VM-level change applied."""
+    batches = plan.get("batches") or []
+    if not disks_first:
+        calls = [("assign", batch) for batch in batches]
+    else:
+        disk_calls, vm_calls = [], []
+        for batch in batches:
+            disk_calls += [("assign", {"policies": batch["policies"], "resources": [resource]})
+                           for resource in batch["resources"] if resource["disk"] is not None]
+            vms = [resource for resource in batch["resources"] if resource["disk"] is None]
+            if vms:
+                vm_calls.append(("assign", {"policies": batch["policies"], "resources": vms}))
+        calls = disk_calls + vm_calls
+    return calls + [("options", batch) for batch in (options_plan or {}).get("batches") or []]
+
+
+def summarize(plan, options_plan=None, disks_first=False):
     """Counts for results and diffs.
 
     ``vms_changed``: distinct VMs with any change (VM level, a disk, or options); ``disks_changed``: disk sets
     changed; ``policies_added`` / ``policies_removed``: names added / removed, over all resources;
-    ``options_changed``: VMs whose options change; ``calls``: writes the plan makes (assignment batches plus
-    options batches).
+    ``options_changed``: VMs whose options change; ``calls``: writes the plan makes (``write_calls``: assignment
+    batches plus options batches, each disk its own call with ``disks_first``).
     """
     changes = plan.get("changes") or []
     option_changes = (options_plan or {}).get("changes") or []
@@ -277,7 +301,7 @@ def summarize(plan, options_plan=None):
         "policies_added": sum(len(c["added"]) for c in changes),
         "policies_removed": sum(len(c["removed"]) for c in changes),
         "options_changed": len(option_changes),
-        "calls": len(plan.get("batches") or []) + len((options_plan or {}).get("batches") or []),
+        "calls": len(write_calls(plan, options_plan, disks_first=disks_first)),
     }
 
 
@@ -290,7 +314,7 @@ def _option_text(options):
                      for key, value in sorted(options.items()))
 
 
-def diff_of(plan, current, options_plan=None):
+def diff_of(plan, current, options_plan=None, disks_first=False):
     """Ansible ``diff``: text before and after, per VM and disk, listing only what changes.
 
     Each changed VM gets a header line ``name (moref):`` and one indented line per changed resource
@@ -313,7 +337,7 @@ def diff_of(plan, current, options_plan=None):
         entry["before"].append("  options: %s" % _option_text(change["before"]))
         entry["after"].append("  options: %s" % _option_text(change["after"]))
 
-    counts = summarize(plan, options_plan)
+    counts = summarize(plan, options_plan, disks_first=disks_first)
     summary = " ".join("%s=%d" % (key, counts[key]) for key in
                        ("vms_changed", "disks_changed", "policies_added", "policies_removed", "options_changed",
                         "calls"))

@@ -9,6 +9,12 @@ this module what they mean: which VMs the task names (``pure.vm_resolver``), whi
 refuses the run before anything starts (every refusal at once, as ``RuleViolation`` items), which VMs are recent
 enough to skip, how the VMs group into one backup per SLA, and, once a session has ended, each VM's outcome from its
 recovery point and the session's log lines about it (``pure.log_mentions``).
+
+A backup service that runs whole policies only (no backup of chosen VMs: the Cloud Temple console, whose ``jobs/run``
+takes a job and no VM list, docs/cloudtemple-api.md sections 10.2 and 14) runs each group's policy job, which backs up
+every VM of the policy: ``policy_run_others`` names the VMs the task did not name, which the user must accept
+(``whole_policy_violations``). A backup service without job logs and recovery points settles each VM from its
+session's status and counts alone (``session_outcome``), and says so (``outcome_source``).
 """
 
 from __future__ import annotations
@@ -25,6 +31,16 @@ MAX_ROUNDS = 3
 REPORTED_LOG_TYPES = ("WARN", "ERROR")
 ENDED_BADLY = frozenset(("FAILED", "CANCELED", "ABORTED", "STOPPED"))
 DISK_MODES_NOT_CAPTURED = ("independent", "rdm")
+
+# Where a VM's outcome came from (the result's ``outcome_source``).
+FROM_RECOVERY_POINT = "recovery_point"  # the recovery point the session made for the VM
+FROM_JOB_LOG = "job_log"  # the session's log lines about the VM
+FROM_SESSION = "session_status"  # the session's status, with no point and no log line about the VM
+FROM_SESSION_INFERRED = "session_status_inferred"  # the session's status and counts, the same for each of its VMs
+FROM_LAST_BACKUP = "last_backup"  # skipped: a recent last backup
+FROM_LAST_BACKUP_INFERRED = "last_backup_inferred"  # skipped: a last backup time inferred by the backup service
+UNKNOWN = "unknown"  # an outcome the backup service cannot tell (a PARTIAL session without per-VM detail)
+WHOLE_POLICY_ONLY = "whole_policy_only"
 
 
 def _violation(rule, vm, reason, fix, moref=None):
@@ -133,22 +149,99 @@ def recent_targets(targets, last_times, now_ms, within_seconds):
     return {r["moref"] for r in targets if last_times.get(r["moref"]) is not None and last_times[r["moref"]] >= limit}
 
 
-def build_groups(targets, chosen, skipped, whole_policy=None, job_names=()):
+def build_groups(targets, chosen, skipped, run_policy=None, jobs=None, whole_policies_only=False):
     """One group per SLA, in SLA name order: ``{policy, job, action, morefs}``.
 
-    ``action`` is ``start_job`` (run the SLA's own job, for the task's ``policy`` without ``vms`` when none of its
-    VMs is skipped and the job exists) or ``adhoc`` (an ad hoc backup of the group's VMs).
+    ``action`` is ``start_job`` (run the SLA's own job, for the task's ``policy`` (``run_policy``) without ``vms``
+    when none of its VMs is skipped and the policy has a job) or ``adhoc`` (an ad hoc backup of the group's VMs).
+    ``jobs``: the policies that have a job, ``{policy: {"job": name, ...}}`` (``BackupService.policy_jobs``), which
+    also names the group's job. ``whole_policies_only`` (a backup service without ad hoc backups): every group runs its
+    policy's job, and takes every VM chosen for that policy, the skipped ones too, unless all of them are skipped (the
+    job backs them up anyway; see ``skipped_after_grouping``).
     """
+    jobs = jobs or {}
     by_sla = {}
     for record in targets:
-        if record["moref"] in chosen and record["moref"] not in skipped:
+        if record["moref"] in chosen:
             by_sla.setdefault(chosen[record["moref"]], []).append(record["moref"])
     groups = []
     for sla in sorted(by_sla):
-        job = spp_answers.sla_job_name(sla)
-        action = "start_job" if whole_policy == sla and not skipped and job in job_names else "adhoc"
-        groups.append({"policy": sla, "job": job, "action": action, "morefs": by_sla[sla]})
+        morefs = [moref for moref in by_sla[sla] if moref not in skipped]
+        if not morefs:
+            continue
+        job = (jobs.get(sla) or {}).get("job") or spp_answers.sla_job_name(sla)
+        if whole_policies_only:
+            groups.append({"policy": sla, "job": job, "action": "start_job", "morefs": by_sla[sla]})
+            continue
+        action = "start_job" if run_policy == sla and not skipped and sla in jobs else "adhoc"
+        groups.append({"policy": sla, "job": job, "action": action, "morefs": morefs})
     return groups
+
+
+def skipped_after_grouping(skipped, groups):
+    """The VMs still skipped once the groups are made: a group that runs a whole policy backs its VMs up, recent ones
+    included."""
+    grouped = {moref for group in groups for moref in group["morefs"]}
+    return set(skipped) - grouped
+
+
+def policy_run_others(groups, records, named):
+    """``{policy: [names]}``: for each group that runs its policy's job, the VMs of ``records`` (the joined inventory)
+    that the job backs up too although the task did not name them (``named``: the task's morefs), sorted by name."""
+    others = {}
+    for group in groups:
+        if group["action"] != "start_job":
+            continue
+        found = sorted(record["name"] for record in policy_members(records, group["policy"])
+                       if record["moref"] not in named)
+        if found:
+            others[group["policy"]] = found
+    return others
+
+
+def covers(group, records):
+    """Names of the VMs of ``records`` a group's run backs up: the policy's members for its job, else its VMs."""
+    if group["action"] == "start_job":
+        members = {record["moref"] for record in policy_members(records, group["policy"])} | set(group["morefs"])
+    else:
+        members = set(group["morefs"])
+    return sorted(record["name"] for record in records if record["moref"] in members)
+
+
+def policy_without_job_violation(group, names, service):
+    """The violation of a group whose policy has no job on ``service`` (its label), which runs policy jobs only."""
+    return _violation("policy_without_job", ", ".join(names[moref] for moref in group["morefs"]),
+                      "SLA policy %s has no backup job on %s yet, so it cannot be run." % (group["policy"], service),
+                      "Assign the policy first: the backup service makes its job with the first assignment.")
+
+
+def whole_policy_violations(groups, others, names, service):
+    """The violations of a task that names VMs on ``service`` (its label), which runs whole policies only, while the
+    task did not confirm it (``whole_policy``): one per policy whose job would back up VMs the task did not name."""
+    violations = []
+    for group in groups:
+        extra = others.get(group["policy"])
+        if not extra:
+            continue
+        named = ", ".join(names[moref] for moref in group["morefs"])
+        violations.append(_violation(
+            WHOLE_POLICY_ONLY, named,
+            "%s runs a policy's whole job only (no backup of chosen VMs): backing up %s runs job %s of SLA policy %s, "
+            "which backs up %d other VM(s) too: %s."
+            % (service, named, group["job"], group["policy"], len(extra), ", ".join(extra)),
+            "Set whole_policy: true to back them all up, or run the policy itself (policy: %s, without vms)."
+            % group["policy"]))
+    return violations
+
+
+def whole_policy_warning(groups, others, service):
+    """The result's warning of a run that backed up whole policies for a task that named VMs, or None."""
+    runs = ["%s (job %s, also %s)" % (group["policy"], group["job"], ", ".join(others[group["policy"]]))
+            for group in groups if others.get(group["policy"])]
+    if not runs:
+        return None
+    return ("%s runs a policy's whole job only (no backup of chosen VMs), so this run backs up every VM of %s, not only "
+            "the VMs named (whole_policy: true)." % (service, "; ".join(runs)))
 
 
 def held_policy_violation(policy, count):
@@ -208,23 +301,60 @@ def vm_statistics(session):
 
 
 def vm_outcome(session, version, about, started):
-    """Outcome of one VM in a session that has ended: success, failed, skipped, or None.
+    """Outcome of one VM in a session that has ended: success, failed, skipped, or None (``settle_vm``)."""
+    return settle_vm(session, version, about, started)[0]
+
+
+def settle_vm(session, version, about, started, per_vm_detail=True):
+    """``(outcome, source)`` of one VM in a session that has ended: success, failed, skipped, unknown or None, and
+    where it was read (``FROM_*``).
 
     ``version`` is the recovery point this session made for the VM (or None) and ``about`` the session's WARN and
     ERROR log entries that mention the VM (see ``entries_by_name``). None means the session is not about this VM: it
     was someone else's run (``started`` false) that the task attached to, and the VM still needs a backup of its own.
+    ``per_vm_detail`` false (a backup service without job logs and recovery points): the session's status and counts
+    settle every VM of it (``session_outcome``); a run of a policy's whole job, attached to or not, is about every VM
+    of the policy.
     """
+    if not per_vm_detail:
+        return session_outcome(session), FROM_SESSION_INFERRED
     if version is not None:
-        return "success"
+        return "success", FROM_RECOVERY_POINT
     if any(entry.get("type") == "ERROR" for entry in about):
-        return "failed"
+        return "failed", FROM_JOB_LOG
     if about:
-        return "skipped"  # every disk it has in the run is independent or RDM: nothing to capture
+        return "skipped", FROM_JOB_LOG  # every disk it has in the run is independent or RDM: nothing to capture
     if not started:
-        return None
+        return None, None
     if spp_answers.session_status(session) in ENDED_BADLY or vm_statistics(session).get("failed"):
+        return "failed", FROM_SESSION
+    return "skipped", FROM_SESSION
+
+
+def session_outcome(session):
+    """The outcome of every VM of a session, from its status and counts alone (inferred): ``failed`` when it ended
+    badly, ``success`` when it COMPLETED with no failed VM, else ``unknown`` (PARTIAL: some VMs failed, which is not
+    said)."""
+    status = spp_answers.session_status(session)
+    if status in ENDED_BADLY:
         return "failed"
-    return "skipped"
+    if status == "COMPLETED" and not vm_statistics(session).get("failed"):
+        return "success"
+    return UNKNOWN
+
+
+def session_outcome_message(session, outcome):
+    """The VM's message for an outcome settled by ``session_outcome``: what it is inferred from."""
+    counts = vm_statistics(session)
+    status = spp_answers.session_status(session) or "an unknown status"
+    seen = "session %s ended %s (%s of %s VM(s) failed)" % (session.get("id"), status, counts.get("failed", "?"),
+                                                            counts.get("total", "?"))
+    if outcome == "success":
+        return "success inferred: %s; the backup service gives no per-VM result and no recovery point" % seen
+    if outcome == "failed":
+        return "failed: %s; the backup service gives no per-VM result" % seen
+    return ("outcome unknown: %s, and the backup service does not say which VMs (no per-VM result): check this VM in "
+            "its backup reports" % seen)
 
 
 def not_captured_disks(record, sla):
@@ -264,14 +394,16 @@ def failure_message(vms, sessions):
     return "\n".join(lines)
 
 
-def timeout_message(timeout, running, vms):
-    """The message of a wait that ran out: what is still running, and which session ids to follow."""
+def timeout_message(timeout, running, vms, where="SPP"):
+    """The message of a wait that ran out: what is still running, and which session ids to follow (``where``: the
+    backup service, as the message names it)."""
     described = "; ".join(spp_answers.describe_session(session, session_id) for session_id, session in running)
     ids = ", ".join(session_id for session_id, _session in running)
     waiting = sorted(vm["name"] for vm in vms if vm["outcome"] == "running")
     text = ("stopped waiting after %s s, but the backup is not finished and has not failed: %s. The job keeps running "
-            "on the server: follow session %s in SPP, or run this task again later (with skip_if_backed_up_within, "
-            "the VMs backed up by then are skipped). Still running for: %s." % (timeout, described, ids, ", ".join(waiting)))
+            "on the server: follow session %s in %s, or run this task again later (with skip_if_backed_up_within, "
+            "the VMs backed up by then are skipped). Still running for: %s."
+            % (timeout, described, ids, where, ", ".join(waiting)))
     failed = [vm["name"] for vm in vms if vm["outcome"] == "failed"]
     if failed:
         text += " Already failed in a session that ended: %s." % ", ".join(failed)

@@ -14,7 +14,9 @@ Rules that ``enforce`` can switch off, one key each, all on by default (a missin
 - ``held_policy``: a held policy (its job is held, spp-api.md section 14.7) cannot be added to a VM or a disk, nor
   kept in a set that the plan writes: each write sends the whole set, and the server refuses one naming a held policy.
 - ``disk_policy_site``: a policy added to a disk targets a site other than the VM's own site. When either site is
-  unknown the rule cannot be verified and fires (fail closed).
+  unknown the rule cannot be verified and fires (fail closed), except with a backup service that can name no VM's
+  site (``vm_sites_known`` false: the Cloud Temple console, docs/cloudtemple-api.md section 16.7), which checks the
+  rule itself when it assigns the policy: the check is left to it, and ``deferred_disk_sites`` says which disks.
 
 Rules that cannot be switched off, because the write could not be made at all:
 
@@ -206,9 +208,41 @@ def _check_unknown_disks(plan, vms):
     return violations
 
 
-def check_assignment_rules(current, plan, enforce=None, options_plan=None):
+def _site_left_to_service(rule, vm, vm_sites_known):
+    return rule == DISK_POLICY_SITE and not vm_sites_known and not vm.get("site")
+
+
+def deferred_disk_sites(current, plan, enforce=None, vm_sites_known=True):
+    """The disk changes whose site rule was left to the backup service (see ``vm_sites_known``): ``[{"vm" (name),
+    "moref", "disk", "policies" (added)}]``, sorted; [] when the rule is off or the sites are known."""
+    if vm_sites_known or not rule_switches(enforce)[DISK_POLICY_SITE]:
+        return []
+    vms = current.get("vms") or {}
+    found = []
+    for change in plan.get("changes") or ():
+        vm = vms.get(change["vm"]) or {}
+        if change["disk"] is not None and change["added"] and not vm.get("site"):
+            found.append({"vm": vm.get("name") or change["vm"], "moref": change["vm"], "disk": change["disk"],
+                          "policies": list(change["added"])})
+    return sorted(found, key=lambda item: resource_sort_key(item["vm"], item["moref"], item["disk"]))
+
+
+def deferred_disk_sites_warning(deferred, service):
+    """The warning of a task whose disk site rule was left to ``service`` (its label), or None."""
+    if not deferred:
+        return None
+    disks = "; ".join("%s / %s (%s)" % (item["vm"], item["disk"], _quoted(item["policies"])) for item in deferred)
+    return ("%s names no VM's availability zone, so this task could not check that the policies added to these "
+            "disks target another zone than their VM's (rule %s): %s. %s checks it when it assigns them: a refusal "
+            "fails the task with its reason, and the disks are written before any VM-level change."
+            % (service[:1].upper() + service[1:], DISK_POLICY_SITE, disks, service[:1].upper() + service[1:]))
+
+
+def check_assignment_rules(current, plan, enforce=None, options_plan=None, vm_sites_known=True):
     """Every violation of the plan (from ``plan_assignments``, and optionally ``plan_options``), sorted by VM.
 
+    ``vm_sites_known`` false: the backup service names no VM's site, and checks the disk site rule itself (see the
+    module's docstring), so a VM without a site is no violation of it here.
     Does not raise for violations; raises ``InvalidRequest`` only for an unknown key in ``enforce``.
     """
     switches = rule_switches(enforce)
@@ -222,16 +256,17 @@ def check_assignment_rules(current, plan, enforce=None, options_plan=None):
     for change in plan.get("changes") or ():
         vm = vms.get(change["vm"]) or {}
         for rule, check in checks:
-            if switches[rule]:
+            if switches[rule] and not _site_left_to_service(rule, vm, vm_sites_known):
                 violation = check(change, vm, policies)
                 if violation:
                     violations.append(violation)
     return _sort_violations(violations)
 
 
-def ensure_rules(current, plan, enforce=None, options_plan=None):
+def ensure_rules(current, plan, enforce=None, options_plan=None, vm_sites_known=True):
     """Raise ``RuleViolation`` with every violation of the plan; return None when there is none."""
-    violations = check_assignment_rules(current, plan, enforce=enforce, options_plan=options_plan)
+    violations = check_assignment_rules(current, plan, enforce=enforce, options_plan=options_plan,
+                                        vm_sites_known=vm_sites_known)
     if violations:
         raise RuleViolation(violations)
 

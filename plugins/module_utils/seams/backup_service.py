@@ -38,6 +38,9 @@ OPERATIONS = {
     "job_logs": "reading the log of a job session",
     "recovery_points": "reading a VM's recovery points",
     "vm_listing": "a list of every VM the backup service knows",
+    # Without it, the disk policy site rule cannot be checked by this collection; the service leaves it to the backup
+    # service's own check and says so (services/assignments.py).
+    "vm_sites": "the site (availability zone) a VM runs in, which the disk policy site rule compares",
 }
 
 

@@ -44,14 +44,20 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.seams import c
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.seams.backup_service import BackupService
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.seams.cloudtemple_runs import ConsoleJobs
 
-# Where Cloud Temple's backup documentation sends a customer for a new policy (the seed of this collection's rules,
-# "Create a Backup Policy": a service request, from the lifebuoy icon of the console; the link is the seed's own).
-SUPPORT = ("a service request to Cloud Temple support, from the lifebuoy icon at the top right of the console "
-           "(../console/images/shiva_support.png in Cloud Temple's backup documentation)")
+# Where a customer asks for a new policy: Cloud Temple's backup documentation (the seed of this collection's rules,
+# "Create a Backup Policy": "a request must be made to support. Support can be accessed via the lifebuoy icon at the
+# top right of the window"), the window being the console's; docs/cloudtemple-api.md section 14.
+CONSOLE_URL = "https://shiva.cloud-temple.com"
+SUPPORT = ("a service request to Cloud Temple support, made from the lifebuoy icon at the top right of the Cloud Temple "
+           "console (%s)" % CONSOLE_URL)
+# Where a restore is made (docs/cloudtemple-api.md section 14: the console's UI only, DOC quickstart "Restaurer une
+# sauvegarde").
+RESTORE_SCREEN = ("the Cloud Temple console (%s): the VM's Backups tab (\"Sauvegardes\"), then Restore "
+                  "(\"Restaurer\"), in mode TEST, CLONE or PRODUCTION" % CONSOLE_URL)
 
 REFUSALS = {
     "restore": "the public console API offers no restore route (docs/cloudtemple-api.md section 14); restore from "
-               "the Cloud Temple console (VM > Backups > Restore)",
+               + RESTORE_SCREEN,
     "sla_policy_write": "policies are created by Cloud Temple support: " + SUPPORT + ", naming the organisation, a "
                         "contact, the tenant, the policy's name and its retention. The console API only reads "
                         "policies (docs/cloudtemple-api.md sections 6 and 14); state: present of an existing policy "
@@ -59,8 +65,8 @@ REFUSALS = {
     "hold_release": "a held policy is a matter for Cloud Temple support (the console API has no hold or release "
                     "route, docs/cloudtemple-api.md section 14): " + SUPPORT,
     "vm_backup": "the console runs a policy's whole job only (jobs/run takes a job, no VM list: "
-                 "docs/cloudtemple-api.md section 10.2), which backs up every VM the policy protects; run the policy "
-                 "(vm_backup_run with policy and no vms)",
+                 "docs/cloudtemple-api.md sections 10.2 and 14), which backs up every VM the policy protects; run the "
+                 "policy (vm_backup_run with policy and no vms), or confirm with whole_policy: true",
     "backup_options": "per-VM backup options (quiescing) are set in the Cloud Temple console's UI only "
                       "(docs/cloudtemple-api.md section 14); leave quiesce and fallback_to_crash_consistent unset",
     "job_logs": "the console gives a job session's counts only, no log (docs/cloudtemple-api.md sections 10.3 and "
@@ -69,6 +75,9 @@ REFUSALS = {
                        "section 14); see them in the Cloud Temple console (VM > Backups)",
     "vm_listing": "the console has no list of the backup service's VMs, only a read of one VM by its id "
                   "(docs/cloudtemple-api.md section 8.1)",
+    "vm_sites": "the console names no availability zone for a VM, and no API object links a site to one "
+                "(docs/cloudtemple-api.md sections 9 and 16.7); the console checks the disk policy rule itself when a "
+                "policy is assigned to a disk, and refuses the assignment with its reason",
 }
 
 # §5.3: an activity that failed for one of the reasons the provider retries is sent again, this many times.
@@ -193,7 +202,7 @@ class CloudTempleBackupService(ConsoleJobs, BackupService):
                 unread.append(ids[moref])
         for vm_id, disks in read_many(self.client, compute.list_disks, unread).items():
             pairs[vm_id] = [(str(disk["id"]), disk.get("name")) for disk in disks if disk.get("id")]
-        policies = read_many(self.client, _disk_policies, [disk_id for items in pairs.values() for disk_id, _ in items])
+        policies = read_many(self.client, _disk_policies, [disk_id for items in pairs.values() for disk_id, _name in items])
         return [shapes.disk_stand_in(vm_id, disk_id, name, policies[disk_id])
                 for vm_id, items in pairs.items() for disk_id, name in items]
 

@@ -11,6 +11,19 @@ task sets). Writes: one assignment call per distinct resulting policy set (SPP: 
 call per distinct options dict (``applyOptions``), between two more reads of the written resources' policy sets that
 catch a concurrent writer (``_write_batches``). Check mode skips only the writes and those two reads. A backend
 without per-VM backup options, or an inventory without folders, fails before any call when the task needs them.
+
+A backup service without a listing of its VMs (capability ``vm_listing``: the Cloud Temple console reads one VM at a
+time, docs/cloudtemple-api.md section 8.1) is read for the VMs of the task only: the VM inventory is listed first,
+the selectors are resolved on that listing (a VM vCenter does not have fails there), and the backup service reads
+those VMs, plus the scope's members when a scope is given. A backup service that names no VM's site (capability
+``vm_sites``) checks the disk site rule itself: the rule is left to it, the result warns which disks it concerns, and
+the disks are written first, one call each (``assignment_plan.write_calls``), so that a refusal leaves no VM-level
+change behind. A write that fails after earlier ones were applied, whatever the failure (an HTTP error, a failed or
+timed-out activity, a lost answer), is a ``PartialApply`` that says how many were.
+
+``policies: []`` with ``state: present`` changes nothing unless ``purge`` (the set becomes empty: every policy is
+removed) or ``scope`` (nothing is declared for the VM) gives it a meaning; it is refused before any call otherwise
+(``empty_policy_problems``), as a user who wrote it most likely meant a removal.
 """
 
 from __future__ import annotations
@@ -23,11 +36,14 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import co
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import rules
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.vm_resolver import VmIndex, ambiguous_message
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
+    AmbiguousResult,
     ApiError,
     ConcurrentChange,
     ConnectionFailure,
     InvalidRequest,
     PartialApply,
+    TaskFailed,
+    WaitTimeout,
 )
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.sla_definition import backup_subpolicy
 
@@ -64,6 +80,26 @@ def select_vms(item, records, index, tagged):
 def _origin(index, item):
     selectors = ", ".join("%s=%s" % (key, item[key]) for key in SELECTORS if item.get(key))
     return "assignments[%d] (%s)" % (index, selectors)
+
+
+def empty_policy_problems(items, state="present", purge=False, scope=None, option_defaults=None):
+    """The assignment items that list no policy where that would silently change nothing: ``state: present`` without
+    ``purge`` (which makes the set empty) and without ``scope`` (where it declares nothing for the VMs), and no
+    backup option set for them (an item may set options only). Pure; an ``InvalidRequest`` naming them all, before
+    any call, or None."""
+    if state != "present" or purge or scope is not None:
+        return None
+    task_options = any(value is not None for value in (option_defaults or {}).values())
+    empty = [_origin(position, item) for position, item in enumerate(items)
+             if not item.get("policies") and any(item.get(key) for key in SELECTORS) and not task_options
+             and not any(item.get(key) is not None for key in OPTION_KEYS)]
+    if not empty:
+        return None
+    return InvalidRequest(
+        "%s list%s no policy: with state: present that adds nothing, so nothing would change. To remove policies, "
+        "list them with state: absent; to remove every policy, set purge: true (the rules still apply: a powered-on "
+        "VM keeps its last policy). Nothing was changed" % (", ".join(empty), "s" if len(empty) == 1 else ""),
+        items=empty)
 
 
 def expand_assignments(items, records, tagged):
@@ -155,6 +191,11 @@ def _resource(current, moref, disk):
     return vm["spp_id"], None if disk is None else vm["disks"][disk]["spp_id"]
 
 
+# What a write may fail with after earlier writes of the run were applied: an HTTP error or a lost connection (SPP,
+# the console), a failed or timed-out activity, or an answer lost after the request was sent (the console).
+WRITE_FAILURES = (ApiError, ConnectionFailure, TaskFailed, WaitTimeout, AmbiguousResult)
+
+
 def _send(backup, calls, current):
     """Send the write calls; on a failure part-way, raise PartialApply saying what was and was not applied."""
     for done, (kind, batch) in enumerate(calls):
@@ -164,13 +205,13 @@ def _send(backup, calls, current):
                               batch["policies"])
             else:
                 backup.set_options([current["vms"][moref]["spp_id"] for moref in batch["vms"]], batch["options"])
-        except (ApiError, ConnectionFailure) as error:
+        except WRITE_FAILURES as error:
             if done == 0:
                 raise
             raise PartialApply(done, len(calls), error) from error
 
 
-def _write_batches(backup, plan, options_plan, current, page_size=1000):
+def _write_batches(backup, plan, options_plan, current, page_size=1000, disks_first=False):
     """Send the writes, between two reads of the policy sets they replace (``pure.concurrent_change``): just before,
     a set changed since the plan fails the task with nothing written; just after, a set that lost this task's change
     fails it. Returns the warnings (a set changed again after the write, this task's change kept).
@@ -180,7 +221,7 @@ def _write_batches(backup, plan, options_plan, current, page_size=1000):
     assignment to write: a converged run reads nothing more. Options are not read back: there is no bulk read of
     them, and an options write sets values, it does not replace a set."""
     changes = plan["changes"]
-    calls = [("assign", batch) for batch in plan["batches"]] + [("options", batch) for batch in options_plan["batches"]]
+    calls = assignment_plan.write_calls(plan, options_plan, disks_first=disks_first)
     if not changes:
         _send(backup, calls, current)
         return []
@@ -229,17 +270,33 @@ def converge(backup, inventory, items, state="present", purge=False, scope=None,
 
     ``backup``: a ``BackupService``; ``inventory``: a ``VmInventory`` (``seams/``)."""
     option_defaults = option_defaults or {}
+    empty = empty_policy_problems(items, state, purge, scope, option_defaults)
+    if empty:
+        raise empty
     if state == "present" and _sets_options(items, option_defaults):
         backup.require("backup_options")
     if _uses_folders(items, scope):
         inventory.require("folders")
     names_disks = any(item.get("disk") for item in items)
-    reader = joined_inventory.InventoryReader(backup, inventory, with_disks=names_disks or scope is not None)
+    with_disks = names_disks or scope is not None
     wanted_tags = sorted({item["tag"] for item in items if item.get("tag")})
+    tagged = None
+    if backup.offers("vm_listing"):
+        reader = joined_inventory.InventoryReader(backup, inventory, with_disks=with_disks)
+    else:
+        # The backup service reads one VM at a time: resolve the selectors on the VM inventory's listing first, and
+        # have it read the VMs of the task (and of the scope) only.
+        listed = inventory.list_vms(devices=with_disks)
+        tagged = inventory.tag_members(wanted_tags) if wanted_tags else {}
+        wanted = {intent["vm"] for intent in expand_assignments(items, listed, tagged)}
+        wanted |= scope_members(scope, listed) or set()
+        reader = joined_inventory.InventoryReader(backup, inventory, with_disks=with_disks, vcenter_vms=listed,
+                                                  only=wanted)
 
     first = joined_inventory.collect_inventory(backup, inventory, reader=reader, check_mode=True)
     records = first["vms"] + first["vcenter_only"]
-    tagged = inventory.tag_members(wanted_tags) if wanted_tags else {}
+    if tagged is None:
+        tagged = inventory.tag_members(wanted_tags) if wanted_tags else {}
     intents = expand_assignments(items, records, tagged)
 
     rescanned = False
@@ -268,11 +325,14 @@ def converge(backup, inventory, items, state="present", purge=False, scope=None,
             current_options[moref] = options
     options_plan = assignment_plan.plan_options(current_options, wanted_options)
 
-    rules.ensure_rules(current, plan, enforce=enforce, options_plan=options_plan)
+    sites_known = backup.offers("vm_sites")
+    rules.ensure_rules(current, plan, enforce=enforce, options_plan=options_plan, vm_sites_known=sites_known)
+    left_to_service = rules.deferred_disk_sites(current, plan, enforce=enforce, vm_sites_known=sites_known)
+    warnings = [rules.deferred_disk_sites_warning(left_to_service, backup.label)] if left_to_service else []
 
-    warnings = []
     if not check_mode and (plan["batches"] or options_plan["batches"]):
-        warnings = _write_batches(backup, plan, options_plan, current, page_size=reader.page_size)
+        warnings += _write_batches(backup, plan, options_plan, current, page_size=reader.page_size,
+                                   disks_first=not sites_known)
 
     changed = bool(plan["changes"] or options_plan["changes"])
     result = {
@@ -281,8 +341,8 @@ def converge(backup, inventory, items, state="present", purge=False, scope=None,
         "option_changes": options_plan["changes"],
         "drift": plan["drift"],
         "rescanned": rescanned,
-        "summary": assignment_plan.summarize(plan, options_plan),
-        "diff": assignment_plan.diff_of(plan, current, options_plan),
+        "summary": assignment_plan.summarize(plan, options_plan, disks_first=not sites_known),
+        "diff": assignment_plan.diff_of(plan, current, options_plan, disks_first=not sites_known),
     }
     if warnings:
         result["warnings"] = warnings

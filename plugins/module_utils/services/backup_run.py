@@ -34,9 +34,16 @@ Which VMs run when ``skip_if_backed_up_within`` finds a recent point for some of
 recent ones are reported as ``skipped`` with the point that satisfied the condition. With ``policy`` alone this turns
 the job start into an ad hoc backup of the VMs of the policy that need one.
 
-A backup service without ad hoc backups (capability ``vm_backup``) runs only whole policies: a task that names VMs,
-or skips recent ones, fails before any call. Without ``job_logs`` or ``recovery_points``, a VM's outcome is settled
-without log lines or without its new point.
+A backup service without ad hoc backups (capability ``vm_backup``: the Cloud Temple console, whose ``jobs/run`` takes a
+job and no VM list, docs/cloudtemple-api.md sections 10.2 and 14) runs whole policies only: every group runs its
+policy's job. A task that names VMs must then confirm it (``whole_policy``) when a job would back up VMs it did not
+name: the joined inventory is read in full (it is what tells those VMs), and without the confirmation the task fails
+before any write, listing them per policy. ``skip_if_backed_up_within`` leaves out a policy whose VMs are all recent
+(the times are the backup service's, inferred from its policy sessions on the console); one that still has to run
+backs them all up. Without ``job_logs`` and ``recovery_points`` (the console again), each VM's outcome is its
+session's (``session_outcome``: COMPLETED with no failed VM is a success, inferred; FAILED a failure; PARTIAL unknown,
+with a warning), and ``outcome_source`` says so; a running session of the policy's job that the task attaches to
+covers every VM of the policy, so no second run follows it.
 """
 
 from __future__ import annotations
@@ -57,6 +64,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
 )
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import answers as spp_answers
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.log_mentions import LogMentions
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import backup_run_plan
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.backup_run_plan import (
     MAX_ROUNDS,
     REPORTED_LOG_TYPES,
@@ -73,14 +81,16 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.backup_ru
     recovery_point,
     resolve_targets,
     running_conflicts,
+    settle_vm,
     timeout_message,
-    vm_outcome,
 )
 
 
 # How a skipped VM's message names the source of its last backup time (BackupService.last_backups).
+INFERRED_SOURCE = "policy_sessions_inferred"
 SOURCE_NAMES = {"vm_listing": "the VM listing", "latestversion": "its latestversion",
-                "recovery_search": "the recovery point search"}
+                "recovery_search": "the recovery point search",
+                INFERRED_SOURCE: "its policies' job sessions (inferred: the backup service gives no recovery point)"}
 
 
 class BackupRun:
@@ -103,6 +113,11 @@ class BackupRun:
         self.logs = {}  # session id -> WARN/ERROR entries
         self._mentions = None  # LogMentions of the run's VM names, built once (see _settle)
         self.stopwatch = Deadline(0, clock)  # only its elapsed() is read: the run's duration
+        self.whole_policies_only = not backup.offers("vm_backup")  # every group runs its policy's whole job
+        self.per_vm_detail = backup.offers("job_logs") or backup.offers("recovery_points")
+        self.known = []  # every joined record the backup service knows (what a policy's job covers)
+        self.others = {}  # policy -> names of the VMs its job backs up that the task did not name
+        self.warnings = []
 
     # -- pieces of I/O ---------------------------------------------------------------------------------------
 
@@ -183,12 +198,20 @@ class BackupRun:
         for moref in record["morefs"]:
             mine = about.get(self.records[moref]["name"], [])
             version = points.get((record["id"], moref))
-            outcome = vm_outcome(session, version, mine, record["started"])
+            outcome, source = settle_vm(session, version, mine, record["started"], per_vm_detail=self.per_vm_detail)
             if outcome is None:
                 leftover.append(moref)
                 continue
+            messages = [format_entry(entry) for entry in mine]
+            if source == backup_run_plan.FROM_SESSION_INFERRED:
+                messages.append(backup_run_plan.session_outcome_message(dict(session, id=record["id"]), outcome))
             self.outcomes[moref] = {"outcome": outcome, "session_id": record["id"], "version": version,
-                                    "messages": [format_entry(entry) for entry in mine]}
+                                    "messages": messages, "source": source}
+        if not self.per_vm_detail and any(self.outcomes[m]["outcome"] == "unknown" for m in record["morefs"]):
+            self.warnings.append("session %s of SLA policy %s ended %s: the backup service does not say which VMs "
+                                 "failed, so the outcome of %s is unknown; check them in its backup reports"
+                                 % (record["id"], record["policy"], spp_answers.session_status(session),
+                                    self._names(record["morefs"])))
         return leftover
 
     # -- results ---------------------------------------------------------------------------------------------
@@ -211,6 +234,7 @@ class BackupRun:
             "consistency": (version or {}).get("consistency"),
             "not_captured_disks": not_captured_disks(record, sla) if sla else [],
             "messages": list(outcome.get("messages") or []),
+            "outcome_source": outcome.get("source"),
         }
 
     def _session_results(self):
@@ -232,19 +256,22 @@ class BackupRun:
         entries = [entry for record in self.sessions for entry in self.logs.get(record["id"], [])]
         return {
             "changed": changed,
+            "scope": "policy" if any(group["scope"] == "policy" for group in plan) else "vms",
             "plan": plan,
             "sessions": self._session_results(),
             "vms": [self._vm_result(moref, self.outcomes[moref]) for moref in order],
             "log": [log_line(entry) for entry in sorted(entries, key=lambda e: e.get("logTime") or 0)],
             "progress": list(self.history),
             "duration_seconds": round(self.stopwatch.elapsed(), 1),
+            "warnings": list(self.warnings),
         }
 
     # -- the steps -------------------------------------------------------------------------------------------
 
-    def prepare(self, vms=None, policy=None, within_seconds=None, if_running="wait"):
+    def prepare(self, vms=None, policy=None, within_seconds=None, if_running="wait", whole_policy=False):
         """Read, resolve, check everything and plan; raise ``RuleViolation`` listing every refused VM."""
         known, vcenter_only, _spp_only = self.reader.read()
+        self.known = known
         policies = self.backup.sla_policies()
         if policy:
             self.backup.find_policy(policy, policies)
@@ -270,25 +297,56 @@ class BackupRun:
 
         now_ms = self.now_ms if self.now_ms is not None else int(time.time() * 1000)
         skipped = recent_targets([r for r in targets if r["moref"] in self.chosen], last_times, now_ms, within_seconds)
-        groups = build_groups(targets, self.chosen, skipped, whole_policy=None if vms else policy,
-                              job_names={job["job"] for job in jobs.values()})
+        groups = build_groups(targets, self.chosen, skipped, run_policy=None if vms else policy, jobs=jobs,
+                              whole_policies_only=self.whole_policies_only)
+        skipped = backup_run_plan.skipped_after_grouping(skipped, groups)
+        names = {m: r["name"] for m, r in self.records.items()}
+        if self.whole_policies_only:
+            violations.extend(self._whole_policy_checks(groups, jobs, names, bool(vms), whole_policy))
         running = {job["job"]: job["session_id"] for job in jobs.values() if job["running"]}
         if if_running == "fail":
-            violations.extend(running_conflicts(groups, running, {m: r["name"] for m, r in self.records.items()}))
+            violations.extend(running_conflicts(groups, running, names))
         if violations:
             raise RuleViolation(violations, outcome="no backup was started")
 
         for moref in skipped:
-            known_point = self.last_backups.get(self.records[moref].get("spp_id")) or {}
-            version = known_point.get("version") or self.backup.latest_point(self._backup_id(moref))
-            self.outcomes[moref] = {
-                "outcome": "skipped", "session_id": (version or {}).get("sessionId"), "version": version,
-                "messages": ["skipped: its newest recovery point (%s, read from %s) is within skip_if_backed_up_within"
-                             % (iso_time(last_times[moref]), SOURCE_NAMES.get(known_point.get("source"), "the server"))]}
+            self._skip(moref, last_times[moref])
         plan = [{"policy": g["policy"], "job": g["job"], "action": g["action"],
+                 "scope": "policy" if g["action"] == "start_job" else "vms",
                  "vms": [self.records[moref]["name"] for moref in g["morefs"]],
+                 "covers": backup_run_plan.covers(g, self.known),
                  "running_session": running.get(g["job"])} for g in groups]
         return groups, plan, [r["moref"] for r in targets]
+
+    def _whole_policy_checks(self, groups, jobs, names, named_vms, confirmed):
+        """The refusals of a run on a backup service that runs whole policies only: a policy without a job (nothing
+        to run), and, for a task that names VMs without ``whole_policy``, a job that would back up VMs it did not
+        name (one violation per policy, listing them). With the confirmation, the run's warning says what it covers."""
+        violations = [backup_run_plan.policy_without_job_violation(group, names, self.backup.label)
+                      for group in groups if group["policy"] not in jobs]
+        if not named_vms:
+            return violations
+        self.others = backup_run_plan.policy_run_others(groups, self.known, set(self.records))
+        if not confirmed:
+            return violations + backup_run_plan.whole_policy_violations(groups, self.others, names, self.backup.label)
+        warning = backup_run_plan.whole_policy_warning(groups, self.others, self.backup.label)
+        if warning:
+            self.warnings.append(warning)
+        return violations
+
+    def _skip(self, moref, last_time):
+        """Record a VM skipped for a recent last backup (with its recovery point when the backup service has them)."""
+        known_point = self.last_backups.get(self.records[moref].get("spp_id")) or {}
+        version = known_point.get("version")
+        if version is None and self.backup.offers("recovery_points"):
+            version = self.backup.latest_point(self._backup_id(moref))
+        inferred = known_point.get("source") == INFERRED_SOURCE
+        self.outcomes[moref] = {
+            "outcome": "skipped", "session_id": (version or {}).get("sessionId"), "version": version,
+            "source": backup_run_plan.FROM_LAST_BACKUP_INFERRED if inferred else backup_run_plan.FROM_LAST_BACKUP,
+            "messages": ["skipped: its newest %s (%s, read from %s) is within skip_if_backed_up_within"
+                         % ("backup" if inferred else "recovery point", iso_time(last_time),
+                            SOURCE_NAMES.get(known_point.get("source"), "the server"))]}
 
     def execute(self, groups, timeout, poll_interval, wait=True, if_running="wait"):
         """Start the groups, wait for their sessions, and settle each VM's outcome (rounds: see ``MAX_ROUNDS``)."""
@@ -368,22 +426,20 @@ class _StillRunning(Exception):
 
 
 def run_backup(backup, inventory, vms=None, policy=None, wait=True, timeout=3600, poll_interval=5, if_running="wait",
-               skip_if_backed_up_within=None, check_mode=False, progress=None, now_ms=None):
+               skip_if_backed_up_within=None, check_mode=False, progress=None, now_ms=None, whole_policy=False):
     """The whole module run; returns its result, or raises a typed error that carries the per-VM results.
 
-    ``backup``: a ``BackupService``; ``inventory``: a ``VmInventory`` (``seams/``)."""
+    ``backup``: a ``BackupService``; ``inventory``: a ``VmInventory`` (``seams/``). ``whole_policy``: the user
+    accepts that a backup service running whole policies only backs up the other VMs of the named VMs' policies."""
     if not vms and not policy:
         raise InvalidRequest("name the VMs to back up (vms), an SLA policy (policy), or both")
     if timeout < 0 or poll_interval < 1:
         raise InvalidRequest("timeout must be 0 or more and poll_interval 1 or more (seconds); got %s and %s"
                              % (timeout, poll_interval))
     within = parse_duration(skip_if_backed_up_within, "skip_if_backed_up_within") if skip_if_backed_up_within else None
-    if vms or within:  # named VMs, or a policy's VMs less the recent ones: an ad hoc backup
-        backup.require("vm_backup")
-    if within:
-        backup.require("recovery_points")
     run = BackupRun(backup, inventory, progress=progress, now_ms=now_ms)
-    groups, plan, order = run.prepare(vms=vms, policy=policy, within_seconds=within, if_running=if_running)
+    groups, plan, order = run.prepare(vms=vms, policy=policy, within_seconds=within, if_running=if_running,
+                                      whole_policy=whole_policy)
     changed = bool(groups)
     if check_mode or not groups:
         for group in groups:
@@ -395,7 +451,8 @@ def run_backup(backup, inventory, vms=None, policy=None, wait=True, timeout=3600
         run.execute(groups, timeout, poll_interval, wait=wait, if_running=if_running)
     except _StillRunning as stop:
         result = run.result(plan, order, changed)
-        raise WaitTimeout(timeout_message(stop.timeout, stop.running, result["vms"]),
+        where = "SPP" if backup.kind == "spp" else backup.label
+        raise WaitTimeout(timeout_message(stop.timeout, stop.running, result["vms"], where=where),
                           running_sessions=[session_id for session_id, _session in stop.running], **result) from None
     result = run.result(plan, order, changed)
     if any(vm["outcome"] == "failed" for vm in result["vms"]):

@@ -11,6 +11,11 @@ it offers no bulk route for, in a bounded pool of threads (``seams/spp_backup.py
 has no vdisk search, and the ``latestversion`` of the VMs that have recovery points when the VM listing does not carry
 the last backup time, spp-api.md 14.15). Each record's ``last_backup_source`` and the summary's
 ``last_backup_sources`` say where the times came from.
+
+A backup service without a listing of its VMs (capability ``vm_listing``: the Cloud Temple console) reads each VM's
+record by id, and each disk's policies one disk at a time (docs/cloudtemple-api.md sections 6.1 and 8.1): its disks are
+read only when ``include`` has ``disks``, so a VM protected at disk level only then shows no policy. Its last backup
+times are inferred from the policies' job sessions (``last_backup_source`` ``policy_sessions_inferred``).
 """
 
 from __future__ import annotations
@@ -30,9 +35,11 @@ def collect_coverage(backup, inventory, rpo="24h", include=coverage_model.DEFAUL
     """
     rpo_seconds = coverage_model.parse_rpo(rpo)
     wanted = coverage_model.validate_include(include, fail_on)
-    # The backup server's vdisks are always read (one paged search): without them a VM protected at disk level
-    # would look unprotected. vCenter's devices, the costly part, only when asked.
-    reader = joined_inventory.InventoryReader(backup, inventory, page_size=page_size, with_disks=True,
+    # The backup server's vdisks are always read when it lists them in bulk (one paged search): without them a VM
+    # protected at disk level would look unprotected. A backup service that reads them one disk at a time (the
+    # console) reads them only with disks in include. vCenter's devices, the costly part, only when asked.
+    with_disks = backup.offers("vm_listing") or "disks" in wanted
+    reader = joined_inventory.InventoryReader(backup, inventory, page_size=page_size, with_disks=with_disks,
                                               with_devices=bool(wanted & {"disks", "nics"}))
     found = joined_inventory.collect_inventory(backup, inventory, rescan=rescan,
                                                rescan_until_visible=rescan_until_visible, timeout=rescan_timeout,

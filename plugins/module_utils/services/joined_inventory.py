@@ -49,17 +49,20 @@ class InventoryReader:
     The backup service keeps its raw objects of the last read (writes must send the server's own hrefs).
     """
 
-    def __init__(self, backup, inventory, page_size=1000, with_disks=True, vcenter_vms=None, with_devices=None):
+    def __init__(self, backup, inventory, page_size=1000, with_disks=True, vcenter_vms=None, with_devices=None,
+                 only=None):
         """``backup``: a ``BackupService``; ``inventory``: a ``VmInventory``. ``vcenter_vms``: a listing the caller
         already read (``inventory.list_vms``), reused by the first ``read`` instead of listing vCenter again.
         ``with_devices`` (default: ``with_disks``) reads the virtual hardware (disks and NICs) from vCenter;
-        ``with_disks`` also reads the backup server's disks."""
+        ``with_disks`` also reads the backup server's disks. ``only``: None, or the morefs the caller needs (a backup
+        service that reads per VM reads those only: ``BackupService.read_joined``)."""
         self.backup = backup
         self.inventory = inventory
         self.page_size = page_size
         self.with_disks = with_disks
         self.with_devices = with_disks if with_devices is None else with_devices
         self._vcenter_vms = vcenter_vms
+        self.only = None if only is None else frozenset(only)
 
     def read(self, refresh_vcenter=False):
         with collector_paused():
@@ -79,7 +82,8 @@ class InventoryReader:
                     self._vcenter_vms = listing.result()
                 return self.inventory.instance_uuid, self._vcenter_vms
 
-            return self.backup.read_joined(vcenter, with_disks=self.with_disks, page_size=self.page_size)
+            return self.backup.read_joined(vcenter, with_disks=self.with_disks, page_size=self.page_size,
+                                           only=self.only)
 
     def last_backups(self, spp_ids=None, search_first=None):
         """``{spp id: {time, policy, source, version}}`` of the newest recovery point of the given backup server VMs

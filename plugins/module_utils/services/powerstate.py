@@ -72,7 +72,9 @@ def protection_violations(moref, vm, policies):
 def read_protection(backup, inventory, moref, vcenter_vms):
     """``(vm, policies)``: the VM's ``current["vms"]`` record and the policy catalogue, from the backup service's
     view joined with the vCenter listing already read."""
-    reader = joined_inventory.InventoryReader(backup, inventory, with_disks=False, vcenter_vms=vcenter_vms)
+    # only: a backup service that reads per VM (the Cloud Temple console) reads this one VM.
+    reader = joined_inventory.InventoryReader(backup, inventory, with_disks=False, vcenter_vms=vcenter_vms,
+                                              only={moref})
     vms, vcenter_only, _spp_only = reader.read()
     records = [record for record in vms + vcenter_only if record["moref"] == moref]
     held = {name for name, job in backup.policy_jobs().items() if job["held"]}

@@ -6,8 +6,14 @@
 
 Considered private: only this collection may import it. The plan is computed in both modes; check mode skips only
 the writes. The writes go through the backup service's policy administration (``BackupService.policy_admin``,
-capability ``sla_policy_write``; hold and release: ``hold_release``): a backup service without them (the Cloud Temple
-console, where a new policy is a request to support) fails before any call.
+capability ``sla_policy_write``; hold and release: ``hold_release``).
+
+A backup service without policy writes (the Cloud Temple console, where a new policy is a request to support:
+docs/cloudtemple-api.md sections 6 and 14) is read-only (``_read_only``): ``state: present`` of an existing policy whose
+given fields match what it holds (or given by name alone) is ``ok``; ``held`` is compared with the policy's state (its
+job's status, inferred on the console, §16.6). A creation, a change, a deletion, a hold or a release fails after the
+reads and before any write, with the backup service's own words on where to ask (its ``REFUSALS``). Check mode is the
+same.
 
 Hold and release: the public record names no endpoint for them (spp-api.md 5.7 and 13.4). The job's ``hold`` and
 ``release`` links are used when the job shows them (decision 14.7); a job that shows none makes the task fail before
@@ -27,6 +33,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import
     ConcurrentChange,
     InvalidRequest,
     PolicyInUse,
+    Unsupported,
 )
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp.answers import held_state
 
@@ -98,24 +105,72 @@ def _update_checked(backup, admin, current, definition, description, wanted):
     return answer, []
 
 
+# How the read-only view says where ``held`` was read on a backup service without policy writes.
+HELD_FROM_JOB_STATUS = "job status (inferred: the policy object has no status)"
+
+
+def _refused(backup, capability, operation):
+    """``Unsupported`` for ``operation`` (what this task would do, in words), with the backup service's reason."""
+    return Unsupported(operation, backup.label, backup.REFUSALS.get(capability) or "it has no such operation",
+                       capability=capability, backend=backup.kind, changed=False)
+
+
+def _shown(field, value):
+    return "%s %s" % (_VIEW_NAMES.get(field, field), "(none)" if value in (None, "") else value)
+
+
+def _read_only(backup, name, state, description, wanted, held):
+    """``ensure_sla_policy`` on a backup service that cannot write policies: the result of a policy that already is
+    as asked (``changed`` false), or ``Unsupported`` naming what would have to change, after the reads."""
+    current = next((p for p in backup.sla_policies() if p.get("name") == name), None)
+    if state == "absent":
+        if current is None:
+            return {"changed": False, "policy": {}, "actions": [], "diff": {"before": {}, "after": {}}}
+        raise _refused(backup, "sla_policy_write", "deleting SLA policy %s" % name)
+    if current is None:
+        known = ", ".join(sorted(str(p.get("name")) for p in backup.sla_policies())) or "none"
+        raise _refused(backup, "sla_policy_write", "creating SLA policy %s (%s has none of that name; it has: %s)"
+                       % (name, backup.label, known))
+    job = backup.policy_jobs().get(name)
+    shown = dict(view(current, None), held=bool(job and job["held"]), held_from=HELD_FROM_JOB_STATUS if job else None,
+                 job=job["job"] if job else None)
+    changed = sla_definition.changed_fields(current, description=description, subpolicy=wanted)
+    if changed:
+        subpolicy = sla_definition.backup_subpolicy(current) or {}
+        holds = "; ".join(_shown(field, current.get("description") if field == "description" else subpolicy.get(field))
+                          for field in changed)
+        raise _refused(backup, "sla_policy_write", "changing SLA policy %s (%s differ%s from what it holds: %s)"
+                       % (name, ", ".join(_VIEW_NAMES.get(field, field) for field in changed),
+                          "s" if len(changed) == 1 else "", holds))
+    if held is not None and shown["held"] != held:
+        state_now = ("held: its job %s is HELD" % shown["job"] if shown["held"] else
+                     "not held: its job %s is not HELD" % shown["job"] if shown["job"] else
+                     "not held: it has no backup job yet")
+        raise _refused(backup, "hold_release", "%s SLA policy %s (it is %s)" % (
+            "holding" if held else "releasing", name, state_now))
+    return {"changed": False, "policy": shown, "actions": [], "diff": {"before": shown, "after": shown}}
+
+
 def ensure_sla_policy(backup, name, state="present", description=None, site=None, retention=None, schedule=None,
                       encryption=None, held=None, check_mode=False):
     """Converge one policy. Returns the module result: ``changed``, ``policy``, ``actions`` and ``diff``.
 
-    ``backup``: a ``BackupService`` (``seams/``) that offers ``sla_policy_write`` (and ``hold_release`` when
-    ``held`` is given); ``Unsupported`` before any call otherwise."""
-    backup.require("sla_policy_write")
-    if held is not None:
-        backup.require("hold_release")
-    admin = backup.policy_admin()
+    ``backup``: a ``BackupService`` (``seams/``). One that offers ``sla_policy_write`` (and ``hold_release`` when
+    ``held`` is given) converges the policy; ``Unsupported`` before any call when it offers the one but not the other.
+    One without ``sla_policy_write`` is read (``_read_only``)."""
     try:
         wanted = sla_definition.desired_subpolicy(site=site, retention=retention, schedule=schedule, encryption=encryption)
     except sla_definition.InvalidDefinition as error:
         raise InvalidRequest(str(error)) from None
+    if backup.offers("sla_policy_write") and held is not None:
+        backup.require("hold_release")
     if state != "absent" and site is not None:
         unknown = sla_definition.site_problem(site, backup.sites())
         if unknown:
             raise InvalidRequest(unknown + "; nothing was changed", site=site)
+    if not backup.offers("sla_policy_write"):
+        return _read_only(backup, name, state, description, wanted, held)
+    admin = backup.policy_admin()
     current = next((p for p in backup.sla_policies() if p.get("name") == name), None)
     job = admin.job(job_name(name)) if current else None
     before = view(current, job)

@@ -233,6 +233,9 @@ DRIVER = textwrap.dedent("""
     def vsphere_client_from_params(params):
         return FakeClient(params)
 
+    def cloudtemple_client_from_params(params, logger=None):
+        return FakeClient(params)
+
     def collect_coverage(backup, inventory, **options):
         calls.append({"params": backup.client.params, "options": options})  # the seam over the fake client
         with open(report_file) as handle:
@@ -243,6 +246,7 @@ DRIVER = textwrap.dedent("""
 
     _connection.spp_client_from_params = spp_client_from_params
     _connection.vsphere_client_from_params = vsphere_client_from_params
+    _connection.cloudtemple_client_from_params = cloudtemple_client_from_params
     coverage_service.collect_coverage = collect_coverage
 
     secrets = [("default", VaultSecret(b"vault-pass"))]
@@ -299,7 +303,9 @@ def run_plugin(tmp_path, monkeypatch):
 
 CONNECTION = {"SPP_URL": "https://spp.example.com", "SPP_USERNAME": "ansible", "VMWARE_HOST": "vc.example.com",
               "VMWARE_USER": "ansible@vsphere.local", "VMWARE_PASSWORD": "vc-pass-1", "VMWARE_PORT": "8443",
-              "SPP_VALIDATE_CERTS": "false", "MY_SPP_PASSWORD": "spp-pass-1"}
+              "SPP_VALIDATE_CERTS": "false", "MY_SPP_PASSWORD": "spp-pass-1",
+              # The plugin checks every required option before building a client (one message for all).
+              "SPP_PASSWORD": "spp-pass-from-env"}
 
 
 def test_options_environment_and_templated_password(run_plugin):
@@ -395,7 +401,9 @@ def test_the_cache_key_covers_the_servers_and_never_a_password(run_plugin, tmp_p
         cache_plugin: ansible.builtin.jsonfile
         cache_connection: %s
     """ % cache)
-    env = dict(CONNECTION, SPP_PASSWORD="spp-pass-in-env")
+    # The Cloud Temple token too, so that VM_BACKUP_SERVICE=cloudtemple below has the options it needs.
+    env = dict(CONNECTION, SPP_PASSWORD="spp-pass-in-env", CLOUDTEMPLE_CLIENT_ID="token-1",
+               CLOUDTEMPLE_SECRET_ID="ct-secret-first")
     _first, calls = run_plugin(config, report(), env=env)
     assert len(calls) == 1
     for other in ({"SPP_URL": "https://spp-dr.example.com"}, {"VMWARE_HOST": "vc-dr.example.com"},
@@ -411,7 +419,8 @@ def test_the_cache_key_covers_the_servers_and_never_a_password(run_plugin, tmp_p
     _result, calls = run_plugin(config, report(), env=dict(env, CLOUDTEMPLE_SECRET_ID="ct-secret-in-env"))
     assert calls == [], "nor is the Cloud Temple secret"
     stored = "".join(name + path.read_text() for path in cache.iterdir() for name in [path.name])
-    for secret in ("spp-pass-in-env", "another-password", CONNECTION["VMWARE_PASSWORD"], "ct-secret-in-env"):
+    for secret in ("spp-pass-in-env", "another-password", CONNECTION["VMWARE_PASSWORD"], "ct-secret-in-env",
+                   "ct-secret-first"):
         assert secret not in stored
 
 

@@ -131,11 +131,11 @@ def test_build_groups_one_per_sla_in_name_order():
 def test_build_groups_whole_policy_starts_its_job_unless_some_are_skipped():
     targets = [record("a", "vm-1"), record("b", "vm-2")]
     chosen = {"vm-1": "Gold", "vm-2": "Gold"}
-    group = plan.build_groups(targets, chosen, set(), whole_policy="Gold", job_names={"vmware_Gold"})[0]
+    group = plan.build_groups(targets, chosen, set(), run_policy="Gold", jobs={"Gold": {"job": "vmware_Gold"}})[0]
     assert group["action"] == "start_job"
-    group = plan.build_groups(targets, chosen, {"vm-1"}, whole_policy="Gold", job_names={"vmware_Gold"})[0]
+    group = plan.build_groups(targets, chosen, {"vm-1"}, run_policy="Gold", jobs={"Gold": {"job": "vmware_Gold"}})[0]
     assert group["action"] == "adhoc" and group["morefs"] == ["vm-2"]
-    assert plan.build_groups(targets, chosen, {"vm-1", "vm-2"}, whole_policy="Gold", job_names={"vmware_Gold"}) == []
+    assert plan.build_groups(targets, chosen, {"vm-1", "vm-2"}, run_policy="Gold", jobs={"Gold": {"job": "vmware_Gold"}}) == []
 
 
 def test_running_conflicts_for_if_running_fail():

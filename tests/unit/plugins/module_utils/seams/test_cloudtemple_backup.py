@@ -23,9 +23,7 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.seams import b
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.seams import cloudtemple_shapes as shapes
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.seams.cloudtemple_backup import CloudTempleBackupService
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.seams.cloudtemple_inventory import CloudTempleInventory
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import backup_run
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import restore as restore_service
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import sla_policies
 
 from ct_fake_server import CT_SECRET, Reply
 from ct_seam_support import (  # noqa: F401  pylint: disable=unused-import
@@ -116,12 +114,15 @@ def test_the_refusals_of_restore_and_policy_writes_say_what_to_do_instead(ct):
         ct.restorer()
     assert caught.value.message == (
         "restoring a VM (vm_restore) is not offered by the Cloud Temple console API: the public console API offers no "
-        "restore route (docs/cloudtemple-api.md section 14); restore from the Cloud Temple console (VM > Backups > "
-        "Restore).")
+        "restore route (docs/cloudtemple-api.md section 14); restore from the Cloud Temple console "
+        "(https://shiva.cloud-temple.com): the VM's Backups tab (\"Sauvegardes\"), then Restore (\"Restaurer\"), in "
+        "mode TEST, CLONE or PRODUCTION.")
     with pytest.raises(Unsupported) as caught:
         ct.policy_admin()
     assert "policies are created by Cloud Temple support: " in caught.value.message
-    assert "../console/images/shiva_support.png" in caught.value.message
+    # Where to ask, as the seed says it: the lifebuoy icon at the top right of the console's window.
+    assert ("a service request to Cloud Temple support, made from the lifebuoy icon at the top right of the Cloud "
+            "Temple console (https://shiva.cloud-temple.com)") in caught.value.message
 
 
 @pytest.mark.parametrize("method, args", [
@@ -136,13 +137,12 @@ def test_the_methods_of_the_refused_capabilities_send_nothing(ct, console, metho
 
 
 def test_the_services_refuse_before_any_request(ct, client, console):
+    """vm_restore is refused before any request. backup_sla_policy and vm_backup_run read first (a policy that is
+    as asked is ok; VMs a policy's whole job would back up too are listed), then refuse before any write: see
+    tests/unit/plugins/module_utils/services/test_cloudtemple_services.py."""
     inventory = CloudTempleInventory(client)
     with pytest.raises(Unsupported, match="no restore route"):
         restore_service.converge(ct, inventory, request())
-    with pytest.raises(Unsupported, match="policies are created by Cloud Temple support"):
-        sla_policies.ensure_sla_policy(ct, "Gold", retention="30d")
-    with pytest.raises(Unsupported, match="whole job only"):
-        backup_run.run_backup(ct, inventory, vms=["web01"])
     assert console.requests == []
 
 
@@ -186,7 +186,7 @@ def test_read_joined_with_disks_reads_the_policies_of_the_known_vms_disks_only(c
 def test_read_joined_only_reads_the_vms_asked_for(ct, console):
     console.route("GET", BACKUP + "/virtual_machines/" + VM2, Reply(200, backup_vm(VM2, "web02", "vm-2")))
     listed = [console_record(VM1, "web01", "vm-1"), console_record(VM2, "web02", "vm-2")]
-    vms, vcenter_only, _ = ct.read_joined(lambda: (None, listed), with_disks=False, only={"vm-2"})
+    vms, vcenter_only, _backup_only = ct.read_joined(lambda: (None, listed), with_disks=False, only={"vm-2"})
     assert [r["moref"] for r in vms] == ["vm-2"] and vcenter_only == []
     assert [call.path for call in console.calls()] == [BACKUP + "/virtual_machines/" + VM2]
 
@@ -203,7 +203,7 @@ def test_read_joined_maps_vcenters_vms_to_compute_ids_in_one_listing(ct, console
     listed = [vsphere_record("web01", "vm-1", disks=[{"label": "Hard disk 1", "key": 2000, "size_bytes": 1,
                                                       "mode": "normal"}]),
               vsphere_record("web02", "vm-2")]
-    vms, vcenter_only, _ = ct.read_joined(lambda: (VC_UUID, listed))
+    vms, vcenter_only, _backup_only = ct.read_joined(lambda: (VC_UUID, listed))
     assert [(r["name"], r["spp_id"], r["policies"]) for r in vms] == [("web01", VM1, ["Gold"])]
     assert [(d["label"], d["spp_id"], d["policies"]) for d in vms[0]["disks"]] == [("Hard disk 1", DISK1, ["Silver"])]
     assert [r["name"] for r in vcenter_only] == ["web02"], "vm-2 of another vCenter is not this vCenter's vm-2"

@@ -12,7 +12,6 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.seams import b
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.seams.spp_backup import SppBackupService
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.seams.vsphere_inventory import VsphereInventory
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import assignments
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import backup_run
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import powerstate
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import restore as restore_service
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services import sla_policies
@@ -142,11 +141,35 @@ def test_vm_restore_without_markers_on_the_inventory_fails_before_any_call():
     assert "custom attributes on VMs" in caught.value.message
 
 
-@pytest.mark.parametrize("options", [{}, {"held": True}, {"state": "absent"}])
-def test_backup_sla_policy_without_policy_writes_fails_before_any_call(options):
-    with pytest.raises(Unsupported, match="new policies are a support request") as caught:
-        sla_policies.ensure_sla_policy(BareBackup(), "Gold", **options)
-    assert caught.value.details["capability"] == "sla_policy_write"
+class ReadOnlyPolicies(BareBackup):
+    """A backend without policy writes that can read its policies (Gold, whose job is not held)."""
+
+    def sla_policies(self, page_size=1000):
+        return [{"id": "p1", "name": "Gold", "description": "", "spec": {"subpolicy": [
+            {"type": "REPLICATION", "software": True, "site": "Primary", "retention": {"age": 30}}]}}]
+
+    def policy_jobs(self, page_size=1000):
+        return {"Gold": {"job": "vmware_Gold", "held": False, "running": False, "session_id": None}}
+
+
+@pytest.mark.parametrize("name, options, capability", [
+    ("Bronze", {}, "sla_policy_write"),  # creating
+    ("Gold", {"retention": {"days": 7}}, "sla_policy_write"),  # changing
+    ("Gold", {"state": "absent"}, "sla_policy_write"),  # deleting
+    ("Gold", {"held": True}, "hold_release"),  # holding
+])
+def test_backup_sla_policy_without_policy_writes_reads_then_refuses_before_any_write(name, options, capability):
+    """Issue 15: read-only. A write would go through policy_admin(), which the bare backend refuses; the service
+    refuses with the backend's own words before it asks for it."""
+    with pytest.raises(Unsupported) as caught:
+        sla_policies.ensure_sla_policy(ReadOnlyPolicies(), name, **options)
+    assert caught.value.details["capability"] == capability
+    assert caught.value.message.endswith(ReadOnlyPolicies.REFUSALS.get(capability, "it has no such operation") + ".")
+
+
+def test_backup_sla_policy_without_policy_writes_is_ok_for_a_policy_as_asked():
+    result = sla_policies.ensure_sla_policy(ReadOnlyPolicies(), "Gold", retention={"days": 30}, held=False)
+    assert (result["changed"], result["actions"], result["policy"]["held"]) == (False, [], False)
 
 
 def test_backup_sla_policy_held_without_hold_release_fails_before_any_call():
@@ -176,11 +199,13 @@ def test_vm_backup_policy_by_folder_without_folders_fails_before_any_call(items,
     assert caught.value.details["capability"] == "folders"
 
 
-@pytest.mark.parametrize("options", [{"vms": ["web01"]}, {"policy": "Gold", "skip_if_backed_up_within": "1d"}])
-def test_vm_backup_run_of_chosen_vms_without_ad_hoc_backups_fails_before_any_call(options):
+def test_vm_backup_run_without_ad_hoc_backups_never_asks_for_one():
+    """Issue 15: a backend without ad hoc backups runs whole policies (start_policy_backup), never start_vm_backup,
+    whose refusal is the seam's; the run itself is tested in services/test_cloudtemple_services.py."""
     with pytest.raises(Unsupported) as caught:
-        backup_run.run_backup(BareBackup(), FullInventory(), **options)
+        BareBackup().start_vm_backup("Gold", ["s-1"])
     assert caught.value.details["capability"] == "vm_backup"
+    assert not BareBackup().offers("vm_backup")
 
 
 @pytest.mark.parametrize("state, power, capability", [("restarted", "poweredOn", "reset"),
