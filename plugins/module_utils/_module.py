@@ -105,17 +105,19 @@ def clients(module, spp=True, vsphere=True):
         yield spp_client, vsphere_client
 
 
-def seams_of(spp_client=None, vsphere_client=None, console_client=None, backup=True, inventory=True):
+def seams_of(spp_client=None, vsphere_client=None, console_client=None, backup=True, inventory=True,
+             write_timeout=None):
     """``(backup, inventory)``, the one place that chooses the backends (None for a side not asked for, or without a
     client). The backup service: SPP's over ``spp_client``, else the Cloud Temple console's over ``console_client``.
     The VM inventory: vCenter over ``vsphere_client``, else the console's compute API over ``console_client`` (the
-    same client as the backup side's: one token for both)."""
+    same client as the backup side's: one token for both). ``write_timeout``: the bound of the console's write
+    activities (vm_backup_policy's option; SPP applies a write in its answer, bounded by ``spp_timeout``)."""
     backup_seam = inventory_seam = None
     if backup:
         if spp_client is not None:
             backup_seam = SppBackupService(spp_client)
         elif console_client is not None:
-            backup_seam = CloudTempleBackupService(console_client)
+            backup_seam = CloudTempleBackupService(console_client, write_timeout=write_timeout)
     if inventory:
         if vsphere_client is not None:
             inventory_seam = VsphereInventory(vsphere_client)
@@ -154,7 +156,8 @@ def open_seams(params, backup=True, inventory=True, requires=(), logger=None, wa
             console_client = stack.enter_context(_connection.cloudtemple_client_from_params(params, logger=logger))
         elif backup:
             spp_client = stack.enter_context(_connection.spp_client_from_params(params, logger=logger))
-        backup_seam, _none = seams_of(spp_client, None, console_client, backup=backup, inventory=False)
+        backup_seam, _none = seams_of(spp_client, None, console_client, backup=backup, inventory=False,
+                                      write_timeout=params.get("write_timeout"))
         for capability in requires:
             backup_seam.require(capability)
         if vcenter:

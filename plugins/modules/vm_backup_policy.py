@@ -143,6 +143,17 @@ options:
       - From 1 to 604800 (a week). A value outside is refused before any call.
     type: int
     default: 600
+  write_timeout:
+    description:
+      - Seconds to wait for the backup service to apply each change the task sends (one set of policies, to the VMs
+        and disks that get it), when it applies changes in the background. With O(backup_service=cloudtemple) every
+        change is an activity of the console, followed until it ends; an empty policy list's activity may never
+        start (Cloud Temple provider issue 306), and the task then fails after this many seconds, saying so.
+      - With O(backup_service=spp) SPP applies a change in its answer, which O(spp_timeout) bounds; this option
+        is not used.
+      - From 1 to 604800 (a week). A value outside is refused before any call.
+    type: int
+    default: 600
   planned_policies:
     description:
       - SLA policies that an earlier task of the same play creates, given as the same dicts that task takes
@@ -203,8 +214,8 @@ notes:
     carries a warning naming the disks concerned, and the disks are written before any VM-level change, so that a
     refusal leaves no VM-level change applied."
   - "With O(backup_service=cloudtemple), removing every policy of a VM or disk (an empty resulting set) is sent like
-    any set; as that activity may never start on the console (provider issue 306), it gets a short deadline and a
-    message that says what to check. A powered-on VM keeps its last policy (the rule, and the console)."
+    any set; as that activity may never start on the console (provider issue 306), its wait ends after
+    O(write_timeout) with a message that says what to check. A powered-on VM keeps its last policy (the rule, and the console)."
   - "With O(backup_service=cloudtemple) and no C(vcenter_*) options, the VMs come from the console's compute API: a
     VM's instance UUID in O(vm) is the console's id of the VM."
 """
@@ -288,6 +299,7 @@ def main():
             fallback_to_crash_consistent=dict(type="bool"),
             rescan=dict(type="bool", default=False),
             rescan_timeout=dict(type="int", default=600),
+            write_timeout=dict(type="int", default=600),
             planned_policies=dict(type="list", elements="dict", default=[]),
             enforce=dict(type="dict", default={}, options=dict(
                 last_policy_of_running_vm=dict(type="bool", default=True),
@@ -298,7 +310,7 @@ def main():
         required_by=dict(disk=["vm"]),
         required_if=[("purge_scope", True, ["scope"])],
         supports_check_mode=True,
-        ranges={"rescan_timeout": _arguments.WAIT_SECONDS},
+        ranges={"rescan_timeout": _arguments.WAIT_SECONDS, "write_timeout": _arguments.WAIT_SECONDS},
         entries={"planned_policies": {"name": {"required": True}, "site": {},
                                       "state": {"choices": ("present", "absent")}}},
     )

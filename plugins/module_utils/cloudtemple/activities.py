@@ -144,7 +144,7 @@ def wait(client, activity_id, timeout, progress=None, deadline=None, sleep=None,
         else:
             state = "still %s%s" % (name or "in an unknown state", progression_text(body))
         note = "; the last read failed: %s" % last["error"] if last["error"] is not None else ""
-        hint = (" An activity may stay waiting for ever (it never started on the platform)" if name == WAITING
+        hint = (" An activity may stay waiting for ever (it never started on the platform)." if name == WAITING
                 else "")
         return WaitTimeout(client.redact(
             "%s is %s after %s s of waiting%s.%s It may still end on the console: follow it among the console's "

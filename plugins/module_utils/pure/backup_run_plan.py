@@ -397,7 +397,8 @@ def failure_message(vms, sessions):
 def timeout_message(timeout, running, vms, where="SPP"):
     """The message of a wait that ran out: what is still running, and which session ids to follow (``where``: the
     backup service, as the message names it)."""
-    described = "; ".join(spp_answers.describe_session(session, session_id) for session_id, session in running)
+    described = "; ".join(spp_answers.describe_session(session, session_id, service=where)
+                          for session_id, session in running)
     ids = ", ".join(session_id for session_id, _session in running)
     waiting = sorted(vm["name"] for vm in vms if vm["outcome"] == "running")
     text = ("stopped waiting after %s s, but the backup is not finished and has not failed: %s. The job keeps running "

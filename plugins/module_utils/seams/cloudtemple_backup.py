@@ -21,8 +21,9 @@ policy set, with every VM of that set) and one ``assign/virtual_disk`` per disk,
 with a deadline before the next is sent. A failed activity fails with the console's reason (after one more send when
 the reason is one the provider retries, §5.3); a write whose answer was lost (or a 5xx, #102) is read back before
 failing, never sent again. An empty policy set (remove every policy, which the services plan
-only where the rules allow it: never the last policy of a running VM) is sent, and its activity gets a short
-deadline: on some consoles it never starts (#306), and then the task fails with a message saying so.
+only where the rules allow it: never the last policy of a running VM) is sent, within the same deadline
+(``write_timeout``): on some consoles its activity never starts (#306), and then the task fails with a message saying
+so.
 """
 
 from __future__ import annotations
@@ -105,12 +106,16 @@ class CloudTempleBackupService(ConsoleJobs, BackupService):
     label = "the Cloud Temple console API"
     OFFERS = frozenset()
     REFUSALS = REFUSALS
+    RESCAN_ONCE = True  # §10.4 step 3, §15 (#72): after one inventory run, read the VMs until they answer
 
     write_timeout = 600  # seconds for the calls of one assign (one policy set), activities included
-    empty_set_timeout = 120  # seconds for the activity of an empty policy list (#306)
 
-    def __init__(self, client):
+    def __init__(self, client, write_timeout=None):
+        """``write_timeout``: seconds for the calls of one ``assign``, their activities included (vm_backup_policy's
+        option of that name; an empty policy list's activity, which may never start (#306), has no other bound)."""
         self.client = client
+        if write_timeout is not None:
+            self.write_timeout = write_timeout
         self.vms_by_id = {}  # compute id -> the backup service's VM object (§8.1), of the last read_joined
         self.names_by_id = {}  # compute id of a VM or disk -> its name, for messages
         self.policies_of = {}  # compute id of a known VM -> the policies it holds, VM and disk level (last_backups)
@@ -310,9 +315,8 @@ class CloudTempleBackupService(ConsoleJobs, BackupService):
 
     def _wait_write(self, activity, what, deadline, empty):
         """Wait for one write's activity; a failure carries the console's reason, a timeout what to check."""
-        bound = deadline.sooner(self.empty_set_timeout) if empty else deadline
         try:
-            activities.wait(self.client, activity, None, progress=self.client.log, deadline=bound)
+            activities.wait(self.client, activity, None, progress=self.client.log, deadline=deadline)
         except TaskFailed as error:
             reason = error.details.get("reason") or error.message
             raise TaskFailed(self.client.redact("%s failed on the Cloud Temple console (activity %s): %s"

@@ -46,6 +46,7 @@ class ConsoleJobs:
     """Runs and sessions (the job half of ``BackupService``); see the module's docstring."""
 
     client = None
+    label = None  # the service's (CloudTempleBackupService.label)
     start_timeout = 300  # seconds for a jobs/run activity to complete (the job has started, §16.5)
     session_timeout = 120  # seconds for the run's session to show up in the session list
     job_poll = 5.0  # at most this many seconds between two reads of a job's status
@@ -192,8 +193,8 @@ class ConsoleJobs:
             running = [(session_id, last.get(session_id) or {}) for session_id in pending]
             return WaitTimeout(
                 "%s after %s s of waiting. The job keeps running on the Cloud Temple console; follow it in its backup "
-                "reports" % ("; ".join(spp_answers.describe_session(session, session_id) for session_id, session
-                                       in running), timeout),
+                "reports" % ("; ".join(spp_answers.describe_session(session, session_id, service=self.label)
+                                       for session_id, session in running), timeout),
                 sessions=[{"id": session_id, "status": spp_answers.session_status(session), "percent": None}
                           for session_id, session in running])
 

@@ -98,6 +98,7 @@ class BackupRun:
 
     def __init__(self, backup, inventory, progress=None, clock=time.monotonic, now_ms=None):
         self.backup = backup
+        self.where = "SPP" if backup.kind == "spp" else backup.label  # the backup service, as lines name it
         self.reader = joined_inventory.InventoryReader(backup, inventory)
         self.log = progress or (lambda message: None)
         self.clock = clock
@@ -126,7 +127,7 @@ class BackupRun:
         return self.records[moref].get("spp_id")
 
     def _on_poll(self, session):
-        line = spp_answers.describe_session(session)
+        line = spp_answers.describe_session(session, service=self.where)
         self.log(line)
         session_id = str(session.get("id"))
         if self.last_lines.get(session_id) != line:
@@ -152,7 +153,8 @@ class BackupRun:
                 raise JobAlreadyRunning(
                     "job %s of SLA policy %s is already running (%s) and if_running is fail, so the backup of %s was "
                     "not started. Wait for that session to end, or use if_running: wait to follow it."
-                    % (group["job"], group["policy"], spp_answers.describe_session(running), self._names(group["morefs"])),
+                    % (group["job"], group["policy"], spp_answers.describe_session(running, service=self.where),
+                       self._names(group["morefs"])),
                     running_session=session_id) from None
             self.log("job %s is already running; following its session %s" % (group["job"], session_id))
         record = {"id": session_id, "policy": group["policy"], "job": group["job"], "started": started,
@@ -451,8 +453,7 @@ def run_backup(backup, inventory, vms=None, policy=None, wait=True, timeout=3600
         run.execute(groups, timeout, poll_interval, wait=wait, if_running=if_running)
     except _StillRunning as stop:
         result = run.result(plan, order, changed)
-        where = "SPP" if backup.kind == "spp" else backup.label
-        raise WaitTimeout(timeout_message(stop.timeout, stop.running, result["vms"], where=where),
+        raise WaitTimeout(timeout_message(stop.timeout, stop.running, result["vms"], where=run.where),
                           running_sessions=[session_id for session_id, _session in stop.running], **result) from None
     result = run.result(plan, order, changed)
     if any(vm["outcome"] == "failed" for vm in result["vms"]):

@@ -6,9 +6,9 @@
 
 Considered private: only this collection may import it. The reads go through the two seams: the VM inventory lists
 vCenter in a thread while the backup service reads its side (``BackupService.read_joined``, which joins the two:
-``pure.inventory_join``); the rescan loop of ``collect_inventory`` runs the backup service's inventory until the
-wanted VMs are visible. What the backup service reads per VM (where it has no bulk route) is its business
-(``seams/spp_backup.py``).
+``pure.inventory_join``); the rescan of ``collect_inventory`` runs the backup service's inventory, and waits until
+the wanted VMs are visible: by running it again (SPP) or by reading them again (``BackupService.RESCAN_ONCE``, the
+console). What the backup service reads per VM (where it has no bulk route) is its business (``seams/*_backup.py``).
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ import gc
 import time
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest, WaitTimeout
-from ansible_collections.sovereign.vm_backup.plugins.module_utils._wait import Deadline
+from ansible_collections.sovereign.vm_backup.plugins.module_utils._wait import Deadline, wait_until
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.inventory_join import (
     missing_from_backup,
     unknown_everywhere,
 )
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.vm_resolver import VmIndex
 
 
 @contextlib.contextmanager
@@ -92,13 +93,74 @@ class InventoryReader:
         return self.backup.last_backups(spp_ids, search_first=search_first, page_size=self.page_size)
 
 
+def described(vcenter_only, refs):
+    """The VMs ``refs`` names, as the user knows them: ``ct-lag-1cf4cb (vm-73)`` (every VM a ref may name)."""
+    index = VmIndex(vcenter_only)
+    names = {"%s (%s)" % (record.get("name"), record["moref"]) for ref in refs for record in index.candidates(ref)}
+    return ", ".join(sorted(names or refs))
+
+
+def _rescan_until_visible(backup, reader, wanted, deadline, progress):
+    """The rescan loop of a backup service whose inventory run shows what vCenter showed it (``RESCAN_ONCE`` false,
+    SPP): run the inventory, read; again while a wanted VM is missing (vCenter read again: it may have been missing
+    from vCenter's own listing too). Returns the last read."""
+    attempt = 0
+    while True:
+        attempt += 1
+        remaining = deadline.remaining_whole()
+        progress("running the Hypervisor Inventory job (attempt %d, %ss left)" % (attempt, remaining))
+        backup.rescan(remaining, progress=progress)
+        read = reader.read(refresh_vcenter=attempt > 1)
+        still_missing = missing_from_backup(read[1], wanted)
+        if not still_missing:
+            return read
+        if deadline.expired():
+            raise WaitTimeout(
+                "after %d inventory runs in %ss %s still does not see %s. Check that the VM is in a vCenter registered "
+                "on the backup server, then run again with a longer rescan_timeout."
+                % (attempt, deadline.seconds, backup.label, described(read[1], still_missing)),
+                missing=sorted(still_missing))
+        progress("still not visible to %s: %s" % (backup.label, described(read[1], still_missing)))
+
+
+def _rescan_once_then_read(backup, reader, wanted, deadline, progress, sleep):
+    """The rescan of a backup service that shows its VMs some time after its inventory run ended (``RESCAN_ONCE``,
+    the console: #72, docs/cloudtemple-api.md 10.4 step 3): run the inventory once, then read the VMs again with a
+    backoff until every wanted VM is visible, within the same deadline. Returns the last read."""
+    remaining = deadline.remaining_whole()
+    progress("running the Hypervisor Inventory job once (%ss left)" % remaining)
+    backup.rescan(remaining, progress=progress)
+    last = {}
+
+    def check():
+        last["read"] = reader.read()
+        last["missing"] = missing_from_backup(last["read"][1], wanted)
+        return None if last["missing"] else last["read"]
+
+    def report(elapsed, remaining):
+        progress("the inventory ran; still not visible to %s after %d s: %s (reading again, %d s left)"
+                 % (backup.label, elapsed, described(last["read"][1], last["missing"]), remaining))
+
+    def timed_out():
+        return WaitTimeout(
+            "the inventory ran once, and %ss later %s still does not see %s. A new VM may take minutes to become "
+            "visible to the backup service: run again with a longer rescan_timeout (the inventory does not need to "
+            "run again). If it never shows, check that the VM is in a vCenter the backup service inventories."
+            % (int(round(deadline.seconds)), backup.label, described(last["read"][1], last["missing"])),
+            missing=sorted(last["missing"]))
+
+    return wait_until(check, on_timeout=timed_out, progress=report, deadline=deadline, first_delay=2.0,
+                      max_delay=16.0, sleep=sleep)
+
+
 def collect_inventory(backup, inventory, rescan=False, rescan_until_visible=None, timeout=600, check_mode=False,
-                      progress=None, clock=time.monotonic, reader=None):
+                      progress=None, clock=time.monotonic, reader=None, sleep=time.sleep):
     """Read the joined inventory, running the Hypervisor Inventory job first when asked.
 
     Returns a dict with ``vms``, ``vcenter_only``, ``spp_only``, ``rescanned`` and ``changed``. ``changed`` is true
     when a rescan changes (or, in check mode, would change) which VMs the backup server knows. Pass a ``reader`` to
-    keep access to the raw objects afterwards.
+    keep access to the raw objects afterwards. How the wait for ``rescan_until_visible`` goes depends on the backup
+    service (``BackupService.RESCAN_ONCE``); it ends within ``timeout`` seconds either way.
     """
     wanted = list(rescan_until_visible or [])
     progress = progress or (lambda message: None)
@@ -119,22 +181,10 @@ def collect_inventory(backup, inventory, rescan=False, rescan_until_visible=None
     elif must_rescan:
         known_before = {r["spp_id"] for r in vms} | {r["spp_id"] for r in spp_only}
         deadline = Deadline(timeout, clock)
-        attempt = 0
-        while True:
-            attempt += 1
-            remaining = deadline.remaining_whole()
-            progress("running the Hypervisor Inventory job (attempt %d, %ss left)" % (attempt, remaining))
-            backup.rescan(remaining, progress=progress)
-            vms, vcenter_only, spp_only = reader.read(refresh_vcenter=attempt > 1)
-            still_missing = missing_from_backup(vcenter_only, wanted)
-            if not still_missing:
-                break
-            if deadline.expired():
-                raise WaitTimeout(
-                    "after %d inventory runs in %ss the backup server still does not see %s. Check that the VM is "
-                    "in a vCenter registered on the backup server, then run again with a longer rescan_timeout."
-                    % (attempt, timeout, ", ".join(sorted(still_missing))), missing=sorted(still_missing))
-            progress("still not visible to the backup server: %s" % ", ".join(sorted(still_missing)))
+        if backup.RESCAN_ONCE:
+            vms, vcenter_only, spp_only = _rescan_once_then_read(backup, reader, wanted, deadline, progress, sleep)
+        else:
+            vms, vcenter_only, spp_only = _rescan_until_visible(backup, reader, wanted, deadline, progress)
         result["rescanned"] = True
         known_after = {r["spp_id"] for r in vms} | {r["spp_id"] for r in spp_only}
         result["changed"] = known_before != known_after

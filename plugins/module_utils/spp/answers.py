@@ -89,13 +89,14 @@ def last_session_id(job):
     return str(session_id) if session_id else None
 
 
-def describe_session(session, session_id=None):
-    """One line for logs and messages, e.g. ``SPP job session 1577 (job 'vmware_Gold') is RUNNING at 40%``."""
+def describe_session(session, session_id=None, service="SPP"):
+    """One line for logs and messages, e.g. ``SPP job session 1577 (job 'vmware_Gold') is RUNNING at 40%``
+    (``service``: who runs the job, as the line names it)."""
     session_id = session_id if session_id is not None else session.get("id")
     status = session_status(session) or "in an unknown state"
     percent = session.get("percent")
     job = session.get("jobName") or session.get("name")
-    text = "SPP job session %s%s is %s" % (session_id, " (job '%s')" % job if job else "", status)
+    text = "%s job session %s%s is %s" % (service, session_id, " (job '%s')" % job if job else "", status)
     if percent is not None:
         text += " at %s%%" % percent
     return text

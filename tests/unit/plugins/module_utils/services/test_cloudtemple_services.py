@@ -152,6 +152,9 @@ class Console(CloudTempleBackupService):
 
     def wait_sessions(self, session_ids, timeout, poll, progress=None, seen=None):
         found = {session_id: self._session(session_id) for session_id in session_ids}
+        for session in found.values():
+            if progress is not None:
+                progress(session)
         if seen is not None:
             seen.update(found)
         return found
@@ -212,6 +215,8 @@ def test_a_policy_alone_runs_its_job_and_settles_each_vm_from_the_session():
     result = backup_run.run_backup(console, Inventory(VMS), policy="Gold", now_ms=NOW, poll_interval=1)
     assert starts(console) == [("start", "Gold")] and result["scope"] == "policy"
     assert [(vm["name"], vm["outcome"]) for vm in result["vms"]] == [("db01", "success"), ("web01", "success")]
+    assert result["progress"] and all(line.startswith("the Cloud Temple console API job session s-Gold")
+                                      for line in result["progress"]), result["progress"]
 
 
 def test_a_failed_session_fails_the_task_and_a_partial_one_is_unknown_with_a_warning():

@@ -351,6 +351,8 @@ def test_action_params():
 def test_describe_session():
     session = {"id": "1577", "jobName": "vmware_Gold", "status": "RUNNING", "percent": 40}
     assert spp_answers.describe_session(session) == "SPP job session 1577 (job 'vmware_Gold') is RUNNING at 40%"
+    assert (spp_answers.describe_session(session, service="the Cloud Temple console API")
+            == "the Cloud Temple console API job session 1577 (job 'vmware_Gold') is RUNNING at 40%")
 
 
 # -- payloads -----------------------------------------------------------------------------------------------------
