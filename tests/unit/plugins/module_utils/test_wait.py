@@ -9,18 +9,7 @@ import pytest
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import WaitTimeout
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._wait import Deadline, poll_delay, wait_until
 
-
-class FakeTime:
-    def __init__(self):
-        self.now = 0.0
-        self.pauses = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.pauses.append(seconds)
-        self.now += seconds
+from fake_time import FakeTime
 
 
 def test_poll_delay_doubles_and_caps():
@@ -35,7 +24,7 @@ def test_returns_the_first_result_that_is_not_none_and_backs_off():
     result = wait_until(lambda: next(answers), 100, None, first_delay=1, max_delay=3, sleep=fake.sleep,
                         clock=fake.clock, rand=lambda: 0.0)
     assert result == "done"
-    assert fake.pauses == [1, 2, 3]
+    assert fake.sleeps == [1, 2, 3]
 
 
 def test_a_falsy_result_other_than_none_ends_the_wait():
@@ -47,7 +36,7 @@ def test_times_out_without_overshooting_and_raises_what_on_timeout_builds():
     with pytest.raises(WaitTimeout, match="late"):
         wait_until(lambda: None, 7, lambda: WaitTimeout("late"), first_delay=3, max_delay=3, sleep=fake.sleep,
                    clock=fake.clock, rand=lambda: 0.0)
-    assert fake.pauses == [3, 3, 1]
+    assert fake.sleeps == [3, 3, 1]
     assert fake.now == pytest.approx(7)
 
 
@@ -56,7 +45,7 @@ def test_jitter_adds_at_most_a_tenth():
     answers = iter([None, "x"])
     wait_until(lambda: next(answers), 100, None, first_delay=2, max_delay=2, sleep=fake.sleep, clock=fake.clock,
                rand=lambda: 1.0)
-    assert fake.pauses == [pytest.approx(2.2)]
+    assert fake.sleeps == [pytest.approx(2.2)]
 
 
 def test_progress_is_reported_before_each_pause_with_elapsed_and_remaining():
@@ -76,7 +65,7 @@ def test_a_shared_deadline_bounds_several_waits():
     with pytest.raises(WaitTimeout):
         wait_until(lambda: None, None, lambda: WaitTimeout("late"), deadline=deadline, first_delay=3, max_delay=3,
                    sleep=fake.sleep, clock=fake.clock, rand=lambda: 0.0)
-    assert fake.pauses == [1.0] and deadline.expired() and deadline.remaining() == 0.0
+    assert fake.sleeps == [1.0] and deadline.expired() and deadline.remaining() == 0.0
 
 
 def test_sooner_takes_the_nearer_of_two_ends():

@@ -9,22 +9,8 @@ import pytest
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.cloudtemple._client import CloudTempleClient
 
+from fake_time import FakeTime
 from ct_fake_server import CT_CLIENT_ID, CT_SECRET, FakeConsole
-
-
-class FakeTime:
-    """A monotonic clock that only ``sleep`` moves; ``sleeps`` records every pause asked for."""
-
-    def __init__(self):
-        self.now = 1000.0
-        self.sleeps = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +29,7 @@ def console(shared_console):
 
 @pytest.fixture
 def fake_time():
-    return FakeTime()
+    return FakeTime(start=1000.0)
 
 
 @pytest.fixture

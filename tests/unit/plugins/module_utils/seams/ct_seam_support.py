@@ -9,6 +9,7 @@ import pytest
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.cloudtemple._client import CloudTempleClient
 
+from fake_time import FakeTime
 from ct_fake_server import CT_CLIENT_ID, CT_SECRET, FakeConsole, Reply, activity, write_reply
 
 BACKUP = "/api/backup/v1/spp"
@@ -17,21 +18,6 @@ ACTIVITIES = "/api/activity/v1/activities/"
 
 VC_UUID = "5021f3c2-0000-4000-8000-00000000vc01"
 MM_ID = "mm-1"
-
-
-class FakeTime:
-    """A monotonic clock that only ``sleep`` moves."""
-
-    def __init__(self):
-        self.now = 1000.0
-        self.sleeps = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +35,7 @@ def console(ct_server):
 
 @pytest.fixture
 def fake_time():
-    return FakeTime()
+    return FakeTime(start=1000.0)
 
 
 @pytest.fixture
