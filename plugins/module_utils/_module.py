@@ -89,22 +89,6 @@ def require_libraries(module, spp=False, vsphere=False):
         module.fail_json(msg=_connection.missing_options_message(missing), missing=missing)
 
 
-@contextlib.contextmanager
-def clients(module, spp=True, vsphere=True):
-    """Yield ``(spp_client, vsphere_client)`` (None for the side not asked for), logged out on the way out. SPP's and
-    vCenter's clients only: ``seams`` builds what ``backup_service`` chooses."""
-    require_libraries(module, spp=spp, vsphere=vsphere)
-    with contextlib.ExitStack() as stack:
-        spp_client = vsphere_client = None
-        if spp:
-            for warning in _connection.spp_warnings(module.params):
-                module.warn(warning)
-            spp_client = stack.enter_context(_connection.spp_client_from_params(module.params, logger=module.log))
-        if vsphere:
-            vsphere_client = stack.enter_context(_connection.vsphere_client_from_params(module.params))
-        yield spp_client, vsphere_client
-
-
 def seams_of(spp_client=None, vsphere_client=None, console_client=None, backup=True, inventory=True,
              write_timeout=None):
     """``(backup, inventory)``, the one place that chooses the backends (None for a side not asked for, or without a

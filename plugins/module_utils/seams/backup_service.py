@@ -6,7 +6,7 @@
 
 Considered private: only this collection may import it. Services get a ``BackupService`` (and a ``VmInventory``,
 ``seams/vm_inventory.py``) from the glue (``_module.seams``) and never import a client package. Two backends:
-``seams/spp_backup.py`` (IBM Storage Protect Plus over its REST API) and, later, ``seams/cloudtemple_backup.py``
+``seams/spp_backup.py`` (IBM Storage Protect Plus over its REST API) and ``seams/cloudtemple_backup.py``
 (the Cloud Temple console API, which fronts SPP: docs/cloudtemple-api.md).
 
 **Capabilities.** What only some backends can do is named by a capability (``OPERATIONS``). A service that needs one
@@ -14,7 +14,9 @@ calls ``require(capability)`` before its first call to the backend, which raises
 is not offered by <label>: <why>") when the backend lacks it, so nothing is read or written for nothing. Each backend
 words its own refusals (``REFUSALS``: capability -> why). The methods of a capability ``require`` it too, here, before
 they call the backend's hook (``_<method>``): a backend implements the hook, never the public method, so a service
-that forgot to ask still fails before any call, whatever the backend.
+that forgot to ask still fails before any call, whatever the backend. Every other method is abstract: a backend that
+lacks one cannot be built (``abc``); a hook left out raises ``NotImplementedError``, which ``require`` keeps out of
+reach when the backend does not offer the capability.
 
 **Shapes.** Records of the joined inventory have the keys of ``pure/inventory_join.py`` (``spp_id`` is the backup
 service's id of the VM or disk, whatever the backend; ``known_to_backup``, ``policies``, ``spp_site_id`` ...). SLA
@@ -25,6 +27,8 @@ planners (the console API returns SPP's objects, renamed: a backend maps them ba
 """
 
 from __future__ import annotations
+
+import abc
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import Unsupported
 
@@ -44,7 +48,7 @@ OPERATIONS = {
 }
 
 
-class Seam:
+class Seam(abc.ABC):
     """What both seams share: who is behind them (``kind``, ``label``) and what they offer.
 
     A backend sets ``OFFERS`` (the capabilities it has) and ``REFUSALS`` (capability -> why not, in its own words).
@@ -87,6 +91,7 @@ class BackupService(Seam):
 
     # -- the joined inventory ------------------------------------------------------------------------------------
 
+    @abc.abstractmethod
     def read_joined(self, vcenter, with_disks=True, page_size=1000, only=None):
         """Read the backup service's view of the VMs and join it with the VM inventory's: ``(vms, vcenter_only,
         backup_only)`` (``pure/inventory_join.join_inventories``: the keys services use, each list sorted by name).
@@ -99,50 +104,49 @@ class BackupService(Seam):
         (without ``vm_listing``) then reads those only and leaves the others out of the result, one that lists in
         bulk ignores it (its result may hold more). Remembers what writes need (raw objects by id) until the next
         call."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def last_backups(self, backup_ids=None, search_first=None, page_size=1000):
         """``{backup id: {"time", "policy", "source", "version"}}``: the newest recovery point of the VMs of the last
         ``read_joined`` (all of them by default), read once per ``read_joined``; ``time`` None when there is none or
         the backend cannot say, ``source`` where it was read (``spp/listing.py``, ``last_backups``)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def rescan(self, timeout, progress=None):
         """Run the backup service's inventory of vCenter and wait for it (``timeout`` seconds); ``progress(text)``."""
-        raise NotImplementedError
 
     # -- policies ------------------------------------------------------------------------------------------------
 
+    @abc.abstractmethod
     def sla_policies(self, page_size=1000):
         """Every SLA policy, as SPP's definition (``{"id", "name", "description", "spec": {"subpolicy": [...]}}``,
         read by ``pure/sla_definition.py``). Remembered by name for ``assign``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def find_policy(self, name, policies):
         """The policy of ``policies`` named ``name``; ``NotFound`` naming the known ones otherwise."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def policy_jobs(self, page_size=1000):
         """``{policy name: {"job", "held", "running", "session_id"}}`` for the policies that have a backup job: its
         name, whether it is held (a held policy protects nothing), whether it runs now, and its last session id."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def sites(self, page_size=1000):
         """The backup sites, ``[{"id", "name"}]``."""
-        raise NotImplementedError
 
     # -- assignments ---------------------------------------------------------------------------------------------
 
+    @abc.abstractmethod
     def assign(self, resources, policy_names):
         """Set the SLA policies of ``resources`` to exactly ``policy_names`` (replace semantics). ``resources``:
         ``[(vm_id, disk_id or None)]``, the ``spp_id`` of records of the last ``read_joined`` (a disk when
         ``disk_id`` is given). Policies by the names of the last ``sla_policies``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def policy_sets(self, resources, page_size=1000):
         """``{(vm_id, disk_id): sorted policy names, or None when the service no longer has it}``, read now: the
         read-back of the concurrent change guard (``pure/concurrent_change.py``), in bulk where the service can."""
-        raise NotImplementedError
 
     def vm_options(self, vm_id):
         """The backup options of one VM (SPP's keys: ``makeApplicationConsistent`` ...). Capability ``backup_options``."""
@@ -162,9 +166,9 @@ class BackupService(Seam):
 
     # -- backup runs ---------------------------------------------------------------------------------------------
 
+    @abc.abstractmethod
     def start_policy_backup(self, policy):
         """Run the backup job of SLA ``policy`` (every resource it protects); the id of its job session."""
-        raise NotImplementedError
 
     def start_vm_backup(self, policy, vm_ids):
         """Back up the VMs ``vm_ids`` only, with SLA ``policy``; the id of its job session. Capability ``vm_backup``."""
@@ -174,22 +178,22 @@ class BackupService(Seam):
     def _start_vm_backup(self, policy, vm_ids):
         raise NotImplementedError
 
+    @abc.abstractmethod
     def running_session(self, policy):
         """The running session of ``policy``'s job (after a refused start, ``Conflict``), or None."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def session(self, session_id):
         """One job session (SPP's shape: ``id``, ``status``, ``start``, ``end``, ``duration``, ``percent`` ...)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def wait_sessions(self, session_ids, timeout, poll, progress=None, seen=None):
         """Wait until the sessions end (``spp/jobs.py``, ``wait_for_sessions``): ``{id: last read}``, also kept in
         ``seen``; ``progress(session)`` after each read; ``WaitTimeout`` naming those still running."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def backup_sessions(self, since_ms, page_size=1000):
         """The backup job sessions that started since ``since_ms`` (epoch ms)."""
-        raise NotImplementedError
 
     def session_logs(self, session_id, types=None):
         """The log entries of a session (``types``: only those, e.g. ``("WARN", "ERROR")``). Capability ``job_logs``."""

@@ -18,6 +18,8 @@ are named by their ``moref`` in every call.
 
 from __future__ import annotations
 
+import abc
+
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.seams.backup_service import Seam
 
 # Each capability of the VM inventory, as the subject of the refusal's sentence.
@@ -37,25 +39,25 @@ class VmInventory(Seam):
     OPERATIONS = OPERATIONS
 
     @property
+    @abc.abstractmethod
     def instance_uuid(self):
         """The instance UUID of the vCenter that holds the VMs (what the backup service registers it by)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def list_vms(self, page_size=1000, devices=True):
         """Every VM, templates included, in one bulk read; ``devices``: with ``disks`` and ``nics`` (the costly part)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def vm_details(self, moref):
         """One VM, read now (``name``, ``moref``, ``instance_uuid``, ``power_state``, ``marker`` ...), or None."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def power_on(self, moref, timeout=600, progress=None):
         """Power the VM on and wait (``timeout`` seconds); ``progress(text)``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def power_off(self, moref, timeout=600, progress=None, suspended=False):
         """Power the VM off and wait; ``suspended``: a suspended VM counts as one to power off."""
-        raise NotImplementedError
 
     def reset(self, moref, timeout=600, progress=None):
         """Reset a running VM and wait. Capability ``reset``."""

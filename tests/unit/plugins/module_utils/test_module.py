@@ -169,7 +169,7 @@ def test_missing_pyvmomi_is_reported_with_missing_required_lib(monkeypatch):
     assert "pyvmomi" in module.calls[0][1]["msg"]
 
 
-# -- clients, seams and run_with_seams -------------------------------------------------------------------------------
+# -- seams and run_with_seams -------------------------------------------------------------------------------
 
 @pytest.fixture
 def factories(monkeypatch):
@@ -193,23 +193,12 @@ def factories(monkeypatch):
     return events, made
 
 
-def test_clients_gives_both_sides_and_closes_them(factories):
-    events, made = factories
-    module = FakeModule(dict(SPP_PARAMS, **VCENTER_PARAMS), events=events)
-    with _module.clients(module) as pair:
-        events.append("work")
-    assert pair == ("spp-client", "vsphere-client")
-    assert events == ["open spp", "open vsphere", "work", "close vsphere", "close spp"]
+def test_seams_hand_the_logger_and_params_to_the_clients(factories):
+    _events, made = factories
+    module = FakeModule(dict(SPP_PARAMS, **VCENTER_PARAMS))
+    with _module.seams(module):
+        pass
     assert made["spp"]["logger"] == module.log and made["spp"]["params"] is module.params
-
-
-@pytest.mark.parametrize("spp, vsphere, expected", [(True, False, ("spp-client", None)),
-                                                    (False, True, (None, "vsphere-client"))])
-def test_clients_yields_none_for_the_side_not_asked_for(factories, spp, vsphere, expected):
-    events, made = factories
-    with _module.clients(FakeModule(dict(SPP_PARAMS, **VCENTER_PARAMS)), spp=spp, vsphere=vsphere) as pair:
-        assert pair == expected
-    assert set(made) == {"spp" if spp else "vsphere"}
 
 
 @pytest.mark.parametrize("url, allow, warned", [
@@ -219,7 +208,7 @@ def test_clients_yields_none_for_the_side_not_asked_for(factories, spp, vsphere,
 def test_an_http_spp_url_is_a_module_warning_unless_allowed(factories, url, allow, warned):
     """Issue 14: Basic auth in clear went without a word; the warning reaches the user as a module warning."""
     module = FakeModule(dict(SPP_PARAMS, spp_url=url, spp_allow_http=allow))
-    with _module.clients(module, vsphere=False):
+    with _module.seams(module, inventory=False):
         pass
     warnings = [text for call, text in module.calls if call == "warn"]
     assert warnings == ([_connection.HTTP_WARNING] if warned else [])
@@ -227,19 +216,19 @@ def test_an_http_spp_url_is_a_module_warning_unless_allowed(factories, url, allo
         assert "spp_allow_http: true" in warnings[0] and "SPP_ALLOW_HTTP" in warnings[0]
 
 
-def test_clients_close_when_the_work_fails(factories):
+def test_seams_close_the_clients_when_the_work_fails(factories):
     events, _made = factories
     with pytest.raises(RuntimeError):
-        with _module.clients(FakeModule(dict(SPP_PARAMS, **VCENTER_PARAMS))):
+        with _module.seams(FakeModule(dict(SPP_PARAMS, **VCENTER_PARAMS))):
             raise RuntimeError("bug")
     assert events == ["open spp", "open vsphere", "close vsphere", "close spp"]
 
 
-def test_clients_check_the_options_before_building_any_client(factories):
-    events, made = factories
+def test_seams_check_the_options_before_building_any_client(factories):
+    _events, made = factories
     module = FakeModule(SPP_PARAMS)
     with pytest.raises(SystemExit):
-        with _module.clients(module):
+        with _module.seams(module):
             pass
     assert made == {} and [name for name, _kwargs in module.calls] == ["fail_json"]
     assert "vcenter_hostname (environment variable VMWARE_HOST)" in module.calls[0][1]["missing"]

@@ -5,6 +5,8 @@ or the backend does, and the SPP and vSphere backends offering everything and de
 
 from __future__ import annotations
 
+import abc
+
 import pytest
 
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import Unsupported, VmBackupError
@@ -22,6 +24,20 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp import res
 from restore_fixtures import request
 
 
+def calls_nothing(cls):
+    """Give ``cls`` every abstract method it lacks, raising NotImplementedError: a fake backend that implements only
+    what a test needs, so that any other call shows."""
+    def refusal(name):
+        def method(self, *args, **kwargs):
+            raise NotImplementedError(name)
+        return method
+
+    for name in cls.__abstractmethods__:
+        setattr(cls, name, refusal(name))
+    return abc.update_abstractmethods(cls)
+
+
+@calls_nothing
 class BareBackup(backup_service.BackupService):
     """A backend that offers no capability and implements nothing: any call a service makes raises
     NotImplementedError, so a service that fails with ``Unsupported`` made no call before it."""
@@ -31,6 +47,7 @@ class BareBackup(backup_service.BackupService):
     REFUSALS = {"restore": "it has no restore route", "sla_policy_write": "new policies are a support request"}
 
 
+@calls_nothing
 class BareInventory(vm_inventory.VmInventory):
     """A VM inventory that offers no capability; ``vms`` answers its listing, and power actions are recorded."""
 
@@ -54,6 +71,16 @@ class BareInventory(vm_inventory.VmInventory):
 
 class FullInventory(BareInventory):
     OFFERS = frozenset(vm_inventory.OPERATIONS)
+
+
+@pytest.mark.parametrize("interface", [backup_service.BackupService, vm_inventory.VmInventory])
+def test_a_backend_that_lacks_a_method_every_backend_needs_cannot_be_built(interface):
+    incomplete = type("Incomplete", (interface,), {})
+    with pytest.raises(TypeError, match="abstract"):
+        incomplete()
+    # The hooks of capabilities are not among them: a backend that does not offer one need not implement it.
+    assert not any(name.startswith("_") for name in interface.__abstractmethods__)
+    assert {"read_joined", "assign", "list_vms", "power_on"} & set(interface.__abstractmethods__)
 
 
 def test_every_capability_has_an_operation_and_the_real_backends_offer_them_all():
