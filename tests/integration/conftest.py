@@ -22,6 +22,8 @@ from lab import Lab, clear_vcenter_faults
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TARGETS = os.path.join(ROOT, "tests", "integration", "targets")
+# The harness's own action plugins (save_result: the targets' record of what a task registered).
+HARNESS_ACTIONS = os.path.join(ROOT, "tests", "integration", "plugins", "action")
 COLLECTIONS = os.path.join(ROOT, ".build", "collections")
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 CONNECTION_VARS = ("VMWARE_HOST", "VMWARE_PORT", "VMWARE_USER", "VMWARE_PASSWORD", "VMWARE_VALIDATE_CERTS",
@@ -89,7 +91,8 @@ class Environment:
                 run_env[key] = value
         run_env.update(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
                        ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCALHOST_WARNING="false",
-                       ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+                       ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+                       ANSIBLE_ACTION_PLUGINS=HARNESS_ACTIONS)
         return run_env
 
     def playbook(self, name, extra_vars=None, check=False, diff=False, verbosity=0, env=None, expect_rc=0):

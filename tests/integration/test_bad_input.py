@@ -87,8 +87,8 @@ def module_play(module, argument_sets):
         {"name": "Run %s with each bad input" % module, "sovereign.vm_backup.%s" % module: None,
          "args": "{{ item }}", "loop": argument_sets, "register": "outcomes", "ignore_errors": True,
          "loop_control": {"label": "{{ ansible_loop.index0 }}", "extended": True}},
-        {"name": "Save the outcomes", "ansible.builtin.copy": {
-            "content": "{{ outcomes.results | to_json }}", "dest": "{{ results_file }}", "mode": "0600"}},
+        {"name": "Save the outcomes", "save_result": {
+            "content": "{{ outcomes.results | to_json }}", "dest": "{{ results_file }}"}},
     ])
 
 
@@ -97,13 +97,13 @@ def role_play(role, variables):
         {"name": "Run the role", "block": [
             {"name": "Include it", "ansible.builtin.include_role": {"name": "sovereign.vm_backup.%s" % role},
              "vars": variables},
-            {"name": "Save the success", "ansible.builtin.copy": {
+            {"name": "Save the success", "save_result": {
                 "content": "{{ {'failed': false, 'msg': 'the role succeeded', 'changed': false} | to_json }}",
-                "dest": "{{ results_file }}", "mode": "0600"}}],
-         "rescue": [{"name": "Save the failure", "ansible.builtin.copy": {
+                "dest": "{{ results_file }}"}}],
+         "rescue": [{"name": "Save the failure", "save_result": {
              "content": "{{ {'failed': true, 'msg': ansible_failed_result.msg | default(''), "
                         "'changed': ansible_failed_result.changed | default(false)} | to_json }}",
-             "dest": "{{ results_file }}", "mode": "0600"}}]},
+             "dest": "{{ results_file }}"}}]},
     ])
 
 

@@ -24,16 +24,15 @@ import csv
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import textwrap
 import uuid
 
 import pytest
 
 import vcenter
+from browser import chromium
 from helpers import CONVERGES, changed_pattern, plain
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -48,7 +47,6 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import co
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("hostile_names")]  # one set of VMs, built once
 ANSIBLE_INVENTORY = os.path.join(os.path.dirname(sys.executable), "ansible-inventory")
 ANSIBLE = os.path.join(os.path.dirname(sys.executable), "ansible")
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 SOURCE_VM = "DC0_H0_VM0"
 VM_NAME_LIMIT = 80  # vSphere's limit for a VM name
 
@@ -127,10 +125,9 @@ PLAY = """---
 %(tasks)s
       always:
         - name: Save the result
-          ansible.builtin.copy:
+          save_result:
             content: "{{ outcome | to_json }}"
             dest: "{{ results_file }}"
-            mode: "0600"
           check_mode: false
 """
 
@@ -351,32 +348,9 @@ def run_command(lab, work, argv):
 
 @pytest.fixture(scope="module")
 def driver():
-    """Headless Debian Chromium through its packaged chromedriver, one session for the module."""
-    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
-    try:
-        from selenium import webdriver  # pylint: disable=import-outside-toplevel
-        from selenium.webdriver.chrome.service import Service  # pylint: disable=import-outside-toplevel
-    except ImportError:
-        missing.append("the selenium Python package")
-    if missing:
-        message = "missing: %s (make setup installs chromium, chromium-driver and selenium)" % ", ".join(missing)
-        if os.environ.get("SOVEREIGN_REQUIRE_BROWSER"):
-            pytest.fail(message)
-        pytest.skip(message)
-    os.environ["SE_OFFLINE"] = "true"
-    profile = tempfile.mkdtemp(prefix="chromium-profile-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--no-first-run", "--window-size=1400,1000", "--user-data-dir=" + profile):
-        options.add_argument(argument)
-    browser = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    try:
+    """One headless Chromium for the module (``browser.chromium``)."""
+    with chromium() as browser:
         yield browser
-    finally:
-        browser.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 # What the page shows of each VM row, read from the DOM as text (textContent, exactly as set).

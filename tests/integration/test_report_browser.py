@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 
 import pytest
 
 import vcenter
+from browser import chromium
 from helpers import poll
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure import coverage_report
 
 pytestmark = pytest.mark.integration
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCREENSHOT = os.path.join(ROOT, "tests", "output", "browser", "coverage.png")
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 PROTECTED, UNPROTECTED = "DC0_H0_VM0", "DC0_C0_RP0_VM0"
 # vcsim cannot take a "/" in a VM name, so the </script> break-out is checked on a rendered page below.
 MARKUP_NAME = 'rpt<img src=x onerror="window.pwned=1">&amp;<!--'
@@ -41,38 +39,11 @@ PLAYBOOK = """---
         backup_report_title: Backup coverage - lab
         backup_report_rpo: 24h
     - name: Save the results
-      ansible.builtin.copy:
+      save_result:
         content: "{{ {'report': backup_report_result, 'inventory': backup_report_inventory} | to_json }}"
         dest: "{{ results_file }}"
-        mode: "0600"
       check_mode: false
 """
-
-
-def browser():
-    """Headless Debian Chromium through its packaged chromedriver; selenium-manager never downloads anything."""
-    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
-    try:
-        from selenium import webdriver  # pylint: disable=import-outside-toplevel
-        from selenium.webdriver.chrome.service import Service  # pylint: disable=import-outside-toplevel
-    except ImportError:
-        missing.append("the selenium Python package")
-    if missing:
-        message = "missing: %s (make setup installs chromium, chromium-driver and selenium)" % ", ".join(missing)
-        if os.environ.get("SOVEREIGN_REQUIRE_BROWSER"):
-            pytest.fail(message)
-        pytest.skip(message)
-    os.environ["SE_OFFLINE"] = "true"
-    profile = tempfile.mkdtemp(prefix="chromium-profile-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--no-first-run", "--window-size=1400,1000", "--user-data-dir=" + profile):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    return driver, profile
 
 
 def run_role(lab, dest, check=False):
@@ -137,8 +108,7 @@ def test_a_script_end_tag_in_a_vm_name_stays_text(tmp_path):
     report = coverage_report.build_report({"vms": [record], "vcenter_only": [], "spp_only": [], "summary": summary})
     path = tmp_path / "coverage.html"
     path.write_text(coverage_report.render_html(report, title="</title><script>window.pwned=1</script>"), encoding="utf-8")
-    driver, profile = browser()
-    try:
+    with chromium() as driver:
         driver.get("file://%s" % path)
         assert driver.execute_script("return document.title") == "</title><script>window.pwned=1</script>"
         assert driver.execute_script("return window.pwned") is None
@@ -150,14 +120,10 @@ def test_a_script_end_tag_in_a_vm_name_stays_text(tmp_path):
             "Unprotected: no policy </script><b>"
         assert driver.find_element("css selector", ".card[data-key=non_compliant] .value").text == "1"
         assert driver.find_element("css selector", "#job-chart").text == "Job outcomes not collected."
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def check_page(path, report, noncompliant):
-    driver, profile = browser()
-    try:
+    with chromium() as driver:
         driver.get("file://" + path)
         assert driver.execute_script("return document.body.getAttribute('data-ready')") == "true", "the script ran"
 
@@ -231,6 +197,3 @@ def check_page(path, report, noncompliant):
         driver.execute_script("window.scrollTo(0, 0);")
         os.makedirs(os.path.dirname(SCREENSHOT), exist_ok=True)
         assert driver.save_screenshot(SCREENSHOT)
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
