@@ -15,8 +15,8 @@ is not offered by <label>: <why>") when the backend lacks it, so nothing is read
 words its own refusals (``REFUSALS``: capability -> why). The methods of a capability ``require`` it too, here, before
 they call the backend's hook (``_<method>``): a backend implements the hook, never the public method, so a service
 that forgot to ask still fails before any call, whatever the backend. Every other method is abstract: a backend that
-lacks one cannot be built (``abc``); a hook left out raises ``NotImplementedError``, which ``require`` keeps out of
-reach when the backend does not offer the capability.
+lacks one cannot be built (``abc``); a hook left out raises ``hook_missing``'s ``TypeError``, which ``require``
+keeps out of reach when the backend does not offer the capability.
 
 **Shapes.** Records of the joined inventory have the keys of ``pure/inventory_join.py`` (``spp_id`` is the backup
 service's id of the VM or disk, whatever the backend; ``known_to_backup``, ``policies``, ``spp_site_id`` ...). SLA
@@ -66,6 +66,11 @@ class Seam(abc.ABC):
             raise ValueError("unknown capability %s of %s; known: %s"
                              % (capability, type(self).__name__, ", ".join(sorted(self.OPERATIONS))))
         return capability in self.OFFERS
+
+    def hook_missing(self, capability):
+        """The error of a capability's hook that the backend offers but left out: a programming error, never a user's
+        (``require`` stops every call to a hook of a capability the backend does not offer)."""
+        return TypeError("%s offers %s but does not implement it" % (type(self).__name__, capability))
 
     def require(self, capability):
         """Raise ``Unsupported`` when the backend does not offer ``capability``; call it before any call."""
@@ -154,7 +159,7 @@ class BackupService(Seam):
         return self._vm_options(vm_id)
 
     def _vm_options(self, vm_id):
-        raise NotImplementedError
+        raise self.hook_missing("backup_options")
 
     def set_options(self, vm_ids, options):
         """Set backup ``options`` on the VMs ``vm_ids``. Capability ``backup_options``."""
@@ -162,7 +167,7 @@ class BackupService(Seam):
         return self._set_options(vm_ids, options)
 
     def _set_options(self, vm_ids, options):
-        raise NotImplementedError
+        raise self.hook_missing("backup_options")
 
     # -- backup runs ---------------------------------------------------------------------------------------------
 
@@ -176,7 +181,7 @@ class BackupService(Seam):
         return self._start_vm_backup(policy, vm_ids)
 
     def _start_vm_backup(self, policy, vm_ids):
-        raise NotImplementedError
+        raise self.hook_missing("vm_backup")
 
     @abc.abstractmethod
     def running_session(self, policy):
@@ -201,7 +206,7 @@ class BackupService(Seam):
         return self._session_logs(session_id, types=types)
 
     def _session_logs(self, session_id, types=None):
-        raise NotImplementedError
+        raise self.hook_missing("job_logs")
 
     def session_points(self, wanted, sessions, log=None):
         """``{(session id, vm_id): the recovery point that session made for the VM, or None}`` for the pairs of
@@ -210,7 +215,7 @@ class BackupService(Seam):
         return self._session_points(wanted, sessions, log=log)
 
     def _session_points(self, wanted, sessions, log=None):
-        raise NotImplementedError
+        raise self.hook_missing("recovery_points")
 
     def latest_point(self, vm_id):
         """The newest recovery point of a VM of the last ``read_joined``, or None. Capability ``recovery_points``."""
@@ -218,7 +223,7 @@ class BackupService(Seam):
         return self._latest_point(vm_id)
 
     def _latest_point(self, vm_id):
-        raise NotImplementedError
+        raise self.hook_missing("recovery_points")
 
     # -- what only some backends offer, handed out as a whole -----------------------------------------------------
 
@@ -228,7 +233,7 @@ class BackupService(Seam):
         return self._restorer()
 
     def _restorer(self):
-        raise NotImplementedError
+        raise self.hook_missing("restore")
 
     def policy_admin(self):
         """The SLA policy writes, and the hold and release of their jobs (``seams/spp_policy_admin.py``'s methods).
@@ -237,4 +242,4 @@ class BackupService(Seam):
         return self._policy_admin()
 
     def _policy_admin(self):
-        raise NotImplementedError
+        raise self.hook_missing("sla_policy_write")

@@ -22,6 +22,8 @@ is inferred, and said so where the code relies on it:
 
 from __future__ import annotations
 
+import abc
+
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import (
     Conflict,
     NotFound,
@@ -42,7 +44,7 @@ BUSY_STATUSES = frozenset((RUNNING,)) | spp_answers.ACTIVE_STATUSES
 BACKUP_JOB_TYPE = "backup"  # inferred: the emulator's type of a policy's job; only "catalog" is on record (§10.1)
 
 
-class ConsoleJobs:
+class ConsoleJobs(abc.ABC):
     """Runs and sessions (the job half of ``BackupService``); see the module's docstring."""
 
     client = None
@@ -51,8 +53,9 @@ class ConsoleJobs:
     session_timeout = 120  # seconds for the run's session to show up in the session list
     job_poll = 5.0  # at most this many seconds between two reads of a job's status
 
+    @abc.abstractmethod
     def _policies(self):
-        raise NotImplementedError
+        """``{name: SLA definition}`` of the console's policies, read once (``CloudTempleBackupService``)."""
 
     def _waiter(self, check, on_timeout, deadline, first_delay=1.0, max_delay=None, progress=None):
         """``wait_until`` on the client's clock, sleep and jitter (so that tests drive them)."""

@@ -65,7 +65,7 @@ class VmInventory(Seam):
         return self._reset(moref, timeout=timeout, progress=progress)
 
     def _reset(self, moref, timeout=600, progress=None):
-        raise NotImplementedError
+        raise self.hook_missing("reset")
 
     def shutdown_guest(self, moref):
         """Ask the guest to shut down (returns at once). Capability ``guest_shutdown``."""
@@ -73,7 +73,7 @@ class VmInventory(Seam):
         return self._shutdown_guest(moref)
 
     def _shutdown_guest(self, moref):
-        raise NotImplementedError
+        raise self.hook_missing("guest_shutdown")
 
     def tag_members(self, selectors):
         """``{selector: set of morefs}`` for tag selectors (``name`` or ``category/name``). Capability ``tags``."""
@@ -81,7 +81,7 @@ class VmInventory(Seam):
         return self._tag_members(selectors)
 
     def _tag_members(self, selectors):
-        raise NotImplementedError
+        raise self.hook_missing("tags")
 
     def find_folder(self, path):
         """The VM folder at an inventory path (``/DC0/vm/restored``), or None. Capability ``folders``."""
@@ -89,7 +89,7 @@ class VmInventory(Seam):
         return self._find_folder(path)
 
     def _find_folder(self, path):
-        raise NotImplementedError
+        raise self.hook_missing("folders")
 
     def rename(self, moref, name, timeout=600):
         """Rename a VM and wait. Capability ``rename``."""
@@ -97,7 +97,7 @@ class VmInventory(Seam):
         return self._rename(moref, name, timeout=timeout)
 
     def _rename(self, moref, name, timeout=600):
-        raise NotImplementedError
+        raise self.hook_missing("rename")
 
     # -- the records of vm_restore (capability markers) -----------------------------------------------------------
 
@@ -109,7 +109,7 @@ class VmInventory(Seam):
         return self._list_vms_with_markers()
 
     def _list_vms_with_markers(self):
-        raise NotImplementedError
+        raise self.hook_missing("markers")
 
     def set_marker(self, moref, marker):
         """Write the restore marker of a VM; returns it. Capability ``markers``."""
@@ -117,7 +117,7 @@ class VmInventory(Seam):
         return self._set_marker(moref, marker)
 
     def _set_marker(self, moref, marker):
-        raise NotImplementedError
+        raise self.hook_missing("markers")
 
     def set_test_record(self, moref, record):
         """Write the test record of a VM (the result of a restore test of its backup). Capability ``markers``."""
@@ -125,7 +125,7 @@ class VmInventory(Seam):
         return self._set_test_record(moref, record)
 
     def _set_test_record(self, moref, record):
-        raise NotImplementedError
+        raise self.hook_missing("markers")
 
     def restore_requests(self):
         """``{source key: request record}`` of the replacing restores in progress. Capability ``markers``."""
@@ -133,7 +133,7 @@ class VmInventory(Seam):
         return self._restore_requests()
 
     def _restore_requests(self):
-        raise NotImplementedError
+        raise self.hook_missing("markers")
 
     def write_restore_request(self, key, record):
         """Write (``record``) or remove (None) a request record; returns what was written. Capability ``markers``."""
@@ -141,4 +141,4 @@ class VmInventory(Seam):
         return self._write_restore_request(key, record)
 
     def _write_restore_request(self, key, record):
-        raise NotImplementedError
+        raise self.hook_missing("markers")

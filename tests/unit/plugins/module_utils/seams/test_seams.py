@@ -40,7 +40,8 @@ def calls_nothing(cls):
 @calls_nothing
 class BareBackup(backup_service.BackupService):
     """A backend that offers no capability and implements nothing: any call a service makes raises
-    NotImplementedError, so a service that fails with ``Unsupported`` made no call before it."""
+    an error (NotImplementedError, or TypeError for a capability's hook), so a service that fails with ``Unsupported``
+    made no call before it."""
 
     kind = "bare"
     label = "the bare test service"
@@ -81,6 +82,12 @@ def test_a_backend_that_lacks_a_method_every_backend_needs_cannot_be_built(inter
     # The hooks of capabilities are not among them: a backend that does not offer one need not implement it.
     assert not any(name.startswith("_") for name in interface.__abstractmethods__)
     assert {"read_joined", "assign", "list_vms", "power_on"} & set(interface.__abstractmethods__)
+
+
+def test_a_backend_that_offers_a_capability_without_its_hook_fails_as_a_programming_error():
+    boastful = calls_nothing(type("Boastful", (backup_service.BackupService,), {"OFFERS": frozenset(["job_logs"])}))
+    with pytest.raises(TypeError, match="Boastful offers job_logs but does not implement it"):
+        boastful().session_logs("1")
 
 
 def test_every_capability_has_an_operation_and_the_real_backends_offer_them_all():
