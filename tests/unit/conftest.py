@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from ansible_collections.sovereign.vm_backup.plugins.module_utils.cloudtemple._client import CloudTempleClient
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.spp._client import SppClient
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -24,6 +25,8 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 from spp_fake_server import SPP_PASSWORD, SPP_USER, FakeSpp  # noqa: E402  pylint: disable=wrong-import-position
+from ct_fake_server import CT_CLIENT_ID, CT_SECRET, FakeConsole  # noqa: E402  pylint: disable=wrong-import-position
+from fake_time import FakeTime  # noqa: E402  pylint: disable=wrong-import-position
 
 
 @pytest.fixture
@@ -54,6 +57,51 @@ def make_client(log_lines):
     yield build
     for client in clients:
         client._http.close()
+
+
+# -- the Cloud Temple console ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ct_server():
+    server = FakeConsole()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def console(ct_server):
+    """The module's scripted Cloud Temple console, reset for each test (one server per module keeps the tests
+    fast)."""
+    ct_server.reset()
+    return ct_server
+
+
+@pytest.fixture
+def fake_time():
+    return FakeTime(start=1000.0)
+
+
+@pytest.fixture
+def make_ct(log_lines, fake_time):
+    """Build a ``CloudTempleClient`` for a fake console, on the fake clock (nothing sleeps for real, so the retry and
+    wait tests take no time), without jitter or pacing; closes every client at the end."""
+    clients = []
+
+    def build(server, **overrides):
+        options = dict(client_id=CT_CLIENT_ID, secret_id=CT_SECRET, timeout=5, logger=log_lines.append, max_rate=None)
+        options.update(overrides)
+        url = options.pop("url", server.url)
+        client = CloudTempleClient(url, **options)
+        client._sleep = fake_time.sleep
+        client._clock = fake_time.clock
+        client._rand = lambda: 0.0
+        clients.append(client)
+        return client
+
+    yield build
+    for client in clients:
+        client.close()
 
 
 # -- TLS ----------------------------------------------------------------------------------------------------------

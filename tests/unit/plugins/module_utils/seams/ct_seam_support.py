@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sovereign.vm_backup.plugins.module_utils.cloudtemple._client import CloudTempleClient
-
-from fake_time import FakeTime
-from ct_fake_server import CT_CLIENT_ID, CT_SECRET, FakeConsole, Reply, activity, write_reply
+from ct_fake_server import Reply, activity, write_reply
 
 BACKUP = "/api/backup/v1/spp"
 COMPUTE = "/api/compute/v1/vcenters"
@@ -20,39 +17,10 @@ VC_UUID = "5021f3c2-0000-4000-8000-00000000vc01"
 MM_ID = "mm-1"
 
 
-@pytest.fixture(scope="module")
-def ct_server():
-    server = FakeConsole()
-    yield server
-    server.close()
-
-
 @pytest.fixture
-def console(ct_server):
-    ct_server.reset()
-    return ct_server
-
-
-@pytest.fixture
-def fake_time():
-    return FakeTime(start=1000.0)
-
-
-@pytest.fixture
-def ct_logs():
-    return []
-
-
-@pytest.fixture
-def client(console, fake_time, ct_logs):
-    """A ``CloudTempleClient`` for the scripted console, on the fake clock, without jitter or pacing."""
-    built = CloudTempleClient(console.url, client_id=CT_CLIENT_ID, secret_id=CT_SECRET, timeout=5,
-                              logger=ct_logs.append, max_rate=None)
-    built._sleep = fake_time.sleep
-    built._clock = fake_time.clock
-    built._rand = lambda: 0.0
-    yield built
-    built.close()
+def client(console, make_ct):
+    """A ``CloudTempleClient`` for the scripted console (``make_ct``, tests/unit/conftest.py)."""
+    return make_ct(console)
 
 
 def by_query(name, answers, default=None):

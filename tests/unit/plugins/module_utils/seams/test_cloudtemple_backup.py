@@ -37,10 +37,6 @@ from ct_seam_support import (  # noqa: F401  pylint: disable=unused-import
     client,
     compute_disk,
     compute_vm,
-    console,
-    ct_logs,
-    ct_server,
-    fake_time,
     policy,
     route_activity,
     route_write,
@@ -317,14 +313,14 @@ def test_a_failed_activity_fails_with_the_consoles_reason_and_no_secret(ct, cons
         assert token not in message
 
 
-def test_an_activity_that_failed_for_a_transient_reason_is_sent_once_more(ct, console, ct_logs):
+def test_an_activity_that_failed_for_a_transient_reason_is_sent_once_more(ct, console, log_lines):
     route_policies(console)
     route_write(console, "POST", BACKUP + "/policies/assign/virtual_machine", ACT1, ACT2, ACT3)
     route_activity(console, ACT1, ("failed", {"reason": "None of the workers were able to respond"}))
     route_activity(console, ACT2, ("completed", {}))
     ct.assign([(VM1, None)], ["Gold"])
     assert len(console.calls("POST")) == 2
-    assert any("failed for a transient reason" in line for line in ct_logs)
+    assert any("failed for a transient reason" in line for line in log_lines)
     route_activity(console, ACT3, ("failed", {"reason": "None of the workers were able to respond"}))
     route_write(console, "POST", BACKUP + "/policies/assign/virtual_machine", ACT3)
     with pytest.raises(TaskFailed, match="None of the workers"):

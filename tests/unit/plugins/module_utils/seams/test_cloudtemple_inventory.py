@@ -29,10 +29,6 @@ from ct_seam_support import (  # noqa: F401  pylint: disable=unused-import
     client,
     compute_disk,
     compute_vm,
-    console,
-    ct_logs,
-    ct_server,
-    fake_time,
     route_activity,
     route_write,
 )
