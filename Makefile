@@ -35,8 +35,8 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup apt venv vcsim collection lab lab-stop demo test test-variants test-latest units emulator-tests integration \
-        molecule sanity lint changelog-lint bench peer-venv lock matrix matrix-edge smoke build clean
+.PHONY: help setup apt venv vcsim collection lab lab-stop demo test test-variants test-latest units emulator-tests \
+        integration molecule sanity lint changelog-lint bench peer-venv lock matrix matrix-edge smoke build clean
 
 help:
 	@sed -n '2,10p' Makefile | sed 's/^# *//'
@@ -114,8 +114,8 @@ demo: setup
 # minutes, the lab tests take many more. Each stage prints how long it took.
 TEST_STAGES     := sanity lint changelog-lint units emulator-tests integration molecule
 # The same tests again in the other settings the collection claims: the SPP emulator's public-record profile, and the
-# oldest and newest ansible-core. They add no test of their own, and about 17 minutes on two cores; CI runs them after
-# `make test` (.ci/run), so that `make test` stays the quick loop.
+# oldest and newest ansible-core. They add no test of their own, and about 11 minutes on two cores; CI runs them after
+# `make test` (.ci/run), so that `make test` stays the everyday loop.
 VARIANT_STAGES  := public-record matrix
 STAGED = for stage in $(1); do started=$$(date +%s); $(MAKE) --no-print-directory $$stage || exit 1; \
 	  echo "== make $$stage: $$(( $$(date +%s) - started )) s"; done
@@ -136,7 +136,7 @@ units:
 
 # Each xdist worker starts a lab of its own. Tests marked with an xdist_group (a module that builds a lab of its own)
 # stay on one worker (--dist loadgroup). The integration tests often wait (a restore's session, a 60-second search
-# after a lost answer), so three workers keep two cores busy: 20 minutes instead of 24 in one measured run.
+# after a lost answer), so three workers keep both cores busy: 20 minutes instead of 24 with two, on the same tree.
 LAB_WORKERS ?= 3
 emulator-tests:
 	$(PY) -m pytest tests/emulator -q -p no:cacheprovider -n 2 $(PYTEST_ARGS)
