@@ -12,21 +12,10 @@ import pytest
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import WaitTimeout
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.services.joined_inventory import collect_inventory
 
+from fake_time import FakeTime
+
 NEW = {"name": "ct-lag-1cf4cb", "moref": "vm-73", "instance_uuid": "uuid-73", "spp_id": None}
 OLD = {"name": "web01", "moref": "vm-12", "instance_uuid": "uuid-12", "spp_id": "b-12"}
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 class Backup:
@@ -61,12 +50,12 @@ class Reader:
 def collect(backup, reader, clock, timeout=120, wanted=("vm-73",)):
     lines = []
     result = collect_inventory(backup, None, rescan_until_visible=list(wanted), timeout=timeout, progress=lines.append,
-                               clock=clock, reader=reader, sleep=clock.sleep)
+                               clock=clock.clock, reader=reader, sleep=clock.sleep)
     return result, lines
 
 
 def test_a_console_runs_the_inventory_once_then_reads_until_the_vm_is_visible():
-    clock = Clock()
+    clock = FakeTime()
     backup, reader = Backup(True, clock), Reader(visible_at=4)  # the first read, then 3 after the run
     result, lines = collect(backup, reader, clock)
     assert len(backup.rescans) == 1, "the tenant-wide inventory ran once"
@@ -78,7 +67,7 @@ def test_a_console_runs_the_inventory_once_then_reads_until_the_vm_is_visible():
 
 
 def test_a_console_wait_too_short_names_the_vm_and_the_option():
-    clock = Clock()
+    clock = FakeTime()
     backup, reader = Backup(True, clock), Reader(visible_at=None)
     with pytest.raises(WaitTimeout) as caught:
         collect(backup, reader, clock, timeout=20)
@@ -91,7 +80,7 @@ def test_a_console_wait_too_short_names_the_vm_and_the_option():
 
 
 def test_spp_runs_the_inventory_again_while_a_vm_is_missing():
-    clock = Clock()
+    clock = FakeTime()
     backup, reader = Backup(False, clock), Reader(visible_at=3)  # the first read, then one per run
     result, _lines = collect(backup, reader, clock)
     assert len(backup.rescans) == 2 and clock.sleeps == []
@@ -100,7 +89,7 @@ def test_spp_runs_the_inventory_again_while_a_vm_is_missing():
 
 
 def test_spp_runs_out_naming_the_vm_by_name():
-    clock = Clock()
+    clock = FakeTime()
     backup, reader = Backup(False, clock, rescan_seconds=4.0), Reader(visible_at=None)
     with pytest.raises(WaitTimeout) as caught:
         collect(backup, reader, clock, timeout=10, wanted=("ct-lag-1cf4cb",))

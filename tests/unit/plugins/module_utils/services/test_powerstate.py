@@ -11,6 +11,8 @@ from ansible_collections.sovereign.vm_backup.plugins.module_utils.services impor
 from ansible_collections.sovereign.vm_backup.plugins.module_utils.pure.vm_resolver import resolve_vm
 from ansible_collections.sovereign.vm_backup.plugins.module_utils._errors import InvalidRequest, WaitTimeout
 
+from fake_time import FakeTime
+
 RECORDS = [
     {"name": "web01", "moref": "vm-1", "instance_uuid": "uuid-1", "power_state": "poweredOn"},
     {"name": "twin", "moref": "vm-2", "instance_uuid": "uuid-2", "power_state": "poweredOff"},
@@ -72,25 +74,14 @@ def test_protection_unknown_no_policy_held_only_and_protected():
     assert not powerstate_service.protection_violations("vm-9", mixed, POLICIES)
 
 
-class FakeClock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
-
-
 VCENTER = vsphere_inventory.VsphereInventory(None)  # the seam over no client: the tests replace vm_details
 
 
 def test_wait_powered_off_is_bounded_with_progress(monkeypatch):
-    clock, messages = FakeClock(), []
+    clock, messages = FakeTime(), []
     monkeypatch.setattr(vsphere_inventory.vsphere_vms, "vm_details", lambda client, moref: {"power_state": "poweredOn"})
     with pytest.raises(WaitTimeout, match="still poweredOn 5 s after the shutdown request"):
-        powerstate_service.wait_powered_off(VCENTER, "vm-1", 5, messages.append, sleep=clock.sleep, clock=clock)
+        powerstate_service.wait_powered_off(VCENTER, "vm-1", 5, messages.append, sleep=clock.sleep, clock=clock.clock)
     assert messages and all("waiting for the guest of vm-1" in m for m in messages)
     assert clock.now <= 5.1
 
@@ -98,5 +89,5 @@ def test_wait_powered_off_is_bounded_with_progress(monkeypatch):
 def test_wait_powered_off_returns_once_off(monkeypatch):
     states = iter(["poweredOn", "poweredOn", "poweredOff"])
     monkeypatch.setattr(vsphere_inventory.vsphere_vms, "vm_details", lambda client, moref: {"power_state": next(states)})
-    clock = FakeClock()
-    assert powerstate_service.wait_powered_off(VCENTER, "vm-1", 60, lambda m: None, sleep=clock.sleep, clock=clock) == "poweredOff"
+    clock = FakeTime()
+    assert powerstate_service.wait_powered_off(VCENTER, "vm-1", 60, lambda m: None, sleep=clock.sleep, clock=clock.clock) == "poweredOff"
